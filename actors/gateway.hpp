@@ -1,0 +1,75 @@
+#pragma once
+
+// The actor system as seen from the HTTP layer and main(): plain C++ calls,
+// no CAF types, so HTTP translation units never parse CAF's headers.
+
+#include <memory>
+#include <string>
+
+#include "actors/messages.hpp"
+#include "policy/outcome.hpp"
+#include "storage/records.hpp"
+
+namespace gatehouse::storage {
+class connection_pool;
+} // namespace gatehouse::storage
+
+namespace gatehouse::actors {
+
+/// Owns the actor system, the directory, the storage workers and the auth
+/// limiter. The blocking calls below wait for an actor's answer; call them
+/// from worker threads, never from an I/O thread.
+class gateway {
+public:
+  /// Starts `threads` scheduler threads; loads the key index from storage.
+  gateway(int threads, storage::connection_pool& pool);
+  ~gateway();
+
+  gateway(const gateway&) = delete;
+  gateway& operator=(const gateway&) = delete;
+
+  /// Creates a key in `org_id` if the plan's key limit allows it.
+  policy::outcome<storage::api_key_record>
+  create_key(const std::string& org_id, storage::api_key_record rec,
+             const audit_ctx& who);
+
+  /// Revokes a key; revoking a revoked key answers it unchanged.
+  policy::outcome<storage::api_key_record>
+  revoke_key(const std::string& org_id, const std::string& key_id,
+             const audit_ctx& who);
+
+  /// Gives a key a new hash; the old one works for `overlap_hours` more.
+  policy::outcome<storage::api_key_record>
+  rotate_key(const std::string& org_id, const std::string& key_id,
+             const std::string& new_hash, const std::string& new_prefix,
+             int overlap_hours, const audit_ctx& who);
+
+  /// Sets the org's plan; effective for every following request.
+  policy::outcome<storage::org_record>
+  set_plan(const std::string& org_id, const std::string& plan,
+           const audit_ctx& who);
+
+  /// Changes the org's name and/or settings.
+  policy::outcome<storage::org_record>
+  update_org(const std::string& org_id, const org_update& change,
+             const audit_ctx& who);
+
+  /// Makes a key created outside an org actor (at signup) known.
+  void key_created(const std::string& key_hash, const std::string& org_id);
+
+  /// Decides whether the raw key's hash is usable now.
+  key_verdict check_key(const std::string& key_hash, long long now_s);
+
+  /// Counts one `/signup` or `/login` attempt of `client_ip`.
+  limit_decision hit_auth_limit(const std::string& client_ip,
+                                long long now_ms);
+
+  /// Stops every actor; later calls fail.
+  void shutdown();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace gatehouse::actors

@@ -1,0 +1,82 @@
+#include "actors/views.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "policy/plan.hpp"
+#include "policy/time.hpp"
+
+namespace gatehouse::actors {
+
+using nlohmann::json;
+
+namespace {
+
+json opt(const std::optional<std::string>& x) {
+  return x ? json(*x) : json(nullptr);
+}
+
+json parse_settings(const std::string& text) {
+  auto j = json::parse(text.empty() ? "{}" : text, nullptr, false);
+  return j.is_object() ? j : json::object();
+}
+
+} // namespace
+
+json org_brief(const storage::org_record& org) {
+  return {{"id", org.id}, {"slug", org.slug}, {"name", org.name},
+          {"plan", org.plan}};
+}
+
+json effective_settings(const storage::org_record& org) {
+  auto stored = parse_settings(org.settings_json);
+  auto p = policy::parse_plan(org.plan).value_or(policy::plan::free);
+  bool set = stored.contains("log_retention_days");
+  std::optional<int> days;
+  if (set && stored["log_retention_days"].is_number_integer())
+    days = stored["log_retention_days"].get<int>();
+  auto lim = policy::limits_for(p, days, set);
+  json out = json::object();
+  out["log_bodies"] = stored.value("log_bodies", false);
+  out["log_retention_days"] = lim.log_retention_days
+                                ? json(*lim.log_retention_days)
+                                : json(nullptr);
+  return out;
+}
+
+json org_full(const storage::org_record& org) {
+  auto out = org_brief(org);
+  out["created_at"] = org.created_at;
+  out["settings"] = effective_settings(org);
+  return out;
+}
+
+json user_brief(const storage::user_record& user) {
+  return {{"id", user.id}, {"email", user.email},
+          {"display_name", user.display_name}};
+}
+
+json key_view(const storage::api_key_record& key, long long now_s) {
+  std::string status = key.status;
+  if (status == "active" && key.expires_at) {
+    auto exp = policy::parse_rfc3339(*key.expires_at);
+    if (exp && now_s >= *exp)
+      status = "expired";
+  }
+  json out = {{"id", key.id},
+              {"name", key.name},
+              {"key_prefix", key.key_prefix},
+              {"scopes", key.scopes},
+              {"app_id", opt(key.app_id)},
+              {"team_id", opt(key.team_id)},
+              {"user_id", key.user_id},
+              {"status", status},
+              {"created_at", key.created_at},
+              {"last_used_at", opt(key.last_used_at)},
+              {"expires_at", opt(key.expires_at)},
+              {"request_count", key.request_count}};
+  out["rate_limit_rpm"] = key.rate_limit_rpm ? json(*key.rate_limit_rpm)
+                                             : json(nullptr);
+  return out;
+}
+
+} // namespace gatehouse::actors

@@ -1,0 +1,27 @@
+#pragma once
+
+// The public JSON shape of stored records, shared by the HTTP answers and the
+// audit log's before/after snapshots so both always agree.
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "storage/records.hpp"
+
+namespace gatehouse::actors {
+
+/// `{id, slug, name, plan}`.
+nlohmann::json org_brief(const storage::org_record& org);
+
+/// `{id, slug, name, plan, created_at, settings}` with effective settings.
+nlohmann::json org_full(const storage::org_record& org);
+
+/// The org's settings with defaults applied for its plan.
+nlohmann::json effective_settings(const storage::org_record& org);
+
+/// `{id, email, display_name}`.
+nlohmann::json user_brief(const storage::user_record& user);
+
+/// A key as listed by the API: never its hash.
+nlohmann::json key_view(const storage::api_key_record& key, long long now_s);
+
+} // namespace gatehouse::actors

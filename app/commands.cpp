@@ -1,0 +1,116 @@
+#include "app/commands.hpp"
+
+#include <chrono>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/gateway.hpp"
+#include "http/dispatcher.hpp"
+#include "http/server.hpp"
+#include "http/services.hpp"
+#include "http/worker_pool.hpp"
+#include "policy/ids.hpp"
+#include "policy/plan.hpp"
+#include "policy/time.hpp"
+#include "storage/database.hpp"
+#include "storage/migrations.hpp"
+#include "storage/pool.hpp"
+#include "storage/secrets.hpp"
+#include "storage/store.hpp"
+
+namespace gatehouse::app {
+
+namespace {
+
+long long now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// Opens the database and applies pending migrations.
+void prepare_database(storage::connection_pool& pool) {
+  auto lease = pool.acquire();
+  auto applied = storage::migrate(*lease);
+  spdlog::info("database ready: schema version {} ({} migrations applied)",
+               storage::schema_version(*lease), applied);
+}
+
+std::string url_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+} // namespace
+
+int run_migrate(const config::settings& cfg) {
+  storage::connection_pool pool{cfg.database_url, 1};
+  auto lease = pool.acquire();
+  auto applied = storage::migrate(*lease);
+  std::cout << "migrations applied: " << applied
+            << ", schema version: " << storage::schema_version(*lease) << '\n';
+  return 0;
+}
+
+int run_set_plan(const config::settings& cfg,
+                 const std::vector<std::string>& args) {
+  const auto& slug = args.at(0);
+  const auto& plan = args.at(1);
+  storage::connection_pool pool{cfg.database_url, 1};
+  prepare_database(pool);
+  auto lease = pool.acquire();
+  storage::store db{*lease};
+  auto org = db.find_org_by_slug(slug);
+  if (!org) {
+    std::cerr << "gatehouse: no organization with slug '" << slug << "'\n";
+    return 1;
+  }
+  storage::audit_record audit;
+  audit.id = policy::uuid_v4();
+  audit.org_id = org->id;
+  audit.actor_type = "operator";
+  audit.actor_id = "cli";
+  audit.action = "org.plan";
+  audit.target_type = "org";
+  audit.target_id = org->id;
+  // Both plans are validated names: no escaping needed.
+  audit.before_json = R"({"plan":")" + org->plan + R"("})";
+  audit.after_json = R"({"plan":")" + plan + R"("})";
+  audit.created_at = policy::rfc3339(now_ms() / 1000);
+  db.set_org_plan(org->id, plan, audit);
+  std::cout << "organization '" << slug << "' is now on the " << plan
+            << " plan\n";
+  return 0;
+}
+
+int run_serve(const config::settings& cfg) {
+  storage::connection_pool pool{cfg.database_url,
+                                static_cast<size_t>(cfg.threads * 2 + 4)};
+  prepare_database(pool);
+  auto secrets = storage::load_or_create_secrets(cfg.data_dir,
+                                                 cfg.master_key_hex,
+                                                 cfg.jwt_secret);
+  actors::gateway gw{cfg.threads, pool};
+  http::worker_pool workers{std::max(4, cfg.threads * 2)};
+  http::services svc{
+    cfg, secrets, gw,
+    policy::parse_cidr_list(cfg.trusted_proxies).value_or(
+      std::vector<policy::cidr>{}),
+    now_ms};
+  http::dispatcher dispatcher{svc, pool, workers};
+  http::server srv{cfg.listen_host, cfg.listen_port, http::server_limits{},
+                   [&](http::http_request req, http::server::respond_fn done) {
+                     dispatcher.dispatch(std::move(req), std::move(done));
+                   }};
+  spdlog::info("serving on {}:{} with {} threads", cfg.listen_host,
+               srv.port(), cfg.threads);
+  std::cout << "gatehouse listening on http://" << url_host(cfg.listen_host)
+            << ':' << srv.port() << std::endl;
+  srv.run(cfg.threads);
+  workers.stop();
+  gw.shutdown();
+  spdlog::info("stopped");
+  return 0;
+}
+
+} // namespace gatehouse::app

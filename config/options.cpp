@@ -1,0 +1,194 @@
+#include "config/options.hpp"
+
+#include "config/settings.hpp"
+#include "config/values.hpp"
+
+namespace gatehouse::config {
+
+namespace {
+
+using error = std::optional<std::string>;
+
+constexpr int max_threads = 256;
+constexpr int min_bcrypt_cost = 4;
+constexpr int max_bcrypt_cost = 14;
+constexpr std::size_t min_jwt_secret_chars = 32;
+
+bool has_space_or_control(std::string_view s) {
+  for (unsigned char c : s)
+    if (c <= 0x20 || c == 0x7f)
+      return true;
+  return false;
+}
+
+error apply_config(settings& cfg, std::string_view v) {
+  if (v.empty())
+    return "must name a file";
+  cfg.config_file = std::string{v};
+  return std::nullopt;
+}
+
+error apply_listen(settings& cfg, std::string_view v) {
+  auto hp = parse_listen(v);
+  if (!hp)
+    return "must be HOST:PORT (IPv6 as [ADDR]:PORT, port 0..65535)";
+  cfg.listen_host = std::move(hp->host);
+  cfg.listen_port = hp->port;
+  return std::nullopt;
+}
+
+error apply_data_dir(settings& cfg, std::string_view v) {
+  if (v.empty())
+    return "must not be empty";
+  cfg.data_dir = std::string{v};
+  return std::nullopt;
+}
+
+error apply_database_url(settings& cfg, std::string_view v) {
+  if (!is_database_url(v))
+    return "must be sqlite://PATH, postgresql://... or postgres://...";
+  cfg.database_url = std::string{v};
+  return std::nullopt;
+}
+
+error apply_operator_token(settings& cfg, std::string_view v) {
+  if (has_space_or_control(v))
+    return "must not contain spaces or control characters";
+  cfg.operator_token = std::string{v};
+  return std::nullopt;
+}
+
+error apply_master_key(settings& cfg, std::string_view v) {
+  if (!v.empty() && !is_hex64(v))
+    return "must be 64 hexadecimal characters (32 bytes)";
+  cfg.master_key_hex = std::string{v};
+  return std::nullopt;
+}
+
+error apply_jwt_secret(settings& cfg, std::string_view v) {
+  if (!v.empty() && v.size() < min_jwt_secret_chars)
+    return "must be at least 32 characters";
+  cfg.jwt_secret = std::string{v};
+  return std::nullopt;
+}
+
+error apply_default_plan(settings& cfg, std::string_view v) {
+  if (v != "free" && v != "enterprise")
+    return "must be 'free' or 'enterprise'";
+  cfg.default_plan = std::string{v};
+  return std::nullopt;
+}
+
+error apply_allow_private(settings& cfg, std::string_view v) {
+  auto t = trim(v);
+  if (t != "all" && !is_cidr_list(t))
+    return "must be 'all' or a comma-separated CIDR list";
+  cfg.allow_private_upstreams = std::string{t};
+  return std::nullopt;
+}
+
+error apply_trusted_proxies(settings& cfg, std::string_view v) {
+  auto t = trim(v);
+  if (!is_cidr_list(t))
+    return "must be a comma-separated CIDR list";
+  cfg.trusted_proxies = std::string{t};
+  return std::nullopt;
+}
+
+error apply_threads(settings& cfg, std::string_view v) {
+  auto n = parse_int_in_range(v, 1, max_threads);
+  if (!n)
+    return "must be an integer between 1 and 256";
+  cfg.threads = *n;
+  return std::nullopt;
+}
+
+error apply_bcrypt_cost(settings& cfg, std::string_view v) {
+  auto n = parse_int_in_range(v, min_bcrypt_cost, max_bcrypt_cost);
+  if (!n)
+    return "must be an integer between 4 and 14";
+  cfg.bcrypt_cost = *n;
+  return std::nullopt;
+}
+
+error apply_log_format(settings& cfg, std::string_view v) {
+  if (v != "json" && v != "text")
+    return "must be 'json' or 'text'";
+  cfg.log_format = std::string{v};
+  return std::nullopt;
+}
+
+} // namespace
+
+const std::vector<option_def>& options() {
+  static const std::vector<option_def> table{
+    {"config", "--config", "GATEHOUSE_CONFIG", "FILE", "none",
+     "TOML configuration file", toml_kind::none, false, apply_config},
+    {"listen", "--listen", "GATEHOUSE_LISTEN", "HOST:PORT", "127.0.0.1:8080",
+     "address to serve on; IPv6 as [::1]:8080; port 0 picks a free port",
+     toml_kind::string, false, apply_listen},
+    {"data_dir", "--data-dir", "GATEHOUSE_DATA_DIR", "DIR", "./var",
+     "directory for the embedded database and generated secrets",
+     toml_kind::string, false, apply_data_dir},
+    {"database_url", "--database", "GATEHOUSE_DATABASE_URL", "URL",
+     "sqlite://<data-dir>/gatehouse.db",
+     "sqlite://PATH, or postgresql://... for PostgreSQL", toml_kind::string,
+     true, apply_database_url},
+    {"operator_token", "--operator-token", "GATEHOUSE_OPERATOR_TOKEN", "T",
+     "none (admin routes disabled)",
+     "bearer token for /api/v1/admin/* and /metrics", toml_kind::string, true,
+     apply_operator_token},
+    {"master_key", "", "GATEHOUSE_MASTER_KEY", "HEX",
+     "generated into the data dir",
+     "64 hex chars, AES-256 key for provider secrets", toml_kind::none, true,
+     apply_master_key},
+    {"jwt_secret", "", "GATEHOUSE_JWT_SECRET", "SECRET",
+     "generated into the data dir", "session token signing secret, >= 32 chars",
+     toml_kind::none, true, apply_jwt_secret},
+    {"default_plan", "--default-plan", "GATEHOUSE_DEFAULT_PLAN", "P", "free",
+     "plan of new organizations: free or enterprise", toml_kind::string, false,
+     apply_default_plan},
+    {"allow_private_upstreams", "--allow-private-upstreams",
+     "GATEHOUSE_ALLOW_PRIVATE_UPSTREAMS", "LIST", "empty",
+     "private upstream addresses providers may use: 'all' or a CIDR "
+     "list",
+     toml_kind::list, false, apply_allow_private},
+    {"trusted_proxies", "--trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES",
+     "LIST", "empty", "CIDR list of proxies whose X-Forwarded-For is believed",
+     toml_kind::list, false, apply_trusted_proxies},
+    {"threads", "--threads", "GATEHOUSE_THREADS", "N", "number of cores",
+     "worker threads, 1..256", toml_kind::integer, false, apply_threads},
+    {"bcrypt_cost", "--bcrypt-cost", "GATEHOUSE_BCRYPT_COST", "N", "10",
+     "bcrypt cost of password hashes, 4..14", toml_kind::integer, false,
+     apply_bcrypt_cost},
+    {"log_format", "--log-format", "GATEHOUSE_LOG_FORMAT", "json|text",
+     "text on a terminal, else json", "log line format", toml_kind::string,
+     false, apply_log_format},
+  };
+  return table;
+}
+
+const option_def* find_by_flag(std::string_view flag) {
+  if (flag.empty())
+    return nullptr;
+  for (const auto& opt : options())
+    if (opt.flag == flag)
+      return &opt;
+  return nullptr;
+}
+
+const option_def* find_by_env(std::string_view env) {
+  for (const auto& opt : options())
+    if (opt.env == env)
+      return &opt;
+  return nullptr;
+}
+
+const option_def* find_by_key(std::string_view key) {
+  for (const auto& opt : options())
+    if (opt.key == key && opt.in_file != toml_kind::none)
+      return &opt;
+  return nullptr;
+}
+
+} // namespace gatehouse::config

@@ -1,0 +1,89 @@
+#pragma once
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "config/help.hpp"
+
+namespace gatehouse::config {
+
+/// Returns the default worker thread count: the number of cores, clamped
+/// to 1..256.
+int default_thread_count();
+
+/// Returns the default log format: "text" when stderr is a terminal, else
+/// "json".
+std::string default_log_format();
+
+/// The node's configuration, built once at start-up from defaults, the
+/// TOML file, the environment and the command line (later sources win).
+struct settings {
+  /// Path of the TOML file read, empty if none.
+  std::string config_file;
+  /// Address to listen on (no brackets for IPv6).
+  std::string listen_host = "127.0.0.1";
+  /// Port to listen on; 0 = any free port.
+  unsigned short listen_port = 8080;
+  /// Directory for the embedded database and generated secrets.
+  std::string data_dir = "./var";
+  /// `sqlite://PATH` or `postgresql://...`; defaults to
+  /// `sqlite://<data_dir>/gatehouse.db`.
+  std::string database_url;
+  /// Bearer token of the operator routes; empty = admin routes disabled.
+  std::string operator_token;
+  /// 64 hex characters of the AES-256 master key; empty = generate/load one
+  /// in the data directory.
+  std::string master_key_hex;
+  /// Session token signing secret (>= 32 characters); empty = generate/load
+  /// one in the data directory.
+  std::string jwt_secret;
+  /// Plan of newly created orgs: "free" or "enterprise".
+  std::string default_plan = "free";
+  /// "all", or a comma-separated CIDR list of private upstream addresses
+  /// providers may use; empty = none.
+  std::string allow_private_upstreams;
+  /// Comma-separated CIDR list of proxies whose X-Forwarded-For is trusted.
+  std::string trusted_proxies;
+  /// Worker threads; defaults to the number of cores (at least 1).
+  int threads = default_thread_count();
+  /// bcrypt cost for new password hashes (4..14).
+  int bcrypt_cost = 10;
+  /// "json" or "text"; defaults to text when stderr is a terminal, else
+  /// json.
+  std::string log_format = default_log_format();
+};
+
+/// What the command line asks the binary to do.
+enum class command { serve, migrate, set_plan, help, version };
+
+/// A parsed command line: the command, the effective settings and the
+/// positional arguments of the command (e.g. {SLUG, PLAN} for set_plan).
+struct invocation {
+  /// The command to run.
+  command cmd = command::serve;
+  /// The effective settings (defaults only for help and version).
+  settings cfg;
+  /// Positional arguments of the command.
+  std::vector<std::string> args;
+};
+
+/// A configuration error; the message names the setting and its source.
+struct config_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Parses the command line and builds the settings from defaults, the TOML
+/// file named by --config or GATEHOUSE_CONFIG, the `GATEHOUSE_*` entries of
+/// `env` and the flags, in increasing precedence. Throws config_error on an
+/// unknown flag, TOML key or GATEHOUSE_* variable, a wrongly typed TOML
+/// value, an invalid value, an unreadable config file or a bad command.
+invocation parse_invocation(int argc, const char* const* argv,
+                            const std::map<std::string, std::string>& env);
+
+/// Copies a NULL-terminated `NAME=VALUE` array (such as `environ`) into a
+/// map.
+std::map<std::string, std::string> environment_map(char** environ);
+
+} // namespace gatehouse::config

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/messages.hpp"
+#include "http/message.hpp"
+#include "http/services.hpp"
+#include "policy/role.hpp"
+#include "storage/records.hpp"
+
+namespace gatehouse::storage {
+class store;
+} // namespace gatehouse::storage
+
+namespace gatehouse::http {
+
+/// What a handler gets: the request, its route parameters and parsed body,
+/// the authenticated caller, and the services to act with.
+struct request_context {
+  const http_request& req;
+  services& svc;
+  storage::store* store = nullptr; ///< null on inline routes
+  std::map<std::string, std::string> params;
+  nlohmann::json body = nlohmann::json::object();
+  std::string client_ip;
+  long long now_s = 0;
+
+  // Set for session-token routes.
+  std::optional<storage::user_record> user;
+  std::optional<storage::org_record> org;
+  std::optional<storage::membership_record> membership;
+  policy::role role = policy::role::viewer;
+
+  /// The audit identity of the caller.
+  actors::audit_ctx who() const;
+
+  /// The request's storage connection.
+  storage::store& db() const { return *store; }
+
+  /// Route parameter `name`.
+  const std::string& param(const std::string& name) const {
+    return params.at(name);
+  }
+};
+
+} // namespace gatehouse::http

@@ -1,0 +1,33 @@
+#pragma once
+
+#include "http/context.hpp"
+
+namespace gatehouse::http {
+
+// Health (health_handlers.cpp).
+http_response handle_healthz(request_context& ctx);
+http_response handle_readyz(request_context& ctx);
+
+// Sign-up, login, session (auth_handlers.cpp).
+http_response handle_signup(request_context& ctx);
+http_response handle_login(request_context& ctx);
+http_response handle_me(request_context& ctx);
+http_response handle_entitlements(request_context& ctx);
+http_response handle_my_orgs(request_context& ctx);
+http_response handle_switch_org(request_context& ctx);
+
+// The caller's organization (org_handlers.cpp).
+http_response handle_org_get(request_context& ctx);
+http_response handle_org_put(request_context& ctx);
+
+// API keys (key_handlers.cpp).
+http_response handle_keys_create(request_context& ctx);
+http_response handle_keys_list(request_context& ctx);
+http_response handle_keys_revoke(request_context& ctx);
+http_response handle_keys_rotate(request_context& ctx);
+
+// Operator (admin_handlers.cpp).
+http_response handle_admin_orgs(request_context& ctx);
+http_response handle_admin_set_plan(request_context& ctx);
+
+} // namespace gatehouse::http

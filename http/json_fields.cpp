@@ -1,0 +1,125 @@
+#include "http/json_fields.hpp"
+
+#include <algorithm>
+
+#include "http/api_error.hpp"
+
+namespace gatehouse::http {
+
+using nlohmann::json;
+
+namespace {
+
+const json null_value = nullptr;
+
+} // namespace
+
+json parse_body(const std::string& body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos)
+    return json::object();
+  auto j = json::parse(body, nullptr, false);
+  if (j.is_discarded())
+    throw api_error(policy::errc::invalid_request,
+                    "request body is not valid JSON");
+  if (!j.is_object())
+    throw api_error(policy::errc::invalid_request,
+                    "request body must be a JSON object");
+  return j;
+}
+
+json_fields::json_fields(const json& obj,
+                         std::initializer_list<std::string_view> allowed,
+                         std::string prefix)
+  : obj_(obj), prefix_(std::move(prefix)) {
+  if (!obj_.is_object())
+    throw api_error(policy::errc::invalid_request,
+                    prefix_.empty() ? "request body must be a JSON object"
+                                    : "field '" + prefix_.substr(0, prefix_.size() - 1)
+                                        + "': must be an object");
+  for (auto& [key, val] : obj_.items())
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+      fail(key, "unknown field");
+}
+
+void json_fields::fail(std::string_view f, std::string_view why) const {
+  throw api_error(policy::errc::invalid_request,
+                  "field '" + prefix_ + std::string{f} + "': "
+                    + std::string{why});
+}
+
+bool json_fields::has(std::string_view f) const {
+  return obj_.contains(f);
+}
+
+bool json_fields::is_null(std::string_view f) const {
+  return has(f) && obj_.at(std::string{f}).is_null();
+}
+
+const json& json_fields::get(std::string_view f) const {
+  auto i = obj_.find(f);
+  return i == obj_.end() ? null_value : *i;
+}
+
+std::string json_fields::required_string(std::string_view f) const {
+  auto& v = get(f);
+  if (v.is_null())
+    fail(f, "is required");
+  if (!v.is_string())
+    fail(f, "must be a string");
+  auto s = v.get<std::string>();
+  if (s.empty())
+    fail(f, "must not be empty");
+  return s;
+}
+
+std::optional<std::string>
+json_fields::optional_string(std::string_view f) const {
+  auto& v = get(f);
+  if (v.is_null())
+    return std::nullopt;
+  if (!v.is_string())
+    fail(f, "must be a string");
+  return v.get<std::string>();
+}
+
+std::optional<long long> json_fields::optional_int(std::string_view f,
+                                                   long long min,
+                                                   long long max) const {
+  auto& v = get(f);
+  if (v.is_null())
+    return std::nullopt;
+  if (!v.is_number_integer())
+    fail(f, "must be an integer");
+  auto x = v.get<long long>();
+  if (x < min || x > max)
+    fail(f, "must be between " + std::to_string(min) + " and "
+              + std::to_string(max));
+  return x;
+}
+
+std::optional<bool> json_fields::optional_bool(std::string_view f) const {
+  auto& v = get(f);
+  if (v.is_null())
+    return std::nullopt;
+  if (!v.is_boolean())
+    fail(f, "must be a boolean");
+  return v.get<bool>();
+}
+
+std::optional<std::vector<std::string>>
+json_fields::optional_string_list(std::string_view f) const {
+  auto& v = get(f);
+  if (v.is_null())
+    return std::nullopt;
+  if (!v.is_array())
+    fail(f, "must be an array of strings");
+  std::vector<std::string> out;
+  for (auto& x : v) {
+    if (!x.is_string())
+      fail(f, "must be an array of strings");
+    out.push_back(x.get<std::string>());
+  }
+  return out;
+}
+
+} // namespace gatehouse::http

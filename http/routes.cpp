@@ -1,0 +1,116 @@
+#include "http/routes.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "http/handlers.hpp"
+
+namespace gatehouse::http {
+
+namespace {
+
+using policy::feature;
+using policy::role;
+constexpr auto none = credential::none;
+constexpr auto session = credential::session;
+constexpr auto op = credential::operator_token;
+
+std::vector<route> make_table() {
+  // method, pattern, credential, permission, minimum role, plan feature,
+  // option gates, auth-limited, inline, handler
+  return {
+    {"GET", "/healthz", none, "", role::viewer, {}, {}, false, true,
+     handle_healthz},
+    {"GET", "/readyz", none, "", role::viewer, {}, {}, false, false,
+     handle_readyz},
+    {"POST", "/api/v1/signup", none, "", role::viewer, {}, {}, true, false,
+     handle_signup},
+    {"POST", "/api/v1/login", none, "", role::viewer, {}, {}, true, false,
+     handle_login},
+    {"GET", "/api/v1/auth/me", session, "", role::viewer, {}, {}, false,
+     false, handle_me},
+    {"GET", "/api/v1/auth/entitlements", session, "", role::viewer, {}, {},
+     false, false, handle_entitlements},
+    {"GET", "/api/v1/auth/orgs", session, "", role::viewer, {}, {}, false,
+     false, handle_my_orgs},
+    {"POST", "/api/v1/auth/switch-org", session, "", role::viewer, {}, {},
+     false, false, handle_switch_org},
+    {"GET", "/api/v1/org", session, "org:read", role::admin, {}, {}, false,
+     false, handle_org_get},
+    {"PUT", "/api/v1/org", session, "org:write", role::admin, {},
+     {{"/settings/log_retention_days", std::nullopt}}, false, false,
+     handle_org_put},
+    {"GET", "/api/v1/keys", session, "keys:read", role::viewer, {}, {}, false,
+     false, handle_keys_list},
+    {"POST", "/api/v1/keys", session, "keys:write", role::member, {},
+     {{"/rate_limit_rpm", feature::per_key_rate_limits}}, false, false,
+     handle_keys_create},
+    {"DELETE", "/api/v1/keys/{id}", session, "keys:write", role::member, {},
+     {}, false, false, handle_keys_revoke},
+    {"POST", "/api/v1/keys/{id}/rotate", session, "keys:write", role::member,
+     {}, {}, false, false, handle_keys_rotate},
+    {"GET", "/api/v1/admin/orgs", op, "", role::viewer, {}, {}, false, false,
+     handle_admin_orgs},
+    {"PUT", "/api/v1/admin/orgs/{id}/plan", op, "", role::viewer, {}, {},
+     false, false, handle_admin_set_plan},
+  };
+}
+
+/// Matches `path` against `pattern`, filling `{name}` parameters.
+bool match(std::string_view pattern, std::string_view path,
+           std::map<std::string, std::string>& params) {
+  while (!pattern.empty() || !path.empty()) {
+    if (pattern.empty() || path.empty() || pattern[0] != '/'
+        || path[0] != '/')
+      return false;
+    pattern.remove_prefix(1);
+    path.remove_prefix(1);
+    auto pe = pattern.find('/');
+    auto se = path.find('/');
+    auto pseg = pattern.substr(0, pe);
+    auto sseg = path.substr(0, se);
+    if (pseg.size() > 2 && pseg.front() == '{' && pseg.back() == '}') {
+      if (sseg.empty())
+        return false;
+      params[std::string{pseg.substr(1, pseg.size() - 2)}] = std::string{sseg};
+    } else if (pseg != sseg) {
+      return false;
+    }
+    pattern = pe == std::string_view::npos ? std::string_view{}
+                                           : pattern.substr(pe);
+    path = se == std::string_view::npos ? std::string_view{} : path.substr(se);
+  }
+  return true;
+}
+
+} // namespace
+
+const std::vector<route>& route_table() {
+  static const std::vector<route> table = make_table();
+  return table;
+}
+
+route_match match_route(std::string_view method, std::string_view path) {
+  route_match out;
+  for (auto& r : route_table()) {
+    if (method != r.method)
+      continue;
+    out.params.clear();
+    if (match(r.pattern, path, out.params)) {
+      out.r = &r;
+      return out;
+    }
+  }
+  out.params.clear();
+  return out;
+}
+
+std::vector<std::string> permissions_for(policy::role r) {
+  std::set<std::string> names;
+  for (auto& rt : route_table())
+    if (*rt.permission != '\0' && policy::at_least(r, rt.min_role))
+      names.insert(rt.permission);
+  return {names.begin(), names.end()};
+}
+
+} // namespace gatehouse::http

@@ -1,0 +1,322 @@
+#include "http/server.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "http/api_error.hpp"
+#include "policy/ids.hpp"
+
+namespace gatehouse::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+class session;
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+std::string lower(std::string_view s) {
+  std::string out{s};
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+} // namespace
+
+struct server::impl : std::enable_shared_from_this<server::impl> {
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  net::signal_set signals{ioc, SIGINT, SIGTERM};
+  net::steady_timer drain_timer{ioc};
+  std::chrono::steady_clock::time_point drain_deadline;
+  server_limits limits;
+  dispatch_fn dispatch;
+  std::atomic<bool> draining{false};
+  std::atomic<int> live{0};
+  std::mutex mtx;
+  std::vector<std::weak_ptr<session>> sessions;
+
+  void do_accept();
+  void begin_drain();
+  void check_drained();
+};
+
+namespace {
+
+/// One client connection: reads a request, hands it to the dispatcher, writes
+/// the answer, and reads on while the client keeps the connection alive.
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(tcp::socket&& socket, std::shared_ptr<server::impl> srv)
+    : stream_(std::move(socket)), srv_(std::move(srv)) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec)
+      peer_ = ep.address().to_string();
+    ++srv_->live;
+  }
+
+  ~session() {
+    --srv_->live;
+  }
+
+  void start() {
+    net::dispatch(stream_.get_executor(),
+                  [self = shared_from_this()] { self->do_read(); });
+  }
+
+  /// Closes the connection unless a request is being answered.
+  void close_if_idle() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->busy_)
+        self->stream_.socket().close();
+    });
+  }
+
+private:
+  void do_read() {
+    if (srv_->draining)
+      return do_close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(srv_->limits.header_bytes));
+    parser_->body_limit(srv_->limits.proxy_body_bytes);
+    request_id_ = policy::uuid_v4();
+    stream_.expires_after(srv_->limits.read_timeout);
+    bhttp::async_read_header(
+      stream_, buffer_, *parser_,
+      beast::bind_front_handler(&session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    if (ec)
+      return on_error(ec);
+    auto& req = parser_->get();
+    auto limit = starts_with(req.target(), "/v1/")
+                   ? srv_->limits.proxy_body_bytes
+                   : srv_->limits.manage_body_bytes;
+    if (auto len = parser_->content_length(); len && *len > limit)
+      return fail(policy::errc::payload_too_large, "request body too large");
+    parser_->body_limit(limit);
+    if (lower(req[bhttp::field::expect]) == "100-continue") {
+      auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(
+        bhttp::status::continue_, 11);
+      bhttp::async_write(stream_, *cont,
+                         [self = shared_from_this(),
+                          cont](beast::error_code ec, std::size_t) {
+                           if (ec)
+                             return self->do_close();
+                           self->read_body();
+                         });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    bhttp::async_read(
+      stream_, buffer_, *parser_,
+      beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec)
+      return on_error(ec);
+    busy_ = true;
+    stream_.expires_never();
+    auto req = parser_->release();
+    keep_alive_ = req.keep_alive();
+    http_request r;
+    r.method = std::string{req.method_string()};
+    r.target = std::string{req.target()};
+    split_target(r.target, r.path, r.query);
+    for (auto& field : req)
+      r.headers.emplace_back(lower(field.name_string()),
+                             std::string{field.value()});
+    r.body = std::move(req.body());
+    r.peer_ip = peer_;
+    r.request_id = request_id_;
+    srv_->dispatch(std::move(r),
+                   [self = shared_from_this()](http_response res) {
+                     net::post(self->stream_.get_executor(),
+                               [self, res = std::move(res)]() mutable {
+                                 self->write(std::move(res), false);
+                               });
+                   });
+  }
+
+  void on_error(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit)
+      return fail(policy::errc::payload_too_large, "request body too large");
+    if (ec == bhttp::error::header_limit) {
+      auto res = error_response(policy::make_problem(
+        policy::errc::invalid_request, "request headers too large"));
+      res.status = 431;
+      return write(std::move(res), true);
+    }
+    beast::error_code eos = bhttp::error::end_of_stream;
+    if (ec.category() == eos.category() && ec != bhttp::error::end_of_stream
+        && ec != bhttp::error::partial_message)
+      return fail(policy::errc::invalid_request, "malformed HTTP request");
+    do_close();
+  }
+
+  void fail(policy::errc code, std::string message) {
+    busy_ = true;
+    write(error_response(policy::make_problem(code, std::move(message))),
+          true);
+  }
+
+  void write(http_response res, bool force_close) {
+    auto msg = std::make_shared<bhttp::response<bhttp::string_body>>();
+    msg->version(11);
+    msg->result(static_cast<unsigned>(res.status));
+    msg->set(bhttp::field::content_type, res.content_type);
+    for (auto& [name, value] : res.headers)
+      msg->set(name, value);
+    msg->set("X-Gatehouse-Request-Id", request_id_);
+    msg->body() = std::move(res.body);
+    bool close = force_close || !keep_alive_ || srv_->draining;
+    msg->keep_alive(!close);
+    msg->prepare_payload();
+    stream_.expires_after(srv_->limits.read_timeout);
+    bhttp::async_write(stream_, *msg,
+                       [self = shared_from_this(), msg,
+                        close](beast::error_code ec, std::size_t) {
+                         self->busy_ = false;
+                         if (ec || close)
+                           return self->do_close();
+                         self->do_read();
+                       });
+  }
+
+  void do_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::shared_ptr<server::impl> srv_;
+  std::string peer_;
+  std::string request_id_;
+  bool keep_alive_ = true;
+  bool busy_ = false;
+};
+
+} // namespace
+
+void server::impl::do_accept() {
+  acceptor.async_accept(
+    net::make_strand(ioc),
+    [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+      if (self->draining)
+        return;
+      if (!ec) {
+        socket.set_option(tcp::no_delay(true), ec);
+        auto s = std::make_shared<session>(std::move(socket), self);
+        {
+          std::lock_guard guard{self->mtx};
+          if (self->sessions.size() > 64
+              && self->sessions.size() > 2 * static_cast<size_t>(self->live))
+            self->sessions.erase(
+              std::remove_if(self->sessions.begin(), self->sessions.end(),
+                             [](auto& w) { return w.expired(); }),
+              self->sessions.end());
+          self->sessions.push_back(s);
+        }
+        s->start();
+      }
+      self->do_accept();
+    });
+}
+
+void server::impl::begin_drain() {
+  if (draining.exchange(true))
+    return;
+  spdlog::info("draining: no new connections, finishing in-flight requests");
+  beast::error_code ec;
+  acceptor.close(ec);
+  std::vector<std::shared_ptr<session>> open;
+  {
+    std::lock_guard guard{mtx};
+    for (auto& w : sessions)
+      if (auto s = w.lock())
+        open.push_back(std::move(s));
+    sessions.clear();
+  }
+  for (auto& s : open)
+    s->close_if_idle();
+  drain_deadline = std::chrono::steady_clock::now() + limits.drain_grace;
+  check_drained();
+}
+
+void server::impl::check_drained() {
+  if (live == 0 || std::chrono::steady_clock::now() >= drain_deadline) {
+    if (live > 0)
+      spdlog::warn("drain grace period over; dropping {} connections",
+                   live.load());
+    ioc.stop();
+    return;
+  }
+  drain_timer.expires_after(std::chrono::milliseconds(20));
+  drain_timer.async_wait(
+    [self = shared_from_this()](beast::error_code) { self->check_drained(); });
+}
+
+server::server(const std::string& host, unsigned short port,
+               server_limits limits, dispatch_fn dispatch)
+  : impl_(std::make_shared<impl>()) {
+  impl_->limits = limits;
+  impl_->dispatch = std::move(dispatch);
+  tcp::endpoint ep{net::ip::make_address(host), port};
+  impl_->acceptor.open(ep.protocol());
+  impl_->acceptor.set_option(net::socket_base::reuse_address(true));
+  impl_->acceptor.bind(ep);
+  impl_->acceptor.listen(net::socket_base::max_listen_connections);
+}
+
+server::~server() = default;
+
+unsigned short server::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
+
+void server::run(int threads) {
+  impl_->signals.async_wait(
+    [self = impl_](beast::error_code ec, int) {
+      if (!ec)
+        self->begin_drain();
+    });
+  impl_->do_accept();
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i)
+    pool.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : pool)
+    t.join();
+}
+
+void server::stop() {
+  net::post(impl_->ioc, [self = impl_] { self->begin_drain(); });
+}
+
+} // namespace gatehouse::http

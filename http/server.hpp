@@ -1,0 +1,50 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "http/message.hpp"
+
+namespace gatehouse::http {
+
+/// Size limits and timeouts of the HTTP front.
+struct server_limits {
+  std::size_t header_bytes = 16 * 1024;
+  std::size_t proxy_body_bytes = 8 * 1024 * 1024;  ///< for /v1/*
+  std::size_t manage_body_bytes = 1024 * 1024;     ///< everything else
+  std::chrono::seconds read_timeout{30};
+  std::chrono::seconds drain_grace{30};
+};
+
+/// The HTTP/1.1 listener: keep-alive sessions, limits, timeouts, and a
+/// graceful drain on SIGTERM or SIGINT.
+class server {
+public:
+  using respond_fn = std::function<void(http_response)>;
+  using dispatch_fn = std::function<void(http_request, respond_fn)>;
+
+  /// Binds `host:port` (port 0 picks a free one); throws on failure.
+  server(const std::string& host, unsigned short port, server_limits limits,
+         dispatch_fn dispatch);
+  ~server();
+
+  /// The bound port.
+  unsigned short port() const;
+
+  /// Serves on `threads` threads until a signal (or `stop()`) has drained
+  /// every session.
+  void run(int threads);
+
+  /// Starts the drain from any thread.
+  void stop();
+
+  /// The listener's state, shared with its sessions.
+  struct impl;
+
+private:
+  std::shared_ptr<impl> impl_;
+};
+
+} // namespace gatehouse::http

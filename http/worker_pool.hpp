@@ -1,0 +1,38 @@
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace gatehouse::http {
+
+/// Threads for blocking work (storage reads and writes, password hashing,
+/// waiting for actors) so that I/O threads never block.
+class worker_pool {
+public:
+  explicit worker_pool(int threads);
+  ~worker_pool();
+
+  worker_pool(const worker_pool&) = delete;
+  worker_pool& operator=(const worker_pool&) = delete;
+
+  /// Queues `job`; it runs on one of the pool's threads.
+  void post(std::function<void()> job);
+
+  /// Runs the queued jobs to completion and joins the threads.
+  void stop();
+
+private:
+  void run();
+
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+} // namespace gatehouse::http

@@ -1,0 +1,293 @@
+#include "storage/migrations.hpp"
+
+#include <ctime>
+
+#include "storage/database.hpp"
+
+namespace gatehouse::storage {
+
+// Portable SQL only: TEXT ids, RFC 3339 timestamps as TEXT, BIGINT
+// integers and micro-dollars, INTEGER 0/1 booleans, JSON as TEXT.
+// Every key is named `table__column[__column]` so that a unique violation
+// can be reported as `table.column` by both backends.
+
+namespace {
+
+const char* const create_orgs = R"(
+CREATE TABLE orgs (
+  id TEXT NOT NULL,
+  slug TEXT NOT NULL,
+  name TEXT NOT NULL,
+  plan TEXT NOT NULL DEFAULT 'free',
+  settings TEXT NOT NULL DEFAULT '{}',
+  created_at TEXT NOT NULL,
+  CONSTRAINT orgs__id PRIMARY KEY (id),
+  CONSTRAINT orgs__slug UNIQUE (slug)
+))";
+
+const char* const create_users = R"(
+CREATE TABLE users (
+  id TEXT NOT NULL,
+  email TEXT NOT NULL,
+  display_name TEXT NOT NULL DEFAULT '',
+  password_hash TEXT,
+  created_at TEXT NOT NULL,
+  CONSTRAINT users__id PRIMARY KEY (id),
+  CONSTRAINT users__email UNIQUE (email)
+))";
+
+const char* const create_teams = R"(
+CREATE TABLE teams (
+  id TEXT NOT NULL,
+  org_id TEXT NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  monthly_spend_limit_micros BIGINT,
+  created_at TEXT NOT NULL,
+  CONSTRAINT teams__id PRIMARY KEY (id),
+  CONSTRAINT teams__org_id__name UNIQUE (org_id, name)
+))";
+
+const char* const create_apps = R"(
+CREATE TABLE apps (
+  id TEXT NOT NULL,
+  org_id TEXT NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  slug TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  project_type TEXT NOT NULL DEFAULT 'ai_gateway',
+  env TEXT NOT NULL DEFAULT 'dev',
+  is_active INTEGER NOT NULL DEFAULT 1,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  created_at TEXT NOT NULL,
+  CONSTRAINT apps__id PRIMARY KEY (id),
+  CONSTRAINT apps__org_id__slug UNIQUE (org_id, slug)
+))";
+
+const char* const create_memberships = R"(
+CREATE TABLE memberships (
+  org_id TEXT NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  role TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'active'
+    CHECK (status IN ('active', 'invited', 'suspended')),
+  team_id TEXT REFERENCES teams (id) ON DELETE SET NULL,
+  invite_token_hash TEXT,
+  invited_at TEXT,
+  joined_at TEXT,
+  last_active_at TEXT,
+  last_used_at TEXT,
+  CONSTRAINT memberships__org_id__user_id PRIMARY KEY (org_id, user_id),
+  CONSTRAINT memberships__invite_token_hash UNIQUE (invite_token_hash)
+))";
+
+const char* const create_api_keys = R"(
+CREATE TABLE api_keys (
+  id TEXT NOT NULL,
+  org_id TEXT NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL REFERENCES users (id),
+  name TEXT NOT NULL,
+  key_hash TEXT NOT NULL,
+  key_prefix TEXT NOT NULL,
+  previous_key_hash TEXT,
+  previous_valid_until BIGINT,
+  scopes TEXT NOT NULL DEFAULT '["*"]',
+  app_id TEXT REFERENCES apps (id) ON DELETE CASCADE,
+  team_id TEXT REFERENCES teams (id) ON DELETE SET NULL,
+  rate_limit_rpm BIGINT,
+  status TEXT NOT NULL DEFAULT 'active'
+    CHECK (status IN ('active', 'revoked')),
+  created_at TEXT NOT NULL,
+  expires_at TEXT,
+  revoked_at TEXT,
+  last_used_at TEXT,
+  request_count BIGINT NOT NULL DEFAULT 0,
+  CONSTRAINT api_keys__id PRIMARY KEY (id),
+  CONSTRAINT api_keys__key_hash UNIQUE (key_hash)
+))";
+
+const char* const create_providers = R"(
+CREATE TABLE providers (
+  id TEXT NOT NULL,
+  org_id TEXT NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  base_url TEXT NOT NULL,
+  auth_mode TEXT NOT NULL DEFAULT 'api_key',
+  api_key_encrypted TEXT,
+  api_key_last4 TEXT,
+  auth_header TEXT NOT NULL DEFAULT 'Authorization',
+  auth_scheme TEXT NOT NULL DEFAULT 'Bearer',
+  fallback TEXT NOT NULL DEFAULT '[]',
+  is_default INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  CONSTRAINT providers__id PRIMARY KEY (id),
+  CONSTRAINT providers__org_id__name UNIQUE (org_id, name)
+))";
+
+const char* const create_pricing = R"(
+CREATE TABLE pricing (
+  org_id TEXT NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
+  model TEXT NOT NULL,
+  input_micros_per_mtok BIGINT NOT NULL,
+  output_micros_per_mtok BIGINT NOT NULL,
+  CONSTRAINT pricing__org_id__model PRIMARY KEY (org_id, model)
+))";
+
+// Audit records outlive what they describe: no foreign keys.
+const char* const create_audit_log = R"(
+CREATE TABLE audit_log (
+  id TEXT NOT NULL,
+  org_id TEXT NOT NULL,
+  actor_type TEXT NOT NULL,
+  actor_id TEXT NOT NULL DEFAULT '',
+  action TEXT NOT NULL,
+  target_type TEXT NOT NULL DEFAULT '',
+  target_id TEXT NOT NULL DEFAULT '',
+  before TEXT,
+  after TEXT,
+  ip TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL,
+  CONSTRAINT audit_log__id PRIMARY KEY (id)
+))";
+
+// Written in batches behind the hot path: no foreign keys either.
+const char* const create_request_logs = R"(
+CREATE TABLE request_logs (
+  id TEXT NOT NULL,
+  org_id TEXT NOT NULL,
+  key_id TEXT,
+  app_id TEXT,
+  team_id TEXT,
+  user_id TEXT,
+  provider TEXT NOT NULL DEFAULT '',
+  model TEXT NOT NULL DEFAULT '',
+  status BIGINT NOT NULL DEFAULT 0,
+  error_code TEXT,
+  tokens_in BIGINT NOT NULL DEFAULT 0,
+  tokens_out BIGINT NOT NULL DEFAULT 0,
+  cost_micros BIGINT NOT NULL DEFAULT 0,
+  usage_estimated INTEGER NOT NULL DEFAULT 0,
+  latency_ms BIGINT NOT NULL DEFAULT 0,
+  ttft_ms BIGINT,
+  stream INTEGER NOT NULL DEFAULT 0,
+  session_id TEXT,
+  end_user TEXT,
+  metadata TEXT,
+  env TEXT,
+  request_body TEXT,
+  response_body TEXT,
+  created_at TEXT NOT NULL,
+  CONSTRAINT request_logs__id PRIMARY KEY (id)
+))";
+
+const char* const create_usage_counters = R"(
+CREATE TABLE usage_counters (
+  org_id TEXT NOT NULL,
+  scope_type TEXT NOT NULL CHECK (scope_type IN ('key', 'app', 'team')),
+  scope_id TEXT NOT NULL,
+  month TEXT NOT NULL,
+  requests BIGINT NOT NULL DEFAULT 0,
+  tokens_in BIGINT NOT NULL DEFAULT 0,
+  tokens_out BIGINT NOT NULL DEFAULT 0,
+  cost_micros BIGINT NOT NULL DEFAULT 0,
+  CONSTRAINT usage_counters__org_id__scope_type__scope_id__month
+    PRIMARY KEY (org_id, scope_type, scope_id, month)
+))";
+
+const char* const create_schema_migrations = R"(
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version BIGINT NOT NULL,
+  applied_at TEXT NOT NULL,
+  CONSTRAINT schema_migrations__version PRIMARY KEY (version)
+))";
+
+std::string now_rfc3339() {
+  std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buf;
+}
+
+bool has_migrations_table(database& db) {
+  const char* sql = db.dialect() == "sqlite"
+                      ? "SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                        "AND name = 'schema_migrations'"
+                      : "SELECT 1 FROM information_schema.tables "
+                        "WHERE table_schema = current_schema() "
+                        "AND table_name = 'schema_migrations'";
+  return !db.exec(sql).empty();
+}
+
+} // namespace
+
+const std::vector<migration>& migrations() {
+  static const std::vector<migration> all = {
+    {1,
+     "initial schema",
+     {create_orgs, create_users, create_teams, create_apps, create_memberships,
+      create_api_keys, create_providers, create_pricing, create_audit_log,
+      create_request_logs, create_usage_counters,
+      "CREATE INDEX memberships_by_user ON memberships (user_id)",
+      "CREATE INDEX api_keys_by_org ON api_keys (org_id, created_at)",
+      "CREATE INDEX audit_log_by_org ON audit_log (org_id, created_at)",
+      "CREATE INDEX request_logs_by_org ON request_logs (org_id, created_at)",
+      "CREATE INDEX request_logs_by_app ON request_logs (app_id)"}},
+  };
+  return all;
+}
+
+int latest_schema_version() {
+  return migrations().empty() ? 0 : migrations().back().version;
+}
+
+int migrate(database& db) {
+  if (!has_migrations_table(db)) {
+    try {
+      db.run_script(create_schema_migrations);
+    } catch (const storage_error&) {
+      // Another process may have created it at the same moment.
+      if (!has_migrations_table(db))
+        throw;
+    }
+  }
+  int applied = 0;
+  for (const auto& m : migrations()) {
+    transaction tx(db);
+    // SQLite's BEGIN IMMEDIATE already serializes writers; PostgreSQL
+    // needs the lock so that concurrent nodes apply each version once.
+    if (db.dialect() == "postgresql")
+      db.run_script("LOCK TABLE schema_migrations IN EXCLUSIVE MODE");
+    if (!db.exec("SELECT 1 FROM schema_migrations WHERE version = $1",
+                 {m.version})
+           .empty())
+      continue;
+    for (const auto& statement : m.statements) {
+      try {
+        db.run_script(statement);
+      } catch (const storage_error& e) {
+        throw storage_error("migration " + std::to_string(m.version) + " ("
+                            + m.description + ") failed: " + e.what());
+      }
+    }
+    db.exec("INSERT INTO schema_migrations (version, applied_at) "
+            "VALUES ($1, $2)",
+            {m.version, now_rfc3339()});
+    tx.commit();
+    ++applied;
+  }
+  return applied;
+}
+
+int schema_version(database& db) {
+  if (!has_migrations_table(db))
+    return 0;
+  auto r = db.exec("SELECT MAX(version) FROM schema_migrations");
+  if (r.empty() || r[0].is_null(0))
+    return 0;
+  return static_cast<int>(r[0].int64(0));
+}
+
+} // namespace gatehouse::storage
