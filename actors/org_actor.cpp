@@ -121,7 +121,8 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
   st.db = std::move(db);
   for (auto& k : snap.keys) {
     index_key(st, k);
-    st.keys.emplace(k.id, make_entry(std::move(k)));
+    auto id = k.id;
+    st.keys.emplace(std::move(id), make_entry(std::move(k)));
   }
   self->delayed_send(self, org_refresh_interval, refresh_atom_v);
   return {

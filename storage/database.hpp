@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace gatehouse::storage {
@@ -57,7 +58,7 @@ public:
   /// The integer 1 or 0.
   param(bool b) noexcept : kind_(kind::integer), integer_(b ? 1 : 0) {}
 
-  /// An integer.
+  /// An integer (within the range of std::int64_t).
   template <class T,
             std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>,
                              int> = 0>

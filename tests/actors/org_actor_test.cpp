@@ -10,6 +10,7 @@
 #include "actors/directory.hpp"
 #include "actors/storage_worker.hpp"
 #include "policy/api_key.hpp"
+#include "policy/outcome.hpp"
 #include "policy/ids.hpp"
 #include "policy/time.hpp"
 #include "storage/database.hpp"
@@ -80,17 +81,22 @@ struct fixture : test_coordinator_fixture<> {
     db = sys.spawn(storage_worker, &pool);
     org_snapshot snap{org, st.load_org_keys(org.id)};
     org_hdl = sys.spawn(org_actor_impl, snap, dirs, db);
-    run();
+    sched.run();
   }
 
   ~fixture() {
+    // The base fixture runs pending work after these members are gone: stop
+    // the actors that use them first.
+    caf::anon_send_exit(org_hdl, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(db, caf::exit_reason::user_shutdown);
+    sched.run();
     std::filesystem::remove_all(dir);
   }
 
   template <class T, class... Ts>
   policy::outcome<T> ask(Ts&&... xs) {
     auto rh = self->request(org_hdl, caf::infinite, std::forward<Ts>(xs)...);
-    run();
+    sched.run();
     std::optional<policy::outcome<T>> out;
     rh.receive([&](T& x) { out.emplace(std::move(x)); },
                [&](caf::error& e) { out.emplace(to_problem(e)); });
@@ -98,8 +104,10 @@ struct fixture : test_coordinator_fixture<> {
   }
 
   key_verdict check(const std::string& raw, int64_t now) {
-    return ask<key_verdict>(authkey_atom_v, policy::key_hash(raw), now)
-      .value();
+    auto v = ask<key_verdict>(authkey_atom_v, policy::key_hash(raw), now);
+    if (!v.ok())
+      CAF_FAIL("authkey failed: " << v.error().message);
+    return v.value();
   }
 
   policy::outcome<storage::api_key_record> create(const std::string& raw) {
@@ -124,7 +132,7 @@ CAF_TEST(a loaded key is valid and an unknown one is not) {
   CAF_CHECK(!check(policy::generate_api_key(), t0).valid);
 }
 
-CAF_TEST(created keys are stored, indexed and usable) {
+CAF_TEST(created keys are stored and indexed and usable) {
   auto raw = policy::generate_api_key();
   auto rec = create(raw);
   CAF_REQUIRE(rec.ok());
@@ -223,6 +231,25 @@ CAF_TEST(an expired key is refused) {
   auto v = check(raw, t0 + 60);
   CAF_CHECK(!v.valid);
   CAF_CHECK_EQUAL(v.reason, "API key has expired");
+}
+
+CAF_TEST(a plan changed outside the actor is picked up by the refresh) {
+  for (int i = 0; i < 4; ++i)
+    CAF_REQUIRE(create(policy::generate_api_key()).ok());
+  {
+    // What `gatehouse admin set-plan` does while the node runs.
+    auto lease = pool.acquire();
+    storage::audit_record a;
+    a.id = policy::uuid_v4();
+    a.org_id = org.id;
+    a.action = "org.plan";
+    a.created_at = policy::rfc3339(t0);
+    storage::store{*lease}.set_org_plan(org.id, "enterprise", a);
+  }
+  CAF_CHECK(!create(policy::generate_api_key()).ok());
+  CAF_REQUIRE(sched.trigger_timeout());
+  sched.run();
+  CAF_CHECK(create(policy::generate_api_key()).ok());
 }
 
 CAF_TEST(unknown key ids are not found) {
