@@ -114,8 +114,9 @@ http_response handle_signup(request_context& ctx) {
   member.role = "owner";
   member.status = "active";
   member.joined_at = now;
-  member.last_active_at = now;
-  member.last_used_at = now;
+  // Milliseconds, so that "most recently used" orders within a second.
+  member.last_active_at = policy::rfc3339_ms(ctx.now_ms);
+  member.last_used_at = member.last_active_at;
   auto raw_key = policy::generate_api_key();
   storage::api_key_record key;
   key.id = policy::uuid_v4();
@@ -175,7 +176,7 @@ http_response handle_login(request_context& ctx) {
                     "organization");
   }
   auto& org = recent->org;
-  ctx.db().touch_membership(org.id, user->id, policy::rfc3339(ctx.now_s));
+  ctx.db().touch_membership(org.id, user->id, policy::rfc3339_ms(ctx.now_ms));
   return json_response(200, token_answer(ctx, *user, org));
 }
 
@@ -231,7 +232,7 @@ http_response handle_switch_org(request_context& ctx) {
   if (!org)
     throw api_error(errc::forbidden,
                     "you are not an active member of that organization");
-  ctx.db().touch_membership(org_id, ctx.user->id, policy::rfc3339(ctx.now_s));
+  ctx.db().touch_membership(org_id, ctx.user->id, policy::rfc3339_ms(ctx.now_ms));
   json body = {{"token", issue_token(ctx, ctx.user->id, org_id)},
                {"org", actors::org_brief(*org)}};
   return json_response(200, body);

@@ -28,6 +28,7 @@ struct request_context {
   nlohmann::json body = nlohmann::json::object();
   std::string client_ip;
   long long now_s = 0;
+  long long now_ms = 0;
 
   // Set for session-token routes.
   std::optional<storage::user_record> user;

@@ -89,7 +89,8 @@ http_response dispatcher::run(const route_match& m, const http_request& req) {
     storage::store db{*lease};
     request_context ctx{req, svc_, &db, m.params};
     ctx.client_ip = client_ip(req, svc_);
-    ctx.now_s = svc_.now_ms() / 1000;
+    ctx.now_ms = svc_.now_ms();
+    ctx.now_s = ctx.now_ms / 1000;
     enforce_route(*m.r, ctx);
     return m.r->handler(ctx);
   } catch (const api_error& e) {

@@ -27,6 +27,14 @@ json parse_body(const std::string& body) {
   return j;
 }
 
+void reject_immutable(const json& body,
+                      std::initializer_list<std::string_view> fields) {
+  for (auto f : fields)
+    if (body.is_object() && body.contains(f))
+      throw api_error(policy::errc::immutable_field,
+                      "field '" + std::string{f} + "': cannot be changed");
+}
+
 json_fields::json_fields(const json& obj,
                          std::initializer_list<std::string_view> allowed,
                          std::string prefix)

@@ -14,6 +14,10 @@ namespace gatehouse::http {
 /// object is a 400 `invalid_request`.
 nlohmann::json parse_body(const std::string& body);
 
+/// Throws 400 `immutable_field` when `body` names any of `fields`.
+void reject_immutable(const nlohmann::json& body,
+                      std::initializer_list<std::string_view> fields);
+
 /// Typed, strict access to the fields of a JSON object. Every violation
 /// throws `api_error` 400 `invalid_request` with a message naming the field.
 class json_fields {

@@ -45,6 +45,7 @@ http_response handle_org_get(request_context& ctx) {
 }
 
 http_response handle_org_put(request_context& ctx) {
+  reject_immutable(ctx.body, {"id", "slug"});
   json_fields f{ctx.body, {"name", "settings"}};
   actors::org_update change;
   if (f.has("name")) {

@@ -91,6 +91,15 @@ std::string rfc3339(long long unix_s) {
   return buf;
 }
 
+std::string rfc3339_ms(long long unix_ms) {
+  long long secs = floor_div(unix_ms, 1000);
+  auto text = rfc3339(secs);
+  char frac[8];
+  std::snprintf(frac, sizeof(frac), ".%03lldZ", unix_ms - secs * 1000);
+  text.pop_back(); // the 'Z'
+  return text + frac;
+}
+
 std::optional<long long> parse_rfc3339(std::string_view text) {
   std::size_t pos = 0;
   int year, month, day, hour, minute, second;

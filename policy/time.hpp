@@ -10,6 +10,10 @@ namespace gatehouse::policy {
 /// e.g. "2026-11-23T13:16:20Z".
 std::string rfc3339(long long unix_s);
 
+/// Formats a Unix time in milliseconds as RFC 3339 UTC with milliseconds,
+/// e.g. "2026-11-23T13:16:20.042Z"; such strings sort in time order.
+std::string rfc3339_ms(long long unix_ms);
+
 /// Parses an RFC 3339 timestamp "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|
 /// -HH:MM)" into Unix seconds; the fraction is truncated. 'T' and 'Z' may be
 /// lowercase. Returns nullopt on any malformed or out-of-range field.

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   BACKEND, UUID_V4, assertRecentTimestamp, databaseArgs, dropDatabase, expectError, expectOk,
-  expectedEntitlements, freshDatabase, hex, randomUuid, runGatehouse, setPlan, signup, startGatehouse,
+  expectedEntitlements, freshDatabase, hex, randomUuid, runGatehouse, signup, startGatehouse,
 } from './harness.mjs';
 
 let gh;

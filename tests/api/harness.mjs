@@ -289,10 +289,11 @@ export function databaseArgs(database) {
 ///   env            extra environment variables
 ///   bcryptCost     default 4
 export async function startGatehouse(opts = {}) {
-  const ownsDataDir = !opts.dataDir;
-  const dataDir = opts.dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-api-'));
+  // The database first: when PostgreSQL is unusable nothing is left behind.
   const ownsDatabase = BACKEND === 'postgres' && !opts.database;
   const database = BACKEND === 'postgres' ? (opts.database || (await freshDatabase())) : null;
+  const ownsDataDir = !opts.dataDir;
+  const dataDir = opts.dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-api-'));
   const operatorToken = opts.operatorToken === undefined ? hex(16) : opts.operatorToken || null;
 
   const args = [
@@ -402,9 +403,18 @@ export async function startGatehouse(opts = {}) {
       if (ownsDataDir && !KEEP) fs.rmSync(dataDir, { recursive: true, force: true });
       return res;
     },
-    /// Sends one request; see `request`.
-    api(method, p, o) {
-      return request(url, method, p, o);
+    /// Sends one request; see `request`. A transport failure reports whether
+    /// the server died, with the end of its stderr.
+    async api(method, p, o) {
+      try {
+        return await request(url, method, p, o);
+      } catch (e) {
+        await sleep(200);
+        const dead = child.exitCode !== null || child.signalCode !== null;
+        throw new Error(`${method} ${p}: ${e.cause?.message || e.message}` +
+          (dead ? `\ngatehouse died (code ${child.exitCode}, signal ${child.signalCode}); stderr tail:\n` +
+            stderr().slice(-4000) : ''));
+      }
     },
   };
   return server;

@@ -102,3 +102,11 @@ TEST(time, month_start) {
             *parse_rfc3339("2027-01-01T00:00:00Z"));
   EXPECT_EQ(utc_month_start(0), 0);
 }
+
+TEST(time, formats_milliseconds_in_sortable_form) {
+  EXPECT_EQ(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(rfc3339_ms(1'795'440'847'042), "2026-11-23T13:34:07.042Z");
+  EXPECT_EQ(rfc3339_ms(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_LT(rfc3339_ms(1'795'440'847'999), rfc3339_ms(1'795'440'848'000));
+  EXPECT_EQ(parse_rfc3339(rfc3339_ms(1'795'440'847'042)), 1'795'440'847);
+}
