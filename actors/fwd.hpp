@@ -28,6 +28,18 @@ using update_org_atom = caf::atom_constant<caf::atom("updateorg")>;
 using get_org_atom = caf::atom_constant<caf::atom("getorg")>;
 using auth_hit_atom = caf::atom_constant<caf::atom("authhit")>;
 using refresh_atom = caf::atom_constant<caf::atom("refresh")>;
+using authorize_atom = caf::atom_constant<caf::atom("authorize")>;
+using settle_atom = caf::atom_constant<caf::atom("settle")>;
+using put_provider_atom = caf::atom_constant<caf::atom("putprov")>;
+using del_provider_atom = caf::atom_constant<caf::atom("delprov")>;
+using default_provider_atom = caf::atom_constant<caf::atom("defprov")>;
+using set_pricing_atom = caf::atom_constant<caf::atom("setprice")>;
+using targets_atom = caf::atom_constant<caf::atom("targets")>;
+using log_atom = caf::atom_constant<caf::atom("log")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using chunk_atom = caf::atom_constant<caf::atom("chunk")>;
+using end_atom = caf::atom_constant<caf::atom("end")>;
 
 constexpr auto authkey_atom_v = authkey_atom::value;
 constexpr auto create_key_atom_v = create_key_atom::value;
@@ -38,10 +50,36 @@ constexpr auto update_org_atom_v = update_org_atom::value;
 constexpr auto get_org_atom_v = get_org_atom::value;
 constexpr auto auth_hit_atom_v = auth_hit_atom::value;
 constexpr auto refresh_atom_v = refresh_atom::value;
+constexpr auto authorize_atom_v = authorize_atom::value;
+constexpr auto settle_atom_v = settle_atom::value;
+constexpr auto put_provider_atom_v = put_provider_atom::value;
+constexpr auto del_provider_atom_v = del_provider_atom::value;
+constexpr auto default_provider_atom_v = default_provider_atom::value;
+constexpr auto set_pricing_atom_v = set_pricing_atom::value;
+constexpr auto targets_atom_v = targets_atom::value;
+constexpr auto log_atom_v = log_atom::value;
+constexpr auto flush_atom_v = flush_atom::value;
+constexpr auto tick_atom_v = tick_atom::value;
+constexpr auto chunk_atom_v = chunk_atom::value;
+constexpr auto end_atom_v = end_atom::value;
 
 /// One unit of blocking storage work, run by a storage worker.
 struct db_job {
   std::function<void(storage::store&)> run;
+};
+
+/// Hands an authorization straight back to the HTTP front: the fast path
+/// that spares a reply round trip through a bridge actor.
+struct auth_reply {
+  std::function<void(authorization)> fn;
+};
+
+/// One finished exchange for the storage writer: its log record and the
+/// counters it moves.
+struct log_entry {
+  storage::request_log_record log;
+  std::vector<storage::usage_delta> deltas;
+  std::optional<storage::key_use> key;
 };
 
 /// The actor of one organization: owns its plan, settings and key table and
@@ -68,7 +106,48 @@ using org_actor = caf::typed_actor<
   caf::replies_to<get_org_atom>::with<storage::org_record>,
   // Re-read plan, name and settings from storage (changes made outside
   // this node or by the command line).
-  caf::reacts_to<refresh_atom>>;
+  caf::reacts_to<refresh_atom>,
+  // Authorize a proxied request (request/response form, for tests and
+  // bridges).
+  caf::replies_to<authorize_atom, proxy_request>::with<authorization>,
+  // Authorize a proxied request and call back (hot path).
+  caf::reacts_to<authorize_atom, proxy_request, auth_reply>,
+  // The key's providers and scopes, for GET /v1/models.
+  caf::replies_to<targets_atom, std::string, int64_t>::with<authorization>,
+  caf::reacts_to<targets_atom, std::string, int64_t, auth_reply>,
+  // Account for a finished exchange.
+  caf::reacts_to<settle_atom, settlement>,
+  // Create (true) or replace (false) a provider.
+  caf::replies_to<put_provider_atom, storage::provider_record, bool,
+                  audit_ctx>::with<storage::provider_record>,
+  // Delete a provider by name.
+  caf::replies_to<del_provider_atom, std::string, audit_ctx>::with<
+    storage::provider_record>,
+  // Make a provider the default.
+  caf::replies_to<default_provider_atom, std::string, audit_ctx>::with<
+    std::string>,
+  // Replace the org's price overrides.
+  caf::replies_to<set_pricing_atom, std::vector<storage::price_override>,
+                  audit_ctx>::with<bool>>;
+
+/// Batches request logs and counters into group commits.
+using storage_writer_actor = caf::typed_actor<
+  caf::reacts_to<log_atom, log_entry>,
+  caf::reacts_to<tick_atom>,
+  // Write everything pending now; answers once committed.
+  caf::replies_to<flush_atom>::with<bool>>;
+
+/// Relays one SSE stream: parses events as bytes arrive, drops what the
+/// client must not see, and tracks usage.
+struct chunk_reply {
+  std::function<void(std::string)> fn;
+};
+struct end_reply {
+  std::function<void(stream_summary)> fn;
+};
+using stream_actor = caf::typed_actor<
+  caf::reacts_to<chunk_atom, std::string, chunk_reply>,
+  caf::reacts_to<end_atom, end_reply>>;
 
 /// Sliding-window limiter of the authentication endpoints.
 using auth_limiter_actor = caf::typed_actor<
@@ -92,3 +171,12 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::org_update)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::limit_decision)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::storage::api_key_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::storage::org_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::storage::provider_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<gatehouse::storage::price_override>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::proxy_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::authorization)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::auth_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::settlement)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::log_entry)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::chunk_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::end_reply)

@@ -9,6 +9,9 @@
 #include "actors/fwd.hpp"
 #include "actors/org_actor.hpp"
 #include "actors/storage_worker.hpp"
+#include "actors/storage_writer.hpp"
+#include "actors/stream_actor.hpp"
+#include "storage/secrets.hpp"
 #include "storage/database.hpp"
 #include "storage/pool.hpp"
 #include "storage/store.hpp"
@@ -36,12 +39,18 @@ struct gateway::impl {
   caf::actor_system sys;
   storage::connection_pool& pool;
   std::shared_ptr<directory> dir = std::make_shared<directory>();
+  std::shared_ptr<const storage::secrets> secrets;
   caf::actor db;
+  storage_writer_actor writer;
   auth_limiter_actor limiter;
 
-  impl(int threads, storage::connection_pool& p)
-    : cfg(threads), sys(cfg), pool(p) {
+  impl(int threads, storage::connection_pool& p, const storage::secrets& s)
+    : cfg(threads),
+      sys(cfg),
+      pool(p),
+      secrets(std::make_shared<const storage::secrets>(s)) {
     db = spawn_storage_workers(sys, pool, 2);
+    writer = sys.spawn<caf::detached>(storage_writer_impl, &pool);
     limiter = sys.spawn(auth_limiter_impl);
     auto lease = pool.acquire();
     storage::store st{*lease};
@@ -57,8 +66,11 @@ struct gateway::impl {
       auto rec = st.find_org(org_id);
       if (!rec)
         return {};
-      org_snapshot snap{std::move(*rec), st.load_org_keys(org_id)};
-      return sys.spawn(org_actor_impl, std::move(snap), dir, db);
+      org_snapshot snap{std::move(*rec), st.load_org_keys(org_id),
+                        st.list_providers(org_id),
+                        st.list_price_overrides(org_id)};
+      return sys.spawn(org_actor_impl, std::move(snap),
+                       org_links{dir, db, writer, secrets});
     });
     if (!hdl)
       return std::nullopt;
@@ -86,8 +98,9 @@ struct gateway::impl {
   }
 };
 
-gateway::gateway(int threads, storage::connection_pool& pool)
-  : impl_(std::make_unique<impl>(threads, pool)) {
+gateway::gateway(int threads, storage::connection_pool& pool,
+                 const storage::secrets& secrets)
+  : impl_(std::make_unique<impl>(threads, pool, secrets)) {
 }
 
 gateway::~gateway() {
@@ -155,9 +168,138 @@ limit_decision gateway::hit_auth_limit(const std::string& client_ip,
   return d ? d.value() : limit_decision{false, 60};
 }
 
+namespace {
+
+authorization unknown_key() {
+  authorization out;
+  out.denial = policy::make_problem(policy::errc::unauthorized,
+                                    "unknown API key");
+  return out;
+}
+
+/// The stream relay backed by a stream actor.
+class actor_stream_relay : public stream_relay {
+public:
+  explicit actor_stream_relay(stream_actor hdl) : hdl_(std::move(hdl)) {
+  }
+
+  ~actor_stream_relay() override {
+    if (!finished_)
+      caf::anon_send_exit(hdl_, caf::exit_reason::user_shutdown);
+  }
+
+  void feed(std::string bytes,
+            std::function<void(std::string)> done) override {
+    caf::anon_send(hdl_, chunk_atom_v, std::move(bytes),
+                   chunk_reply{std::move(done)});
+  }
+
+  void finish(std::function<void(stream_summary)> done) override {
+    finished_ = true;
+    caf::anon_send(hdl_, end_atom_v, end_reply{std::move(done)});
+  }
+
+private:
+  stream_actor hdl_;
+  bool finished_ = false;
+};
+
+} // namespace
+
+void gateway::authorize(proxy_request req,
+                        std::function<void(authorization)> done) {
+  auto org_id = impl_->dir->org_of_key(req.key_hash);
+  if (!org_id)
+    return done(unknown_key());
+  if (auto hdl = impl_->dir->find_org(*org_id)) {
+    caf::anon_send(hdl, authorize_atom_v, std::move(req),
+                   auth_reply{std::move(done)});
+    return;
+  }
+  // First request for this org on this node: its state comes from storage,
+  // which must not block the caller's thread.
+  auto* self = impl_.get();
+  impl_->sys.spawn<caf::detached>(
+    [self, id = *org_id, req, done](caf::event_based_actor* worker) {
+      auto hdl = self->org(id);
+      if (!hdl)
+        done(unknown_key());
+      else
+        caf::anon_send(*hdl, authorize_atom_v, req, auth_reply{done});
+      worker->quit();
+    });
+}
+
+void gateway::key_targets(std::string key_hash, long long now_s,
+                          std::function<void(authorization)> done) {
+  auto org_id = impl_->dir->org_of_key(key_hash);
+  if (!org_id)
+    return done(unknown_key());
+  auto* self = impl_.get();
+  auto send = [now_s, key_hash, done](const org_actor& hdl) {
+    caf::anon_send(hdl, targets_atom_v, key_hash, static_cast<int64_t>(now_s),
+                   auth_reply{done});
+  };
+  if (auto hdl = impl_->dir->find_org(*org_id))
+    return send(hdl);
+  impl_->sys.spawn<caf::detached>(
+    [self, id = *org_id, send, done](caf::event_based_actor* worker) {
+      if (auto hdl = self->org(id))
+        send(*hdl);
+      else
+        done(unknown_key());
+      worker->quit();
+    });
+}
+
+void gateway::settle(settlement done) {
+  if (auto hdl = impl_->dir->find_org(done.log.org_id))
+    caf::anon_send(hdl, settle_atom_v, std::move(done));
+}
+
+std::shared_ptr<stream_relay> gateway::open_stream(bool drop_usage_chunk) {
+  return std::make_shared<actor_stream_relay>(
+    impl_->sys.spawn(stream_actor_impl, drop_usage_chunk));
+}
+
+policy::outcome<storage::provider_record>
+gateway::put_provider(const std::string& org_id, storage::provider_record rec,
+                      bool is_new, const audit_ctx& who) {
+  return impl_->call_org<storage::provider_record>(
+    org_id, put_provider_atom_v, std::move(rec), is_new, who);
+}
+
+policy::outcome<storage::provider_record>
+gateway::delete_provider(const std::string& org_id, const std::string& name,
+                         const audit_ctx& who) {
+  return impl_->call_org<storage::provider_record>(org_id, del_provider_atom_v,
+                                                   name, who);
+}
+
+policy::outcome<std::string>
+gateway::set_default_provider(const std::string& org_id,
+                              const std::string& name, const audit_ctx& who) {
+  return impl_->call_org<std::string>(org_id, default_provider_atom_v, name,
+                                      who);
+}
+
+policy::outcome<bool>
+gateway::set_pricing(const std::string& org_id,
+                     std::vector<storage::price_override> prices,
+                     const audit_ctx& who) {
+  return impl_->call_org<bool>(org_id, set_pricing_atom_v, std::move(prices),
+                               who);
+}
+
+void gateway::flush() {
+  impl_->call<bool>(impl_->writer, flush_atom_v);
+}
+
 void gateway::shutdown() {
   if (!impl_)
     return;
+  flush();
+  caf::anon_send_exit(impl_->writer, caf::exit_reason::user_shutdown);
   for (auto& hdl : impl_->dir->all_orgs())
     caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(impl_->limiter, caf::exit_reason::user_shutdown);

@@ -3,8 +3,10 @@
 // The actor system as seen from the HTTP layer and main(): plain C++ calls,
 // no CAF types, so HTTP translation units never parse CAF's headers.
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "actors/messages.hpp"
 #include "policy/outcome.hpp"
@@ -12,9 +14,24 @@
 
 namespace gatehouse::storage {
 class connection_pool;
+struct secrets;
 } // namespace gatehouse::storage
 
 namespace gatehouse::actors {
+
+/// One streamed answer's relay, backed by its own stream actor. Calls may
+/// come from any thread; callbacks run on an actor thread.
+class stream_relay {
+public:
+  virtual ~stream_relay() = default;
+
+  /// Hands upstream bytes over; `done` gets the bytes to pass on now.
+  virtual void feed(std::string bytes,
+                    std::function<void(std::string)> done) = 0;
+
+  /// Ends the stream; `done` gets the last bytes and the usage seen.
+  virtual void finish(std::function<void(stream_summary)> done) = 0;
+};
 
 /// Owns the actor system, the directory, the storage workers and the auth
 /// limiter. The blocking calls below wait for an actor's answer; call them
@@ -22,7 +39,8 @@ namespace gatehouse::actors {
 class gateway {
 public:
   /// Starts `threads` scheduler threads; loads the key index from storage.
-  gateway(int threads, storage::connection_pool& pool);
+  gateway(int threads, storage::connection_pool& pool,
+          const storage::secrets& secrets);
   ~gateway();
 
   gateway(const gateway&) = delete;
@@ -64,7 +82,49 @@ public:
   limit_decision hit_auth_limit(const std::string& client_ip,
                                 long long now_ms);
 
-  /// Stops every actor; later calls fail.
+  // -- data plane (never blocks; callbacks run on actor threads) ----------
+
+  /// Authorizes a proxied request.
+  void authorize(proxy_request req, std::function<void(authorization)> done);
+
+  /// The providers (and scopes) a key may use.
+  void key_targets(std::string key_hash, long long now_s,
+                   std::function<void(authorization)> done);
+
+  /// Reports a finished exchange (priced, counted and logged in the
+  /// background).
+  void settle(settlement done);
+
+  /// A relay for one SSE answer.
+  std::shared_ptr<stream_relay> open_stream(bool drop_usage_chunk);
+
+  // -- providers and pricing (blocking) -----------------------------------
+
+  /// Creates (`is_new`) or replaces a provider.
+  policy::outcome<storage::provider_record>
+  put_provider(const std::string& org_id, storage::provider_record rec,
+               bool is_new, const audit_ctx& who);
+
+  /// Deletes a provider.
+  policy::outcome<storage::provider_record>
+  delete_provider(const std::string& org_id, const std::string& name,
+                  const audit_ctx& who);
+
+  /// Makes a provider the org's default.
+  policy::outcome<std::string>
+  set_default_provider(const std::string& org_id, const std::string& name,
+                       const audit_ctx& who);
+
+  /// Replaces the org's price overrides.
+  policy::outcome<bool>
+  set_pricing(const std::string& org_id,
+              std::vector<storage::price_override> prices,
+              const audit_ctx& who);
+
+  /// Writes every pending log entry now.
+  void flush();
+
+  /// Stops every actor after flushing; later calls fail.
   void shutdown();
 
 private:

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "policy/errc.hpp"
+#include "storage/records.hpp"
 
 namespace gatehouse::actors {
 
@@ -42,6 +43,78 @@ struct org_update {
 struct limit_decision {
   bool allowed = true;
   long long retry_after_s = 0;
+};
+
+/// The AES-GCM associated data binding a sealed provider key to its
+/// provider, so a sealed key cannot be moved to another row.
+inline std::string provider_key_aad(const std::string& provider_id) {
+  return "provider:" + provider_id;
+}
+
+/// What the proxy knows about a request before it is authorized.
+struct proxy_request {
+  std::string key_hash;
+  std::string path; ///< e.g. "/v1/chat/completions"
+  std::optional<std::string> provider_header;
+  std::string model;
+  bool stream = false;
+  bool client_wants_usage = false;
+  long long prompt_chars = 0;
+  std::optional<long long> max_tokens;
+  long long now_s = 0;
+};
+
+/// Where and how to send a request to one provider.
+struct upstream_target {
+  std::string provider;
+  std::string scheme; ///< "http" or "https"
+  std::string host;
+  unsigned short port = 0;
+  std::string base_path; ///< without trailing '/'
+  bool passthrough = false;
+  std::string auth_header; ///< e.g. "Authorization"
+  std::string auth_value;  ///< e.g. "Bearer sk-…"; empty in passthrough
+};
+
+/// The org actor's permission to proxy one request.
+struct grant {
+  std::string org_id;
+  std::string key_id;
+  std::string key_prefix;
+  std::optional<std::string> app_id;
+  std::optional<std::string> team_id;
+  std::optional<std::string> user_id;
+  /// The chosen provider first, then its fallback chain.
+  std::vector<upstream_target> targets;
+  std::vector<std::string> scopes;
+  std::string model; ///< as sent upstream
+  bool rewrite_model = false;
+  /// OpenAI-format stream whose client did not ask for usage: ask for it
+  /// and drop the usage-only chunk from the relay.
+  bool inject_usage = false;
+  bool log_bodies = false;
+};
+
+/// Answer to a proxy_request: a grant or the reason for refusal.
+struct authorization {
+  bool ok = false;
+  policy::problem denial{policy::errc::unauthorized, "", std::nullopt};
+  grant permit;
+};
+
+/// What a stream relay saw when its stream ended.
+struct stream_summary {
+  std::string tail; ///< bytes still to relay
+  long long input_tokens = 0;
+  long long output_tokens = 0;
+  bool usage_present = false;
+  long long text_chars = 0;
+};
+
+/// A finished proxied exchange, reported to its org actor, which prices it,
+/// counts it and forwards it to storage.
+struct settlement {
+  storage::request_log_record log;
 };
 
 } // namespace gatehouse::actors

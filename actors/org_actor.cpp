@@ -1,5 +1,7 @@
 #include "actors/org_actor.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "actors/directory.hpp"
@@ -59,41 +61,6 @@ storage::audit_record audit(const org_state& st, const audit_ctx& who,
   return a;
 }
 
-key_verdict verdict_for(const org_state& st, const std::string& hash,
-                        long long now_s) {
-  key_verdict v;
-  v.org_id = st.org.id;
-  auto id = st.ids.find(hash);
-  if (id == st.ids.end()) {
-    v.reason = "unknown API key";
-    return v;
-  }
-  auto& e = st.keys.at(id->second);
-  auto check = policy::check_key(e.rec.status == "revoked", e.expires_s,
-                                 hash != e.rec.key_hash,
-                                 e.rec.previous_valid_until, now_s);
-  switch (check) {
-    case policy::key_check::revoked:
-      v.reason = "API key has been revoked";
-      return v;
-    case policy::key_check::expired:
-      v.reason = "API key has expired";
-      return v;
-    case policy::key_check::rotated_out:
-      v.reason = "API key was rotated and its overlap period has ended";
-      return v;
-    case policy::key_check::valid:
-      break;
-  }
-  v.valid = true;
-  v.key_id = e.rec.id;
-  v.scopes = e.rec.scopes;
-  v.app_id = e.rec.app_id;
-  v.team_id = e.rec.team_id;
-  v.rate_limit_rpm = e.rec.rate_limit_rpm;
-  return v;
-}
-
 /// Runs `job` on a storage worker and, once it committed, `done` inside the
 /// actor; the actor handles no other message meanwhile, so the state it
 /// validated against cannot change under it.
@@ -101,7 +68,7 @@ template <class T, class Done>
 caf::typed_response_promise<T> write_then(state_ptr self, db_job job,
                                           Done done) {
   auto rp = self->template make_response_promise<T>();
-  self->request(self->state.db, caf::infinite, std::move(job))
+  self->request(self->state.links.db, caf::infinite, std::move(job))
     .await([=](bool) mutable {
              ++self->state.version;
              rp.deliver(done());
@@ -110,15 +77,27 @@ caf::typed_response_promise<T> write_then(state_ptr self, db_job job,
   return rp;
 }
 
+provider_entry entry_for(const org_state& st, storage::provider_record rec) {
+  auto target = make_target(rec, *st.links.secrets);
+  // A provider whose key cannot be read stays listed but cannot be reached.
+  provider_entry e{std::move(rec), target ? target.value() : upstream_target{}};
+  return e;
+}
+
 } // namespace
 
 org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
-                                        std::shared_ptr<directory> dir,
-                                        caf::actor db) {
+                                        org_links links) {
   auto& st = self->state;
   st.org = std::move(snap.org);
-  st.dir = std::move(dir);
-  st.db = std::move(db);
+  st.links = std::move(links);
+  for (auto& p : snap.providers) {
+    auto name = p.name;
+    st.providers.emplace(std::move(name), entry_for(st, std::move(p)));
+  }
+  for (auto& p : snap.prices)
+    st.prices[p.model] = policy::model_price{p.input_micros_per_mtok,
+                                             p.output_micros_per_mtok};
   for (auto& k : snap.keys) {
     index_key(st, k);
     auto id = k.id;
@@ -147,7 +126,7 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
           auto& st = self->state;
           index_key(st, rec);
           st.keys[rec.id] = make_entry(rec);
-          st.dir->add_key(rec.key_hash, st.org.id);
+          st.links.dir->add_key(rec.key_hash, st.org.id);
           return rec;
         });
     },
@@ -177,9 +156,9 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
           st.keys[after.id] = make_entry(after);
           // Revocation takes effect on the next request: the hashes leave
           // the directory too.
-          st.dir->remove_key(after.key_hash);
+          st.links.dir->remove_key(after.key_hash);
           if (after.previous_key_hash)
-            st.dir->remove_key(*after.previous_key_hash);
+            st.links.dir->remove_key(*after.previous_key_hash);
           return after;
         });
     },
@@ -211,11 +190,11 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
           // A hash two rotations old is dropped for good.
           if (before.previous_key_hash) {
             st.ids.erase(*before.previous_key_hash);
-            st.dir->remove_key(*before.previous_key_hash);
+            st.links.dir->remove_key(*before.previous_key_hash);
           }
           index_key(st, after);
           st.keys[after.id] = make_entry(after);
-          st.dir->add_key(after.key_hash, st.org.id);
+          st.links.dir->add_key(after.key_hash, st.org.id);
           return after;
         });
     },
@@ -257,13 +236,151 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
           return after;
         });
     },
+    [=](authorize_atom, const proxy_request& req) {
+      return authorize(self->state, req);
+    },
+    [=](authorize_atom, const proxy_request& req, const auth_reply& reply) {
+      reply.fn(authorize(self->state, req));
+    },
+    [=](targets_atom, const std::string& hash, int64_t now_s) {
+      return key_targets(self->state, hash, now_s);
+    },
+    [=](targets_atom, const std::string& hash, int64_t now_s,
+        const auth_reply& reply) {
+      reply.fn(key_targets(self->state, hash, now_s));
+    },
+    [=](settle_atom, settlement& done) {
+      auto& st = self->state;
+      self->send(st.links.writer, log_atom_v,
+                 price_and_count(st, std::move(done.log)));
+    },
+    [=](put_provider_atom, storage::provider_record rec, bool is_new,
+        const audit_ctx& who) -> caf::result<storage::provider_record> {
+      auto& st = self->state;
+      auto existing = st.providers.find(rec.name);
+      if (is_new && existing != st.providers.end())
+        return to_error(policy::make_problem(
+          errc::conflict, "field 'name': a provider named '" + rec.name
+                            + "' exists"));
+      if (!is_new && existing == st.providers.end())
+        return to_error(policy::make_problem(
+          errc::not_found, "no provider named '" + rec.name + "'"));
+      auto plan = policy::parse_plan(st.org.plan).value_or(policy::plan::free);
+      auto max = policy::limits_for(plan, std::nullopt, false).max_providers;
+      if (is_new && max && static_cast<int>(st.providers.size()) >= *max)
+        return to_error(policy::make_problem(
+          errc::limit_exceeded, "the " + st.org.plan + " plan allows "
+                                  + std::to_string(*max) + " providers"));
+      for (auto& f : rec.fallback)
+        if (f == rec.name || !st.providers.count(f))
+          return to_error(policy::make_problem(
+            errc::invalid_request,
+            "field 'fallback': '" + f + "' is not another provider of "
+            "this organization"));
+      rec.org_id = st.org.id;
+      if (is_new)
+        rec.is_default = st.providers.empty();
+      else
+        rec.is_default = existing->second.rec.is_default;
+      auto target = make_target(rec, *st.links.secrets);
+      if (!target)
+        return to_error(target.error());
+      auto before = is_new ? nlohmann::json(nullptr)
+                           : provider_view(existing->second.rec);
+      auto entry = audit(st, who, is_new ? "provider.create" : "provider.update",
+                         "provider", rec.id, before, provider_view(rec));
+      return write_then<storage::provider_record>(
+        self,
+        db_job{[rec, entry, is_new](storage::store& s) {
+          if (is_new)
+            s.insert_provider(rec, entry);
+          else
+            s.update_provider(rec, entry);
+        }},
+        [self, rec, t = target.value()] {
+          self->state.providers[rec.name] = provider_entry{rec, t};
+          return rec;
+        });
+    },
+    [=](del_provider_atom, const std::string& name, const audit_ctx& who)
+      -> caf::result<storage::provider_record> {
+      auto& st = self->state;
+      auto i = st.providers.find(name);
+      if (i == st.providers.end())
+        return to_error(policy::make_problem(
+          errc::not_found, "no provider named '" + name + "'"));
+      auto rec = i->second.rec;
+      auto entry = audit(st, who, "provider.delete", "provider", rec.id,
+                         provider_view(rec), nullptr);
+      return write_then<storage::provider_record>(
+        self,
+        db_job{[rec, entry](storage::store& s) {
+          s.delete_provider(rec.org_id, rec.name, entry);
+        }},
+        [self, rec] {
+          auto& st = self->state;
+          st.providers.erase(rec.name);
+          for (auto& [n, p] : st.providers) {
+            auto& fb = p.rec.fallback;
+            fb.erase(std::remove(fb.begin(), fb.end(), rec.name), fb.end());
+          }
+          return rec;
+        });
+    },
+    [=](default_provider_atom, const std::string& name, const audit_ctx& who)
+      -> caf::result<std::string> {
+      auto& st = self->state;
+      if (!st.providers.count(name))
+        return to_error(policy::make_problem(
+          errc::not_found, "no provider named '" + name + "'"));
+      auto entry = audit(st, who, "provider.default", "provider",
+                         st.providers.at(name).rec.id, nullptr,
+                         nlohmann::json{{"default_provider", name}});
+      auto org_id = st.org.id;
+      return write_then<std::string>(
+        self,
+        db_job{[org_id, name, entry](storage::store& s) {
+          s.set_default_provider(org_id, name, entry);
+        }},
+        [self, name] {
+          for (auto& [n, p] : self->state.providers)
+            p.rec.is_default = n == name;
+          return name;
+        });
+    },
+    [=](set_pricing_atom, std::vector<storage::price_override>& prices,
+        const audit_ctx& who) -> caf::result<bool> {
+      auto& st = self->state;
+      nlohmann::json before = nlohmann::json::object();
+      for (auto& [model, p] : st.prices)
+        before[model] = {p.input_micros_per_mtok, p.output_micros_per_mtok};
+      nlohmann::json after = nlohmann::json::object();
+      for (auto& p : prices)
+        after[p.model] = {p.input_micros_per_mtok, p.output_micros_per_mtok};
+      auto entry = audit(st, who, "pricing.update", "org", st.org.id, before,
+                         after);
+      auto org_id = st.org.id;
+      return write_then<bool>(
+        self,
+        db_job{[org_id, prices, entry](storage::store& s) {
+          s.replace_price_overrides(org_id, prices, entry);
+        }},
+        [self, prices] {
+          auto& st = self->state;
+          st.prices.clear();
+          for (auto& p : prices)
+            st.prices[p.model] = policy::model_price{p.input_micros_per_mtok,
+                                                     p.output_micros_per_mtok};
+          return true;
+        });
+    },
     [=](get_org_atom) { return self->state.org; },
     [=](refresh_atom) {
       auto fresh = std::make_shared<std::optional<storage::org_record>>();
       auto id = self->state.org.id;
       auto seen = self->state.version;
       self
-        ->request(self->state.db, caf::infinite,
+        ->request(self->state.links.db, caf::infinite,
                   db_job{[fresh, id](storage::store& s) {
                     *fresh = s.find_org(id);
                   }})

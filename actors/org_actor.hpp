@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -7,6 +9,9 @@
 #include <vector>
 
 #include "actors/fwd.hpp"
+#include "policy/outcome.hpp"
+#include "policy/pricing.hpp"
+#include "storage/secrets.hpp"
 
 namespace gatehouse::actors {
 
@@ -16,6 +21,22 @@ class directory;
 struct org_snapshot {
   storage::org_record org;
   std::vector<storage::api_key_record> keys;
+  std::vector<storage::provider_record> providers;
+  std::vector<storage::price_override> prices;
+};
+
+/// One provider in the org actor's table, ready to connect to.
+struct provider_entry {
+  storage::provider_record rec;
+  upstream_target target;
+};
+
+/// The services an org actor talks to.
+struct org_links {
+  std::shared_ptr<directory> dir;
+  caf::actor db;                 ///< storage workers (blocking writes)
+  storage_writer_actor writer;   ///< batched logs and counters
+  std::shared_ptr<const storage::secrets> secrets;
 };
 
 /// One key in the org actor's table.
@@ -29,21 +50,44 @@ struct org_state {
   storage::org_record org;
   std::unordered_map<std::string, key_entry> keys;  ///< by key id
   std::unordered_map<std::string, std::string> ids; ///< key hash -> key id
-  std::shared_ptr<directory> dir;
-  caf::actor db;
+  std::map<std::string, provider_entry> providers; ///< by name
+  std::map<std::string, policy::model_price> prices; ///< org overrides
+  org_links links;
   /// Counts committed mutations, so a refresh that raced one is dropped.
   uint64_t version = 0;
   static inline const char* name = "org_actor";
 };
 
-/// Spawns with `self->spawn(org_actor_impl, snapshot, dir, db)`: `db` runs
-/// storage jobs (see storage_worker.hpp); the org actor awaits each write
-/// before it changes its state and answers.
 /// How often an org actor re-reads its organization row.
 constexpr std::chrono::seconds org_refresh_interval{5};
 
+/// Spawns with `spawn(org_actor_impl, snapshot, links)`: `links.db` runs
+/// storage jobs (see storage_worker.hpp); the org actor awaits each write
+/// before it changes its state and answers.
 org_actor::behavior_type
 org_actor_impl(org_actor::stateful_pointer<org_state> self, org_snapshot snap,
-               std::shared_ptr<directory> dir, caf::actor db);
+               org_links links);
+
+// Decisions on an org's state, without messaging (org_decisions.cpp).
+
+/// Is the key with this hash usable at `now_s`?
+key_verdict verdict_for(const org_state& st, const std::string& hash,
+                        long long now_s);
+
+/// Authorizes a proxied request: key, plan, provider selection, scopes.
+authorization authorize(const org_state& st, const proxy_request& req);
+
+/// The providers a key may use, for listing models.
+authorization key_targets(const org_state& st, const std::string& hash,
+                          long long now_s);
+
+/// Prices a finished exchange and derives the counters it moves.
+log_entry price_and_count(const org_state& st,
+                          storage::request_log_record log);
+
+/// The connection details of a stored provider; decrypts its key.
+policy::outcome<upstream_target>
+make_target(const storage::provider_record& rec,
+            const storage::secrets& secrets);
 
 } // namespace gatehouse::actors

@@ -55,6 +55,21 @@ json user_brief(const storage::user_record& user) {
           {"display_name", user.display_name}};
 }
 
+json provider_view(const storage::provider_record& p) {
+  return {{"id", p.id},
+          {"name", p.name},
+          {"base_url", p.base_url},
+          {"auth_mode", p.auth_mode},
+          {"auth_header", p.auth_header},
+          {"auth_scheme", p.auth_scheme},
+          {"has_api_key", p.api_key_encrypted.has_value()},
+          {"api_key_last4", opt(p.api_key_last4)},
+          {"fallback", p.fallback},
+          {"is_default", p.is_default},
+          {"created_at", p.created_at},
+          {"updated_at", p.updated_at}};
+}
+
 json key_view(const storage::api_key_record& key, long long now_s) {
   std::string status = key.status;
   if (status == "active" && key.expires_at) {

@@ -21,6 +21,10 @@ nlohmann::json effective_settings(const storage::org_record& org);
 /// `{id, email, display_name}`.
 nlohmann::json user_brief(const storage::user_record& user);
 
+/// A provider as the API shows it: never its key, only whether it has one
+/// and the key's last four characters.
+nlohmann::json provider_view(const storage::provider_record& p);
+
 /// A key as listed by the API: never its hash.
 nlohmann::json key_view(const storage::api_key_record& key, long long now_s);
 

@@ -7,6 +7,8 @@
 
 #include "actors/gateway.hpp"
 #include "http/dispatcher.hpp"
+#include "http/proxy.hpp"
+#include "http/runtime.hpp"
 #include "http/server.hpp"
 #include "http/services.hpp"
 #include "http/worker_pool.hpp"
@@ -90,17 +92,20 @@ int run_serve(const config::settings& cfg) {
   auto secrets = storage::load_or_create_secrets(cfg.data_dir,
                                                  cfg.master_key_hex,
                                                  cfg.jwt_secret);
-  actors::gateway gw{cfg.threads, pool};
+  actors::gateway gw{cfg.threads, pool, secrets};
   http::worker_pool workers{std::max(4, cfg.threads * 2)};
   http::services svc{
     cfg, secrets, gw,
     policy::parse_cidr_list(cfg.trusted_proxies).value_or(
       std::vector<policy::cidr>{}),
     now_ms};
-  http::dispatcher dispatcher{svc, pool, workers};
-  http::server srv{cfg.listen_host, cfg.listen_port, http::server_limits{},
-                   [&](http::http_request req, http::server::respond_fn done) {
-                     dispatcher.dispatch(std::move(req), std::move(done));
+  http::runtime rt;
+  http::proxy data_plane{svc, rt};
+  http::dispatcher dispatcher{svc, pool, workers, data_plane};
+  http::server srv{rt, cfg.listen_host, cfg.listen_port, http::server_limits{},
+                   [&](http::http_request req,
+                       std::shared_ptr<http::client_channel> client) {
+                     dispatcher.dispatch(std::move(req), std::move(client));
                    }};
   spdlog::info("serving on {}:{} with {} threads", cfg.listen_host,
                srv.port(), cfg.threads);

@@ -13,6 +13,7 @@ constexpr int max_threads = 256;
 constexpr int min_bcrypt_cost = 4;
 constexpr int max_bcrypt_cost = 14;
 constexpr std::size_t min_jwt_secret_chars = 32;
+constexpr int max_upstream_timeout_s = 3600;
 
 bool has_space_or_control(std::string_view s) {
   for (unsigned char c : s)
@@ -111,6 +112,14 @@ error apply_bcrypt_cost(settings& cfg, std::string_view v) {
   return std::nullopt;
 }
 
+error apply_upstream_timeout(settings& cfg, std::string_view v) {
+  auto n = parse_int_in_range(v, 1, max_upstream_timeout_s);
+  if (!n)
+    return "must be an integer number of seconds between 1 and 3600";
+  cfg.upstream_timeout_s = *n;
+  return std::nullopt;
+}
+
 error apply_log_format(settings& cfg, std::string_view v) {
   if (v != "json" && v != "text")
     return "must be 'json' or 'text'";
@@ -161,6 +170,10 @@ const std::vector<option_def>& options() {
     {"bcrypt_cost", "--bcrypt-cost", "GATEHOUSE_BCRYPT_COST", "N", "10",
      "bcrypt cost of password hashes, 4..14", toml_kind::integer, false,
      apply_bcrypt_cost},
+    {"upstream_timeout", "--upstream-timeout", "GATEHOUSE_UPSTREAM_TIMEOUT",
+     "SECONDS", "300",
+     "seconds a provider may take to answer, and between streamed parts",
+     toml_kind::integer, false, apply_upstream_timeout},
     {"log_format", "--log-format", "GATEHOUSE_LOG_FORMAT", "json|text",
      "text on a terminal, else json", "log line format", toml_kind::string,
      false, apply_log_format},

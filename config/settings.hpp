@@ -50,6 +50,9 @@ struct settings {
   int threads = default_thread_count();
   /// bcrypt cost for new password hashes (4..14).
   int bcrypt_cost = 10;
+  /// Seconds a provider may take to send its response head, and between two
+  /// reads of its body (1..3600).
+  int upstream_timeout_s = 300;
   /// "json" or "text"; defaults to text when stderr is a terminal, else
   /// json.
   std::string log_format = default_log_format();

@@ -8,6 +8,7 @@
 #include "http/api_error.hpp"
 #include "http/context.hpp"
 #include "http/middleware.hpp"
+#include "http/proxy.hpp"
 #include "http/worker_pool.hpp"
 #include "storage/database.hpp"
 #include "storage/pool.hpp"
@@ -41,12 +42,13 @@ void log_access(const http_request& req, int status,
 } // namespace
 
 dispatcher::dispatcher(services& svc, storage::connection_pool& pool,
-                       worker_pool& workers)
-  : svc_(svc), pool_(pool), workers_(workers) {
+                       worker_pool& workers, proxy& data_plane)
+  : svc_(svc), pool_(pool), workers_(workers), proxy_(data_plane) {
 }
 
 void dispatcher::dispatch(http_request req,
-                          std::function<void(http_response)> done) {
+                          std::shared_ptr<client_channel> client) {
+  auto done = [client](http_response res) { client->respond(std::move(res)); };
   auto start = std::chrono::steady_clock::now();
   if (has_credential_in_query(req)) {
     auto res = error_response(policy::make_problem(
@@ -54,6 +56,10 @@ void dispatcher::dispatch(http_request req,
       "credentials must not be sent in the query string; use a header"));
     log_access(req, res.status, start);
     done(std::move(res));
+    return;
+  }
+  if (is_proxy_path(req.path)) {
+    proxy_.handle(std::move(req), std::move(client));
     return;
   }
   auto m = match_route(req.method, req.path);

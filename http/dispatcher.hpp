@@ -1,7 +1,9 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 
+#include "http/client_channel.hpp"
 #include "http/message.hpp"
 #include "http/routes.hpp"
 #include "http/services.hpp"
@@ -13,18 +15,19 @@ class connection_pool;
 namespace gatehouse::http {
 
 class worker_pool;
+class proxy;
 
-/// Routes each request: refuses keys in the query string, answers unknown
-/// routes, and runs everything else (middleware, then handler) on the worker
-/// pool with a pooled storage connection.
+/// Routes each request: refuses keys in the query string, hands `/v1/*` to
+/// the proxy, answers unknown routes, and runs management routes
+/// (middleware, then handler) on the worker pool with a pooled storage
+/// connection.
 class dispatcher {
 public:
   dispatcher(services& svc, storage::connection_pool& pool,
-             worker_pool& workers);
+             worker_pool& workers, proxy& data_plane);
 
-  /// Answers `req` by calling `done` exactly once, possibly on another
-  /// thread.
-  void dispatch(http_request req, std::function<void(http_response)> done);
+  /// Answers `req` on `client`, possibly from another thread.
+  void dispatch(http_request req, std::shared_ptr<client_channel> client);
 
 private:
   http_response run(const route_match& m, const http_request& req);
@@ -32,6 +35,7 @@ private:
   services& svc_;
   storage::connection_pool& pool_;
   worker_pool& workers_;
+  proxy& proxy_;
 };
 
 } // namespace gatehouse::http

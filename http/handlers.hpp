@@ -26,6 +26,22 @@ http_response handle_keys_list(request_context& ctx);
 http_response handle_keys_revoke(request_context& ctx);
 http_response handle_keys_rotate(request_context& ctx);
 
+// Providers (provider_handlers.cpp).
+http_response handle_providers_create(request_context& ctx);
+http_response handle_providers_list(request_context& ctx);
+http_response handle_providers_get(request_context& ctx);
+http_response handle_providers_update(request_context& ctx);
+http_response handle_providers_delete(request_context& ctx);
+http_response handle_providers_default(request_context& ctx);
+
+// Prices (pricing_handlers.cpp).
+http_response handle_pricing_get(request_context& ctx);
+http_response handle_pricing_put(request_context& ctx);
+
+// Logs and usage (log_handlers.cpp).
+http_response handle_logs(request_context& ctx);
+http_response handle_usage(request_context& ctx);
+
 // Operator (admin_handlers.cpp).
 http_response handle_admin_orgs(request_context& ctx);
 http_response handle_admin_set_plan(request_context& ctx);

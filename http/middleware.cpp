@@ -59,7 +59,11 @@ void check_option_gates(const route& r, request_context& ctx,
                         policy::plan plan) {
   for (auto& g : r.gates) {
     nlohmann::json::json_pointer ptr{g.pointer};
-    if (!ctx.body.contains(ptr) || ctx.body.at(ptr).is_null())
+    if (!ctx.body.contains(ptr))
+      continue;
+    auto& v = ctx.body.at(ptr);
+    // Leaving an option unset, or empty, needs no plan.
+    if (v.is_null() || (v.is_array() && v.empty()))
       continue;
     bool ok = g.feature ? policy::has_feature(plan, *g.feature)
                         : plan == policy::plan::enterprise;

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/api_error.hpp"
+#include "http/runtime_impl.hpp"
 #include "policy/ids.hpp"
 
 namespace gatehouse::http {
@@ -41,7 +42,9 @@ std::string lower(std::string_view s) {
 } // namespace
 
 struct server::impl : std::enable_shared_from_this<server::impl> {
-  net::io_context ioc;
+  explicit impl(net::io_context& io) : ioc(io) {
+  }
+  net::io_context& ioc;
   tcp::acceptor acceptor{ioc};
   net::signal_set signals{ioc, SIGINT, SIGTERM};
   net::steady_timer drain_timer{ioc};
@@ -60,9 +63,11 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
 namespace {
 
-/// One client connection: reads a request, hands it to the dispatcher, writes
-/// the answer, and reads on while the client keeps the connection alive.
-class session : public std::enable_shared_from_this<session> {
+/// One client connection: reads a request, hands it to the dispatcher,
+/// writes the answer (whole or as a chunked stream), and reads on while the
+/// client keeps the connection alive.
+class session : public client_channel,
+                public std::enable_shared_from_this<session> {
 public:
   session(tcp::socket&& socket, std::shared_ptr<server::impl> srv)
     : stream_(std::move(socket)), srv_(std::move(srv)) {
@@ -73,7 +78,7 @@ public:
     ++srv_->live;
   }
 
-  ~session() {
+  ~session() override {
     --srv_->live;
   }
 
@@ -88,6 +93,50 @@ public:
       if (!self->busy_)
         self->stream_.socket().close();
     });
+  }
+
+  // -- client_channel ------------------------------------------------------
+
+  const std::string& request_id() const override {
+    return request_id_;
+  }
+
+  void respond(http_response res) override {
+    net::post(stream_.get_executor(),
+              [self = shared_from_this(), res = std::move(res)]() mutable {
+                self->write(std::move(res), false);
+              });
+  }
+
+  void start_stream(http_response head, done_fn done) override {
+    net::post(stream_.get_executor(), [self = shared_from_this(),
+                                       head = std::move(head),
+                                       done = std::move(done)]() mutable {
+      self->do_start_stream(std::move(head), std::move(done));
+    });
+  }
+
+  void write_chunk(std::string data, done_fn done) override {
+    net::post(stream_.get_executor(), [self = shared_from_this(),
+                                       data = std::move(data),
+                                       done = std::move(done)]() mutable {
+      self->do_write_chunk(std::move(data), std::move(done));
+    });
+  }
+
+  void finish_stream() override {
+    net::post(stream_.get_executor(),
+              [self = shared_from_this()] { self->do_finish_stream(); });
+  }
+
+  void on_disconnect(std::function<void()> cb) override {
+    net::post(stream_.get_executor(),
+              [self = shared_from_this(), cb = std::move(cb)]() mutable {
+                if (self->client_gone_)
+                  cb();
+                else
+                  self->disconnect_cb_ = std::move(cb);
+              });
   }
 
 private:
@@ -139,6 +188,8 @@ private:
     if (ec)
       return on_error(ec);
     busy_ = true;
+    client_gone_ = false;
+    disconnect_cb_ = nullptr;
     stream_.expires_never();
     auto req = parser_->release();
     keep_alive_ = req.keep_alive();
@@ -146,19 +197,14 @@ private:
     r.method = std::string{req.method_string()};
     r.target = std::string{req.target()};
     split_target(r.target, r.path, r.query);
+    r.headers.reserve(16);
     for (auto& field : req)
       r.headers.emplace_back(lower(field.name_string()),
                              std::string{field.value()});
     r.body = std::move(req.body());
     r.peer_ip = peer_;
     r.request_id = request_id_;
-    srv_->dispatch(std::move(r),
-                   [self = shared_from_this()](http_response res) {
-                     net::post(self->stream_.get_executor(),
-                               [self, res = std::move(res)]() mutable {
-                                 self->write(std::move(res), false);
-                               });
-                   });
+    srv_->dispatch(std::move(r), shared_from_this());
   }
 
   void on_error(beast::error_code ec) {
@@ -183,27 +229,136 @@ private:
           true);
   }
 
+  template <class Message>
+  void set_head(Message& msg, http_response& res) {
+    msg.version(11);
+    msg.result(static_cast<unsigned>(res.status));
+    if (!res.content_type.empty())
+      msg.set(bhttp::field::content_type, res.content_type);
+    for (auto& [name, value] : res.headers)
+      msg.set(name, value);
+    msg.set("X-Gatehouse-Request-Id", request_id_);
+  }
+
+  bool closing() const {
+    return !keep_alive_ || srv_->draining;
+  }
+
   void write(http_response res, bool force_close) {
     auto msg = std::make_shared<bhttp::response<bhttp::string_body>>();
-    msg->version(11);
-    msg->result(static_cast<unsigned>(res.status));
-    msg->set(bhttp::field::content_type, res.content_type);
-    for (auto& [name, value] : res.headers)
-      msg->set(name, value);
-    msg->set("X-Gatehouse-Request-Id", request_id_);
+    set_head(*msg, res);
     msg->body() = std::move(res.body);
-    bool close = force_close || !keep_alive_ || srv_->draining;
+    bool close = force_close || closing();
     msg->keep_alive(!close);
     msg->prepare_payload();
     stream_.expires_after(srv_->limits.read_timeout);
     bhttp::async_write(stream_, *msg,
                        [self = shared_from_this(), msg,
                         close](beast::error_code ec, std::size_t) {
-                         self->busy_ = false;
-                         if (ec || close)
-                           return self->do_close();
-                         self->do_read();
+                         self->end_exchange(ec || close);
                        });
+  }
+
+  void end_exchange(bool close) {
+    busy_ = false;
+    if (close)
+      return do_close();
+    do_read();
+  }
+
+  // -- streaming -----------------------------------------------------------
+
+  void do_start_stream(http_response head, done_fn done) {
+    auto msg = std::make_shared<bhttp::response<bhttp::empty_body>>();
+    set_head(*msg, head);
+    msg->keep_alive(!closing());
+    msg->chunked(true);
+    auto sr = std::make_shared<
+      bhttp::response_serializer<bhttp::empty_body>>(*msg);
+    stream_.expires_after(srv_->limits.read_timeout);
+    bhttp::async_write_header(
+      stream_, *sr,
+      [self = shared_from_this(), msg, sr,
+       done = std::move(done)](beast::error_code ec, std::size_t) {
+        if (ec)
+          self->client_lost();
+        else
+          self->watch_client();
+        done(!ec);
+      });
+  }
+
+  void do_write_chunk(std::string data, done_fn done) {
+    if (client_gone_)
+      return done(false);
+    auto buf = std::make_shared<std::string>(std::move(data));
+    stream_.expires_after(srv_->limits.read_timeout);
+    net::async_write(stream_, bhttp::make_chunk(net::buffer(*buf)),
+                     [self = shared_from_this(), buf,
+                      done = std::move(done)](beast::error_code ec,
+                                              std::size_t) {
+                       if (ec)
+                         self->client_lost();
+                       done(!ec);
+                     });
+  }
+
+  void do_finish_stream() {
+    if (client_gone_) {
+      stop_watch_then([self = shared_from_this()] { self->end_exchange(true); });
+      return;
+    }
+    stream_.expires_after(srv_->limits.read_timeout);
+    net::async_write(stream_, bhttp::make_chunk_last(),
+                     [self = shared_from_this()](beast::error_code ec,
+                                                 std::size_t) {
+                       bool close = ec || self->closing();
+                       self->stop_watch_then(
+                         [self, close] { self->end_exchange(close); });
+                     });
+  }
+
+  /// While a stream is open, a read on the client socket notices at once
+  /// when the client goes away (it sends nothing else meanwhile).
+  void watch_client() {
+    watching_ = true;
+    stream_.socket().async_read_some(
+      buffer_.prepare(4096),
+      [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        self->watching_ = false;
+        if (!ec) {
+          // A pipelined request: keep it for the next read.
+          self->buffer_.commit(n);
+          if (!self->after_watch_)
+            return self->watch_client();
+        } else if (ec != net::error::operation_aborted) {
+          self->client_lost();
+        }
+        if (auto next = std::move(self->after_watch_)) {
+          self->after_watch_ = nullptr;
+          next();
+        }
+      });
+  }
+
+  /// Runs `next` once no watch read is pending.
+  void stop_watch_then(std::function<void()> next) {
+    if (!watching_)
+      return next();
+    after_watch_ = std::move(next);
+    beast::error_code ec;
+    stream_.socket().cancel(ec);
+  }
+
+  void client_lost() {
+    if (client_gone_)
+      return;
+    client_gone_ = true;
+    keep_alive_ = false;
+    if (auto cb = std::move(disconnect_cb_)) {
+      disconnect_cb_ = nullptr;
+      cb();
+    }
   }
 
   void do_close() {
@@ -218,8 +373,12 @@ private:
   std::shared_ptr<server::impl> srv_;
   std::string peer_;
   std::string request_id_;
+  std::function<void()> disconnect_cb_;
+  std::function<void()> after_watch_;
   bool keep_alive_ = true;
   bool busy_ = false;
+  bool client_gone_ = false;
+  bool watching_ = false;
 };
 
 } // namespace
@@ -282,9 +441,9 @@ void server::impl::check_drained() {
     [self = shared_from_this()](beast::error_code) { self->check_drained(); });
 }
 
-server::server(const std::string& host, unsigned short port,
+server::server(runtime& rt, const std::string& host, unsigned short port,
                server_limits limits, dispatch_fn dispatch)
-  : impl_(std::make_shared<impl>()) {
+  : impl_(std::make_shared<impl>(rt.get().ioc)) {
   impl_->limits = limits;
   impl_->dispatch = std::move(dispatch);
   tcp::endpoint ep{net::ip::make_address(host), port};

@@ -5,7 +5,9 @@
 #include <memory>
 #include <string>
 
+#include "http/client_channel.hpp"
 #include "http/message.hpp"
+#include "http/runtime.hpp"
 
 namespace gatehouse::http {
 
@@ -22,12 +24,13 @@ struct server_limits {
 /// graceful drain on SIGTERM or SIGINT.
 class server {
 public:
-  using respond_fn = std::function<void(http_response)>;
-  using dispatch_fn = std::function<void(http_request, respond_fn)>;
+  using dispatch_fn =
+    std::function<void(http_request, std::shared_ptr<client_channel>)>;
 
-  /// Binds `host:port` (port 0 picks a free one); throws on failure.
-  server(const std::string& host, unsigned short port, server_limits limits,
-         dispatch_fn dispatch);
+  /// Binds `host:port` (port 0 picks a free one) on `rt`'s event loop;
+  /// throws on failure.
+  server(runtime& rt, const std::string& host, unsigned short port,
+         server_limits limits, dispatch_fn dispatch);
   ~server();
 
   /// The bound port.

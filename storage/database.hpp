@@ -27,6 +27,12 @@ struct connection_error : storage_error {
   using storage_error::storage_error;
 };
 
+/// A pagination cursor that the store did not issue (or that was altered):
+/// the caller's mistake, not the database's.
+struct bad_cursor : storage_error {
+  using storage_error::storage_error;
+};
+
 /// A UNIQUE or PRIMARY KEY constraint was violated.
 struct conflict_error : storage_error {
   /// Builds the error for `constraint` (see the member).

@@ -235,6 +235,33 @@ const std::vector<migration>& migrations() {
       "CREATE INDEX audit_log_by_org ON audit_log (org_id, created_at)",
       "CREATE INDEX request_logs_by_org ON request_logs (org_id, created_at)",
       "CREATE INDEX request_logs_by_app ON request_logs (app_id)"}},
+    {2,
+     "request log details, log and counter indexes, one default provider",
+     {"ALTER TABLE request_logs ADD COLUMN request_id TEXT",
+      "ALTER TABLE request_logs ADD COLUMN method TEXT",
+      "ALTER TABLE request_logs ADD COLUMN path TEXT",
+      "ALTER TABLE request_logs ADD COLUMN unpriced INTEGER NOT NULL "
+      "DEFAULT 0",
+      "ALTER TABLE request_logs ADD COLUMN key_prefix TEXT",
+      // Newest-first pages, time bounds and retention; the id breaks ties
+      // between rows of the same millisecond. Supersedes request_logs_by_org.
+      "CREATE INDEX request_logs_by_org_time ON request_logs "
+      "(org_id, created_at, id)",
+      "DROP INDEX request_logs_by_org",
+      "CREATE INDEX request_logs_by_key ON request_logs (org_id, key_id)",
+      "CREATE INDEX request_logs_by_session ON request_logs "
+      "(org_id, session_id)",
+      "CREATE INDEX usage_counters_by_month ON usage_counters "
+      "(org_id, month)",
+      // At most one default provider per organization: where several
+      // were flagged, the one with the smallest id stays. The index is
+      // named like a key so that both backends report a violation as
+      // providers.is_default.
+      "UPDATE providers SET is_default = 0 WHERE is_default = 1 AND id NOT "
+      "IN (SELECT MIN(id) FROM providers WHERE is_default = 1 GROUP BY "
+      "org_id)",
+      "CREATE UNIQUE INDEX providers__org_id__is_default ON providers "
+      "(org_id, is_default) WHERE is_default = 1"}},
   };
   return all;
 }
@@ -244,6 +271,10 @@ int latest_schema_version() {
 }
 
 int migrate(database& db) {
+  return migrate_to(db, latest_schema_version());
+}
+
+int migrate_to(database& db, int version) {
   if (!has_migrations_table(db)) {
     try {
       db.run_script(create_schema_migrations);
@@ -255,6 +286,8 @@ int migrate(database& db) {
   }
   int applied = 0;
   for (const auto& m : migrations()) {
+    if (m.version > version)
+      break;
     transaction tx(db);
     // SQLite's BEGIN IMMEDIATE already serializes writers; PostgreSQL
     // needs the lock so that concurrent nodes apply each version once.

@@ -26,6 +26,10 @@ int latest_schema_version();
 /// to run from several processes at once. Throws storage_error.
 int migrate(database& db);
 
+/// Like migrate(), but stops after `version`: the schema of an older
+/// release (for upgrade tests and tooling).
+int migrate_to(database& db, int version);
+
 /// The version of the newest migration applied to `db`; 0 for an empty
 /// database.
 int schema_version(database& db);

@@ -110,4 +110,128 @@ struct audit_record {
   std::string created_at;
 };
 
+/// An upstream LLM provider of an organization.
+struct provider_record {
+  std::string id;
+  std::string org_id;
+  /// Unique in the organization.
+  std::string name;
+  std::string base_url;
+  /// `api_key` (Gatehouse sends the stored key) or `passthrough`.
+  std::string auth_mode = "api_key";
+  /// The provider's API key sealed by secrets (hex); none in passthrough.
+  std::optional<std::string> api_key_encrypted;
+  /// The last four characters of the key, for display.
+  std::optional<std::string> api_key_last4;
+  std::string auth_header = "Authorization";
+  /// Empty: the bare key is sent.
+  std::string auth_scheme = "Bearer";
+  /// Names of the providers tried next, in order.
+  std::vector<std::string> fallback;
+  /// At most one provider of an organization is the default.
+  bool is_default = false;
+  std::string created_at;
+  std::string updated_at;
+};
+
+/// One proxied request, as logged.
+struct request_log_record {
+  std::string id;
+  std::string org_id;
+  /// The X-Gatehouse-Request-Id of the request.
+  std::string request_id;
+  std::optional<std::string> key_id;
+  std::optional<std::string> key_prefix;
+  std::optional<std::string> app_id;
+  std::optional<std::string> team_id;
+  std::optional<std::string> user_id;
+  std::string provider;
+  std::string model;
+  std::string method;
+  std::string path;
+  int status = 0;
+  std::optional<std::string> error_code;
+  std::int64_t tokens_in = 0;
+  std::int64_t tokens_out = 0;
+  std::int64_t cost_micros = 0;
+  bool usage_estimated = false;
+  /// The model had no price: the cost is 0.
+  bool unpriced = false;
+  std::int64_t latency_ms = 0;
+  /// Time to the first byte (streams).
+  std::optional<std::int64_t> ttft_ms;
+  bool stream = false;
+  std::optional<std::string> session_id;
+  std::optional<std::string> end_user;
+  /// JSON object from X-Gatehouse-Metadata.
+  std::optional<std::string> metadata_json;
+  std::optional<std::string> env;
+  std::optional<std::string> request_body;
+  std::optional<std::string> response_body;
+  /// RFC 3339 UTC with milliseconds, "2026-11-23T13:16:20.042Z", so that
+  /// the text sorts in time order.
+  std::string created_at;
+};
+
+/// An increment of one monthly usage counter.
+struct usage_delta {
+  std::string org_id;
+  /// `key`, `app` or `team`.
+  std::string scope_type;
+  std::string scope_id;
+  /// UTC calendar month, `YYYY-MM`.
+  std::string month;
+  std::int64_t requests = 0;
+  std::int64_t tokens_in = 0;
+  std::int64_t tokens_out = 0;
+  std::int64_t cost_micros = 0;
+};
+
+/// Use of an API key since the last batch.
+struct key_use {
+  std::string key_id;
+  std::string org_id;
+  /// The latest use (RFC 3339); older values never overwrite newer ones.
+  std::string last_used_at;
+  std::int64_t requests = 0;
+};
+
+/// An organization's own price of a model, in micro-dollars per million
+/// tokens.
+struct price_override {
+  std::string model;
+  std::int64_t input_micros_per_mtok = 0;
+  std::int64_t output_micros_per_mtok = 0;
+};
+
+/// A team of an organization.
+struct team_record {
+  std::string id;
+  std::string org_id;
+  /// Unique in the organization.
+  std::string name;
+  std::string description;
+  /// Monthly hard cap; nullopt for none.
+  std::optional<std::int64_t> monthly_spend_limit_micros;
+  std::string created_at;
+};
+
+/// An app (project) of an organization.
+struct app_record {
+  std::string id;
+  std::string org_id;
+  std::string name;
+  /// Unique in the organization, immutable.
+  std::string slug;
+  std::string description;
+  /// `ai_gateway`, `ai_wrapper`, `api_gateway` or `mcp_gateway`.
+  std::string project_type = "ai_gateway";
+  /// `dev`, `staging` or `prod`.
+  std::string env = "dev";
+  bool is_active = true;
+  /// JSON object.
+  std::string metadata_json = "{}";
+  std::string created_at;
+};
+
 } // namespace gatehouse::storage

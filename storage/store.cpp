@@ -1,5 +1,12 @@
 #include "storage/store.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <tuple>
+
 #include <nlohmann/json.hpp>
 
 #include "storage/database.hpp"
@@ -162,6 +169,391 @@ void insert_audit_row(database& db, const audit_record& a) {
           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
           {a.id, a.org_id, a.actor_type, a.actor_id, a.action, a.target_type,
            a.target_id, a.before_json, a.after_json, a.ip, a.created_at});
+}
+
+// -- providers ----------------------------------------------------------------
+
+const std::string provider_columns
+  = "id, org_id, name, base_url, auth_mode, api_key_encrypted, "
+    "api_key_last4, auth_header, auth_scheme, fallback, is_default, "
+    "created_at, updated_at";
+
+std::string encode_names(const std::vector<std::string>& names) {
+  return nlohmann::json(names).dump();
+}
+
+std::vector<std::string> decode_names(const std::string& text,
+                                      const char* column) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array())
+    throw storage_error(std::string(column) + " is not a JSON array");
+  std::vector<std::string> out;
+  for (const auto& item : j) {
+    if (item.is_string())
+      out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+provider_record read_provider(const row& r) {
+  provider_record p;
+  p.id = r.text(0);
+  p.org_id = r.text(1);
+  p.name = r.text(2);
+  p.base_url = r.text(3);
+  p.auth_mode = r.text(4);
+  p.api_key_encrypted = r.opt_text(5);
+  p.api_key_last4 = r.opt_text(6);
+  p.auth_header = r.text(7);
+  p.auth_scheme = r.text(8);
+  p.fallback = decode_names(r.text(9), "providers.fallback");
+  p.is_default = r.boolean(10);
+  p.created_at = r.text(11);
+  p.updated_at = r.text(12);
+  return p;
+}
+
+/// Clears the organization's default provider. Every row of the
+/// organization is written, not only the flagged one, so that on
+/// PostgreSQL a concurrent change of the default is waited for and
+/// cleared too rather than left beside the new one.
+void clear_default_provider(database& db, const std::string& org_id) {
+  db.exec("UPDATE providers SET is_default = 0 WHERE org_id = $1", {org_id});
+}
+
+/// Replaces `old_name` by `new_name` (or removes it when nullopt) in the
+/// fallback lists of the organization's providers.
+void rewrite_fallbacks(database& db, const std::string& org_id,
+                       const std::string& old_name,
+                       const std::optional<std::string>& new_name) {
+  auto rs
+    = db.exec("SELECT id, fallback FROM providers WHERE org_id = $1", {org_id});
+  for (const auto& r : rs) {
+    auto names = decode_names(r.text(1), "providers.fallback");
+    if (std::find(names.begin(), names.end(), old_name) == names.end())
+      continue;
+    std::vector<std::string> next;
+    for (auto& n : names) {
+      if (n == old_name) {
+        if (!new_name)
+          continue;
+        n = *new_name;
+      }
+      if (std::find(next.begin(), next.end(), n) == next.end())
+        next.push_back(std::move(n));
+    }
+    db.exec("UPDATE providers SET fallback = $3 WHERE org_id = $1 AND id = $2",
+            {org_id, r.text(0), encode_names(next)});
+  }
+}
+
+// -- bulk inserts -------------------------------------------------------------
+
+/// An INSERT of many rows, `width` parameters each, sent as statements of
+/// up to 32 rows. Counts are split into powers of two, so that six
+/// statement texts (each prepared once per connection) serve any batch.
+class bulk_insert {
+public:
+  /// `head` is `INSERT INTO t (columns)`, `tail` what follows the VALUES
+  /// list (an ON CONFLICT clause or nothing).
+  bulk_insert(const std::string& head, std::size_t width,
+              const std::string& tail)
+    : width_(width) {
+    for (std::size_t rows = 1; rows <= max_rows; rows *= 2) {
+      std::string sql = head + " VALUES ";
+      std::size_t n = 0;
+      for (std::size_t r = 0; r < rows; ++r) {
+        sql += r == 0 ? "(" : ", (";
+        for (std::size_t c = 0; c < width; ++c) {
+          if (c > 0)
+            sql += ", ";
+          sql += "$" + std::to_string(++n);
+        }
+        sql += ")";
+      }
+      sql += tail;
+      sql_.push_back(std::move(sql));
+    }
+  }
+
+  /// Inserts `count` rows; `append(i, args)` appends the parameters of
+  /// row i.
+  void run(database& db, std::size_t count,
+           const std::function<void(std::size_t, params&)>& append) const {
+    std::size_t done = 0;
+    for (std::size_t k = sql_.size(); k-- > 0;) {
+      const std::size_t rows = std::size_t{1} << k;
+      while (count - done >= rows) {
+        params args;
+        args.reserve(rows * width_);
+        for (std::size_t i = done; i < done + rows; ++i)
+          append(i, args);
+        db.exec(sql_[k], args);
+        done += rows;
+      }
+    }
+  }
+
+private:
+  // 32 rows of the widest table stay under SQLite's oldest limit of 999
+  // parameters.
+  static constexpr std::size_t max_rows = 32;
+  std::size_t width_;
+  std::vector<std::string> sql_; // [k]: 2^k rows
+};
+
+// -- request logs -------------------------------------------------------------
+
+const std::string log_columns
+  = "id, org_id, request_id, key_id, key_prefix, app_id, team_id, user_id, "
+    "provider, model, method, path, status, error_code, tokens_in, "
+    "tokens_out, cost_micros, usage_estimated, unpriced, latency_ms, "
+    "ttft_ms, stream, session_id, end_user, metadata, env, request_body, "
+    "response_body, created_at";
+
+constexpr std::size_t log_width = 29;
+
+void append_log(const request_log_record& l, params& args) {
+  args.emplace_back(l.id);
+  args.emplace_back(l.org_id);
+  args.emplace_back(l.request_id);
+  args.emplace_back(l.key_id);
+  args.emplace_back(l.key_prefix);
+  args.emplace_back(l.app_id);
+  args.emplace_back(l.team_id);
+  args.emplace_back(l.user_id);
+  args.emplace_back(l.provider);
+  args.emplace_back(l.model);
+  args.emplace_back(l.method);
+  args.emplace_back(l.path);
+  args.emplace_back(l.status);
+  args.emplace_back(l.error_code);
+  args.emplace_back(l.tokens_in);
+  args.emplace_back(l.tokens_out);
+  args.emplace_back(l.cost_micros);
+  args.emplace_back(l.usage_estimated);
+  args.emplace_back(l.unpriced);
+  args.emplace_back(l.latency_ms);
+  args.emplace_back(l.ttft_ms);
+  args.emplace_back(l.stream);
+  args.emplace_back(l.session_id);
+  args.emplace_back(l.end_user);
+  args.emplace_back(l.metadata_json);
+  args.emplace_back(l.env);
+  args.emplace_back(l.request_body);
+  args.emplace_back(l.response_body);
+  args.emplace_back(l.created_at);
+}
+
+request_log_record read_log(const row& r) {
+  request_log_record l;
+  l.id = r.text(0);
+  l.org_id = r.text(1);
+  l.request_id = r.text(2);
+  l.key_id = r.opt_text(3);
+  l.key_prefix = r.opt_text(4);
+  l.app_id = r.opt_text(5);
+  l.team_id = r.opt_text(6);
+  l.user_id = r.opt_text(7);
+  l.provider = r.text(8);
+  l.model = r.text(9);
+  l.method = r.text(10);
+  l.path = r.text(11);
+  l.status = static_cast<int>(r.int64(12));
+  l.error_code = r.opt_text(13);
+  l.tokens_in = r.int64(14);
+  l.tokens_out = r.int64(15);
+  l.cost_micros = r.int64(16);
+  l.usage_estimated = r.boolean(17);
+  l.unpriced = r.boolean(18);
+  l.latency_ms = r.int64(19);
+  l.ttft_ms = r.opt_int64(20);
+  l.stream = r.boolean(21);
+  l.session_id = r.opt_text(22);
+  l.end_user = r.opt_text(23);
+  l.metadata_json = r.opt_text(24);
+  l.env = r.opt_text(25);
+  l.request_body = r.opt_text(26);
+  l.response_body = r.opt_text(27);
+  l.created_at = r.text(28);
+  return l;
+}
+
+const bulk_insert& log_insert() {
+  static const bulk_insert insert(
+    "INSERT INTO request_logs (" + log_columns + ")", log_width, "");
+  return insert;
+}
+
+const bulk_insert& counter_upsert() {
+  static const bulk_insert insert(
+    "INSERT INTO usage_counters (org_id, scope_type, scope_id, month, "
+    "requests, tokens_in, tokens_out, cost_micros)",
+    8,
+    " ON CONFLICT (org_id, scope_type, scope_id, month) DO UPDATE SET "
+    "requests = usage_counters.requests + excluded.requests, "
+    "tokens_in = usage_counters.tokens_in + excluded.tokens_in, "
+    "tokens_out = usage_counters.tokens_out + excluded.tokens_out, "
+    "cost_micros = usage_counters.cost_micros + excluded.cost_micros");
+  return insert;
+}
+
+/// `t` with its fraction of a second made exactly three digits when it is
+/// an RFC 3339 UTC time ("...:20Z" -> "...:20.000Z"), so that it compares
+/// as text with the stored millisecond times. Anything else (a date alone
+/// already compares correctly) is left as it is.
+std::string normalize_time(const std::string& t) {
+  constexpr std::size_t seconds_end = 19; // "YYYY-MM-DDTHH:MM:SS"
+  if (t.size() <= seconds_end || t[10] != 'T' || t.back() != 'Z')
+    return t;
+  std::string fraction;
+  if (t.size() > seconds_end + 1) {
+    if (t[seconds_end] != '.')
+      return t;
+    fraction = t.substr(seconds_end + 1, t.size() - seconds_end - 2);
+    if (fraction.empty())
+      return t;
+    for (char c : fraction) {
+      if (!std::isdigit(static_cast<unsigned char>(c)))
+        return t;
+    }
+  }
+  fraction.resize(3, '0');
+  return t.substr(0, seconds_end) + "." + fraction + "Z";
+}
+
+// -- cursors ------------------------------------------------------------------
+
+const char* const base64url_alphabet
+  = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string base64url_encode(const std::string& in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += base64url_alphabet[(acc >> bits) & 0x3F];
+    }
+  }
+  if (bits > 0)
+    out += base64url_alphabet[(acc << (6 - bits)) & 0x3F];
+  return out;
+}
+
+/// Decodes unpadded base64url; nullopt for anything else.
+std::optional<std::string> base64url_decode(const std::string& in) {
+  if (in.size() % 4 == 1)
+    return std::nullopt;
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '-')
+      v = 62;
+    else if (c == '_')
+      v = 63;
+    else
+      return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFF);
+    }
+  }
+  // Leftover bits must be zero, so that each position has one encoding.
+  if ((acc & ((1u << bits) - 1)) != 0)
+    return std::nullopt;
+  return out;
+}
+
+/// Where a page ended: the last row's creation time and id.
+struct cursor_position {
+  std::string created_at;
+  std::string id;
+};
+
+std::string encode_cursor(const request_log_record& last) {
+  return base64url_encode(last.created_at + "|" + last.id);
+}
+
+cursor_position decode_cursor(const std::string& cursor) {
+  auto text = base64url_decode(cursor);
+  if (!text)
+    throw bad_cursor("malformed cursor");
+  for (char c : *text) {
+    if (c < 0x20 || c > 0x7E)
+      throw bad_cursor("malformed cursor");
+  }
+  auto bar = text->find('|');
+  if (bar == std::string::npos || bar == 0 || bar + 1 == text->size())
+    throw bad_cursor("malformed cursor");
+  cursor_position at{text->substr(0, bar), text->substr(bar + 1)};
+  if (at.created_at.size() < 20 || at.created_at[10] != 'T'
+      || !std::isdigit(static_cast<unsigned char>(at.created_at[0])))
+    throw bad_cursor("malformed cursor");
+  return at;
+}
+
+// -- teams and apps -----------------------------------------------------------
+
+const std::string team_columns = "id, org_id, name, description, "
+                                 "monthly_spend_limit_micros, created_at";
+
+const std::string app_columns
+  = "id, org_id, name, slug, description, project_type, env, is_active, "
+    "metadata, created_at";
+
+team_record read_team(const row& r) {
+  team_record t;
+  t.id = r.text(0);
+  t.org_id = r.text(1);
+  t.name = r.text(2);
+  t.description = r.text(3);
+  t.monthly_spend_limit_micros = r.opt_int64(4);
+  t.created_at = r.text(5);
+  return t;
+}
+
+app_record read_app(const row& r) {
+  app_record a;
+  a.id = r.text(0);
+  a.org_id = r.text(1);
+  a.name = r.text(2);
+  a.slug = r.text(3);
+  a.description = r.text(4);
+  a.project_type = r.text(5);
+  a.env = r.text(6);
+  a.is_active = r.boolean(7);
+  a.metadata_json = r.text(8);
+  a.created_at = r.text(9);
+  return a;
+}
+
+void insert_team_row(database& db, const team_record& t) {
+  db.exec("INSERT INTO teams (" + team_columns
+            + ") VALUES ($1, $2, $3, $4, $5, $6)",
+          {t.id, t.org_id, t.name, t.description, t.monthly_spend_limit_micros,
+           t.created_at});
+}
+
+void insert_app_row(database& db, const app_record& a) {
+  db.exec("INSERT INTO apps (" + app_columns
+            + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+          {a.id, a.org_id, a.name, a.slug, a.description, a.project_type, a.env,
+           a.is_active, a.metadata_json, a.created_at});
 }
 
 } // namespace
@@ -378,6 +770,390 @@ std::int64_t store::count_active_keys(const std::string& org_id) {
                      "WHERE org_id = $1 AND status = 'active'",
                      {org_id});
   return rs.front().int64(0);
+}
+
+void store::insert_provider(const provider_record& p,
+                            const audit_record& audit) {
+  transaction tx(db_);
+  if (p.is_default)
+    clear_default_provider(db_, p.org_id);
+  db_.exec("INSERT INTO providers (" + provider_columns
+             + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+               "$13)",
+           {p.id, p.org_id, p.name, p.base_url, p.auth_mode,
+            p.api_key_encrypted, p.api_key_last4, p.auth_header, p.auth_scheme,
+            encode_names(p.fallback), p.is_default, p.created_at,
+            p.updated_at});
+  insert_audit_row(db_, audit);
+  tx.commit();
+}
+
+bool store::update_provider(const provider_record& p,
+                            const audit_record& audit) {
+  transaction tx(db_);
+  auto old = db_.exec("SELECT name FROM providers "
+                      "WHERE org_id = $1 AND id = $2",
+                      {p.org_id, p.id});
+  if (old.empty())
+    return false;
+  db_.exec("UPDATE providers SET name = $3, base_url = $4, auth_mode = $5, "
+           "api_key_encrypted = $6, api_key_last4 = $7, auth_header = $8, "
+           "auth_scheme = $9, fallback = $10, updated_at = $11 "
+           "WHERE org_id = $1 AND id = $2",
+           {p.org_id, p.id, p.name, p.base_url, p.auth_mode,
+            p.api_key_encrypted, p.api_key_last4, p.auth_header, p.auth_scheme,
+            encode_names(p.fallback), p.updated_at});
+  auto old_name = old.front().text(0);
+  if (old_name != p.name)
+    rewrite_fallbacks(db_, p.org_id, old_name, p.name);
+  insert_audit_row(db_, audit);
+  tx.commit();
+  return true;
+}
+
+bool store::delete_provider(const std::string& org_id, const std::string& name,
+                            const audit_record& audit) {
+  transaction tx(db_);
+  auto rs = db_.exec("DELETE FROM providers WHERE org_id = $1 AND name = $2 "
+                     "RETURNING id",
+                     {org_id, name});
+  if (rs.empty())
+    return false;
+  rewrite_fallbacks(db_, org_id, name, std::nullopt);
+  insert_audit_row(db_, audit);
+  tx.commit();
+  return true;
+}
+
+std::vector<provider_record> store::list_providers(const std::string& org_id) {
+  auto rs = db_.exec("SELECT " + provider_columns
+                       + " FROM providers WHERE org_id = $1",
+                     {org_id});
+  std::vector<provider_record> out;
+  out.reserve(rs.size());
+  for (const auto& r : rs)
+    out.push_back(read_provider(r));
+  // Sorted here: the database's collation need not be byte order.
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
+}
+
+std::optional<provider_record> store::find_provider(const std::string& org_id,
+                                                    const std::string& name) {
+  auto rs = db_.exec("SELECT " + provider_columns
+                       + " FROM providers WHERE org_id = $1 AND name = $2",
+                     {org_id, name});
+  if (rs.empty())
+    return std::nullopt;
+  return read_provider(rs.front());
+}
+
+bool store::set_default_provider(const std::string& org_id,
+                                 const std::string& name,
+                                 const audit_record& audit) {
+  transaction tx(db_);
+  clear_default_provider(db_, org_id);
+  auto rs = db_.exec("UPDATE providers SET is_default = 1 "
+                     "WHERE org_id = $1 AND name = $2 RETURNING id",
+                     {org_id, name});
+  if (rs.empty())
+    return false; // rolls the clearing back
+  insert_audit_row(db_, audit);
+  tx.commit();
+  return true;
+}
+
+std::int64_t store::count_providers(const std::string& org_id) {
+  return db_.exec("SELECT COUNT(*) FROM providers WHERE org_id = $1", {org_id})
+    .front()
+    .int64(0);
+}
+
+void store::write_batch(const std::vector<request_log_record>& logs,
+                        const std::vector<usage_delta>& deltas,
+                        const std::vector<key_use>& uses) {
+  // One row per counter and per key: PostgreSQL refuses to upsert a row
+  // twice in one statement. Sorted keys also make concurrent batches lock
+  // rows in the same order.
+  std::map<std::tuple<std::string, std::string, std::string, std::string>,
+           usage_delta>
+    counters;
+  for (const auto& d : deltas) {
+    auto [it, fresh] = counters.try_emplace(
+      std::make_tuple(d.org_id, d.scope_type, d.scope_id, d.month), d);
+    if (!fresh) {
+      it->second.requests += d.requests;
+      it->second.tokens_in += d.tokens_in;
+      it->second.tokens_out += d.tokens_out;
+      it->second.cost_micros += d.cost_micros;
+    }
+  }
+  std::map<std::pair<std::string, std::string>, key_use> keys;
+  for (const auto& u : uses) {
+    auto [it, fresh] = keys.try_emplace(std::make_pair(u.org_id, u.key_id), u);
+    if (!fresh) {
+      it->second.requests += u.requests;
+      if (u.last_used_at > it->second.last_used_at)
+        it->second.last_used_at = u.last_used_at;
+    }
+  }
+  std::vector<const usage_delta*> merged;
+  merged.reserve(counters.size());
+  for (const auto& entry : counters)
+    merged.push_back(&entry.second);
+
+  transaction tx(db_);
+  log_insert().run(db_, logs.size(), [&](std::size_t i, params& args) {
+    append_log(logs[i], args);
+  });
+  counter_upsert().run(db_, merged.size(), [&](std::size_t i, params& args) {
+    const auto& d = *merged[i];
+    args.emplace_back(d.org_id);
+    args.emplace_back(d.scope_type);
+    args.emplace_back(d.scope_id);
+    args.emplace_back(d.month);
+    args.emplace_back(d.requests);
+    args.emplace_back(d.tokens_in);
+    args.emplace_back(d.tokens_out);
+    args.emplace_back(d.cost_micros);
+  });
+  for (const auto& [id, u] : keys) {
+    db_.exec("UPDATE api_keys SET last_used_at = CASE "
+             "WHEN last_used_at IS NULL OR last_used_at < $3 THEN $3 "
+             "ELSE last_used_at END, "
+             "request_count = request_count + $4 "
+             "WHERE org_id = $1 AND id = $2",
+             {u.org_id, u.key_id, u.last_used_at, u.requests});
+  }
+  tx.commit();
+}
+
+log_page store::query_logs(const std::string& org_id, const log_filter& filter,
+                           const std::optional<std::string>& cursor,
+                           int limit) {
+  limit = std::clamp(limit, 1, max_log_page);
+  std::string sql
+    = "SELECT " + log_columns + " FROM request_logs WHERE org_id = $1";
+  params args{org_id};
+  // Column names come from this list only, never from the filter's values.
+  auto where = [&](const char* condition, param value) {
+    args.push_back(std::move(value));
+    sql += " AND ";
+    sql += condition;
+    sql += " $" + std::to_string(args.size());
+  };
+  if (filter.app_id)
+    where("app_id =", *filter.app_id);
+  if (filter.team_id)
+    where("team_id =", *filter.team_id);
+  if (filter.key_id)
+    where("key_id =", *filter.key_id);
+  if (filter.provider)
+    where("provider =", *filter.provider);
+  if (filter.model)
+    where("model =", *filter.model);
+  if (filter.session_id)
+    where("session_id =", *filter.session_id);
+  if (filter.status)
+    where("status =", *filter.status);
+  if (filter.from)
+    where("created_at >=", normalize_time(*filter.from));
+  if (filter.to)
+    where("created_at <", normalize_time(*filter.to));
+  if (cursor) {
+    auto at = decode_cursor(*cursor);
+    args.emplace_back(std::move(at.created_at));
+    args.emplace_back(std::move(at.id));
+    sql += " AND (created_at, id) < ($" + std::to_string(args.size() - 1)
+           + ", $" + std::to_string(args.size()) + ")";
+  }
+  // One row more than asked tells whether another page follows.
+  args.emplace_back(limit + 1);
+  sql += " ORDER BY created_at DESC, id DESC LIMIT $"
+         + std::to_string(args.size());
+
+  auto rs = db_.exec(sql, args);
+  log_page page;
+  const auto wanted = static_cast<std::size_t>(limit);
+  page.logs.reserve(std::min(rs.size(), wanted));
+  for (std::size_t i = 0; i < rs.size() && i < wanted; ++i)
+    page.logs.push_back(read_log(rs[i]));
+  if (rs.size() > wanted)
+    page.next_cursor = encode_cursor(page.logs.back());
+  return page;
+}
+
+std::vector<usage_row> store::usage_report(const std::string& org_id,
+                                           const std::string& group_by,
+                                           const std::string& from,
+                                           const std::string& to) {
+  static const std::map<std::string, std::string> groups = {
+    {"day", "SUBSTR(created_at, 1, 10)"},
+    {"app", "app_id"},
+    {"team", "team_id"},
+    {"key", "key_id"},
+    {"model", "model"},
+    {"provider", "provider"},
+  };
+  auto group = groups.find(group_by);
+  if (group == groups.end())
+    throw std::invalid_argument("group_by must be one of day, app, team, "
+                                "key, model, provider");
+  const std::string expr = "COALESCE(" + group->second + ", '')";
+  std::string sql = "SELECT " + expr
+                    + ", COUNT(*), SUM(tokens_in), SUM(tokens_out), "
+                      "SUM(cost_micros), SUM(unpriced) "
+                      "FROM request_logs WHERE org_id = $1";
+  params args{org_id};
+  if (!from.empty()) {
+    args.emplace_back(normalize_time(from));
+    sql += " AND created_at >= $" + std::to_string(args.size());
+  }
+  if (!to.empty()) {
+    args.emplace_back(normalize_time(to));
+    sql += " AND created_at < $" + std::to_string(args.size());
+  }
+  sql += " GROUP BY " + expr;
+  auto rs = db_.exec(sql, args);
+  std::vector<usage_row> out;
+  out.reserve(rs.size());
+  for (const auto& r : rs)
+    out.push_back(
+      {r.text(0), r.int64(1), r.int64(2), r.int64(3), r.int64(4), r.int64(5)});
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.group < b.group; });
+  return out;
+}
+
+std::vector<usage_delta> store::load_month_usage(const std::string& org_id,
+                                                 const std::string& month) {
+  auto rs = db_.exec("SELECT org_id, scope_type, scope_id, month, requests, "
+                     "tokens_in, tokens_out, cost_micros FROM usage_counters "
+                     "WHERE org_id = $1 AND month = $2",
+                     {org_id, month});
+  std::vector<usage_delta> out;
+  out.reserve(rs.size());
+  for (const auto& r : rs)
+    out.push_back({r.text(0), r.text(1), r.text(2), r.text(3), r.int64(4),
+                   r.int64(5), r.int64(6), r.int64(7)});
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.scope_type, a.scope_id)
+           < std::tie(b.scope_type, b.scope_id);
+  });
+  return out;
+}
+
+std::int64_t store::delete_logs_before(const std::string& org_id,
+                                       const std::string& cutoff) {
+  constexpr std::size_t batch = 5000;
+  static const std::string sql
+    = "DELETE FROM request_logs WHERE id IN (SELECT id FROM request_logs "
+      "WHERE org_id = $1 AND created_at < $2 LIMIT "
+      + std::to_string(batch) + ") RETURNING 1";
+  const auto bound = normalize_time(cutoff);
+  std::int64_t deleted = 0;
+  for (;;) {
+    auto rs = db_.exec(sql, {org_id, bound});
+    deleted += static_cast<std::int64_t>(rs.size());
+    if (rs.size() < batch)
+      return deleted;
+  }
+}
+
+std::vector<price_override>
+store::list_price_overrides(const std::string& org_id) {
+  auto rs = db_.exec("SELECT model, input_micros_per_mtok, "
+                     "output_micros_per_mtok FROM pricing WHERE org_id = $1",
+                     {org_id});
+  std::vector<price_override> out;
+  out.reserve(rs.size());
+  for (const auto& r : rs)
+    out.push_back({r.text(0), r.int64(1), r.int64(2)});
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.model < b.model; });
+  return out;
+}
+
+void store::replace_price_overrides(const std::string& org_id,
+                                    const std::vector<price_override>& prices,
+                                    const audit_record& audit) {
+  transaction tx(db_);
+  db_.exec("DELETE FROM pricing WHERE org_id = $1", {org_id});
+  for (const auto& p : prices)
+    db_.exec(
+      "INSERT INTO pricing (org_id, model, input_micros_per_mtok, "
+      "output_micros_per_mtok) VALUES ($1, $2, $3, $4)",
+      {org_id, p.model, p.input_micros_per_mtok, p.output_micros_per_mtok});
+  insert_audit_row(db_, audit);
+  tx.commit();
+}
+
+void store::insert_team(const team_record& team) {
+  insert_team_row(db_, team);
+}
+
+void store::insert_team(const team_record& team, const audit_record& audit) {
+  transaction tx(db_);
+  insert_team_row(db_, team);
+  insert_audit_row(db_, audit);
+  tx.commit();
+}
+
+std::optional<team_record> store::find_team(const std::string& org_id,
+                                            const std::string& id) {
+  auto rs = db_.exec("SELECT " + team_columns
+                       + " FROM teams WHERE org_id = $1 AND id = $2",
+                     {org_id, id});
+  if (rs.empty())
+    return std::nullopt;
+  return read_team(rs.front());
+}
+
+std::vector<team_record> store::list_teams(const std::string& org_id) {
+  auto rs = db_.exec("SELECT " + team_columns + " FROM teams WHERE org_id = $1",
+                     {org_id});
+  std::vector<team_record> out;
+  out.reserve(rs.size());
+  for (const auto& r : rs)
+    out.push_back(read_team(r));
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
+}
+
+void store::insert_app(const app_record& app) {
+  insert_app_row(db_, app);
+}
+
+void store::insert_app(const app_record& app, const audit_record& audit) {
+  transaction tx(db_);
+  insert_app_row(db_, app);
+  insert_audit_row(db_, audit);
+  tx.commit();
+}
+
+std::optional<app_record> store::find_app(const std::string& org_id,
+                                          const std::string& id) {
+  auto rs = db_.exec("SELECT " + app_columns
+                       + " FROM apps WHERE org_id = $1 AND id = $2",
+                     {org_id, id});
+  if (rs.empty())
+    return std::nullopt;
+  return read_app(rs.front());
+}
+
+std::vector<app_record> store::list_apps(const std::string& org_id) {
+  auto rs = db_.exec("SELECT " + app_columns + " FROM apps WHERE org_id = $1",
+                     {org_id});
+  std::vector<app_record> out;
+  out.reserve(rs.size());
+  for (const auto& r : rs)
+    out.push_back(read_app(r));
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.name, a.id) < std::tie(b.name, b.id);
+  });
+  return out;
 }
 
 bool store::team_exists(const std::string& org_id, const std::string& id) {

@@ -11,6 +11,41 @@ namespace gatehouse::storage {
 
 class database;
 
+/// Filters of store::query_logs; every one that is set must match.
+struct log_filter {
+  std::optional<std::string> app_id;
+  std::optional<std::string> team_id;
+  std::optional<std::string> key_id;
+  std::optional<std::string> provider;
+  std::optional<std::string> model;
+  std::optional<std::string> session_id;
+  std::optional<int> status;
+  /// RFC 3339 UTC bounds on created_at: from inclusive, to exclusive. A
+  /// date alone ("2026-11-23") stands for its midnight.
+  std::optional<std::string> from;
+  std::optional<std::string> to;
+};
+
+/// One page of request logs, newest first.
+struct log_page {
+  std::vector<request_log_record> logs;
+  /// Opaque; gives the next page. Absent on the last page.
+  std::optional<std::string> next_cursor;
+};
+
+/// One group of store::usage_report.
+struct usage_row {
+  /// The day (`YYYY-MM-DD`), id or name the row is about; "" for requests
+  /// without one (e.g. no app).
+  std::string group;
+  std::int64_t requests = 0;
+  std::int64_t tokens_in = 0;
+  std::int64_t tokens_out = 0;
+  std::int64_t cost_micros = 0;
+  /// Requests whose model had no price.
+  std::int64_t unpriced_requests = 0;
+};
+
 /// Gatehouse's domain queries, written once for both backends. A write
 /// that touches several rows runs in one transaction. Errors are thrown as
 /// storage_error; a duplicate slug, email or name as conflict_error. Uses
@@ -113,13 +148,134 @@ public:
   /// The number of active (not revoked) keys of the organization.
   std::int64_t count_active_keys(const std::string& org_id);
 
-  // -- misc -----------------------------------------------------------------
+  // -- providers ------------------------------------------------------------
+
+  /// Stores a new provider and its audit entry; a taken name throws
+  /// conflict_error("providers.name"). A provider stored as the default
+  /// takes that role from the previous one.
+  void insert_provider(const provider_record& provider,
+                       const audit_record& audit);
+
+  /// Stores every field of the provider `provider.id` but its organization,
+  /// creation time and default flag (see set_default_provider), and the
+  /// audit entry. A rename is carried into the other providers' fallback
+  /// lists; a taken name throws conflict_error("providers.name"). False
+  /// when the organization has no such provider.
+  bool update_provider(const provider_record& provider,
+                       const audit_record& audit);
+
+  /// Deletes the provider, removes it from the other providers' fallback
+  /// lists and records the audit entry; the organization has no default
+  /// afterwards if it was the default. False when there is no such
+  /// provider.
+  bool delete_provider(const std::string& org_id, const std::string& name,
+                       const audit_record& audit);
+
+  /// The organization's providers by name (byte order).
+  std::vector<provider_record> list_providers(const std::string& org_id);
+
+  /// The organization's provider `name`.
+  std::optional<provider_record> find_provider(const std::string& org_id,
+                                               const std::string& name);
+
+  /// Makes `name` the organization's only default provider and records the
+  /// audit entry; false (and no change) when there is no such provider.
+  bool set_default_provider(const std::string& org_id, const std::string& name,
+                            const audit_record& audit);
+
+  /// The number of the organization's providers.
+  std::int64_t count_providers(const std::string& org_id);
+
+  // -- request logs and usage -----------------------------------------------
+
+  /// Writes what the data plane accumulated, in one transaction: inserts
+  /// the logs (a duplicate id throws conflict_error and writes nothing),
+  /// adds the deltas to their monthly counters and records the key uses
+  /// (last use only ever moves forward; requests add up). Deltas of the
+  /// same counter and uses of the same key may repeat.
+  void write_batch(const std::vector<request_log_record>& logs,
+                   const std::vector<usage_delta>& deltas,
+                   const std::vector<key_use>& uses);
+
+  /// The largest page query_logs returns.
+  static constexpr int max_log_page = 1000;
+
+  /// A page of the organization's request logs matching `filter`, newest
+  /// first (ties by id). `cursor` is the next_cursor of the previous page,
+  /// nullopt for the first; one that query_logs did not issue throws
+  /// bad_cursor. `limit` is brought into [1, max_log_page].
+  log_page query_logs(const std::string& org_id, const log_filter& filter,
+                      const std::optional<std::string>& cursor, int limit);
+
+  /// Requests, tokens and cost of the organization's requests logged in
+  /// [from, to) (RFC 3339 UTC; an empty bound is no bound), grouped by
+  /// `group_by`: `day` (UTC date of created_at), `app`, `team`, `key`,
+  /// `model` or `provider`; ordered by group (byte order). Any other
+  /// group_by throws std::invalid_argument.
+  std::vector<usage_row> usage_report(const std::string& org_id,
+                                      const std::string& group_by,
+                                      const std::string& from,
+                                      const std::string& to);
+
+  /// Every usage counter of the organization for `month` (`YYYY-MM`),
+  /// ordered by scope type and id.
+  std::vector<usage_delta> load_month_usage(const std::string& org_id,
+                                            const std::string& month);
+
+  /// Deletes the organization's request logs created before `cutoff`
+  /// (RFC 3339 UTC) and returns how many. Works in short batches, each its
+  /// own transaction, so that the data plane's writes are never held up
+  /// for long.
+  std::int64_t delete_logs_before(const std::string& org_id,
+                                  const std::string& cutoff);
+
+  // -- pricing --------------------------------------------------------------
+
+  /// The organization's price overrides by model (byte order).
+  std::vector<price_override> list_price_overrides(const std::string& org_id);
+
+  /// Replaces all of the organization's price overrides with `prices` and
+  /// records the audit entry, in one transaction. A model given twice
+  /// throws conflict_error("pricing.model") and changes nothing.
+  void replace_price_overrides(const std::string& org_id,
+                               const std::vector<price_override>& prices,
+                               const audit_record& audit);
+
+  // -- teams and apps -------------------------------------------------------
+
+  /// Stores a new team; a taken name throws conflict_error("teams.name").
+  void insert_team(const team_record& team);
+
+  /// Stores a new team and its audit entry in one transaction.
+  void insert_team(const team_record& team, const audit_record& audit);
+
+  /// The organization's team `id`.
+  std::optional<team_record> find_team(const std::string& org_id,
+                                       const std::string& id);
+
+  /// The organization's teams by name (byte order).
+  std::vector<team_record> list_teams(const std::string& org_id);
+
+  /// Stores a new app; a taken slug throws conflict_error("apps.slug").
+  void insert_app(const app_record& app);
+
+  /// Stores a new app and its audit entry in one transaction.
+  void insert_app(const app_record& app, const audit_record& audit);
+
+  /// The organization's app `id`.
+  std::optional<app_record> find_app(const std::string& org_id,
+                                     const std::string& id);
+
+  /// The organization's apps by name (byte order), ties by id.
+  std::vector<app_record> list_apps(const std::string& org_id);
 
   /// True when the organization has the team `id`.
   bool team_exists(const std::string& org_id, const std::string& id);
 
   /// True when the organization has the app `id`.
   bool app_exists(const std::string& org_id, const std::string& id);
+
+  // -- misc -----------------------------------------------------------------
 
   /// Appends an audit entry.
   void insert_audit(const audit_record& audit);

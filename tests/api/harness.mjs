@@ -622,3 +622,160 @@ export function listFiles(dir) {
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------
+// Data plane
+
+/// Flags of a server that proxies to the mock upstream on 127.0.0.1:
+/// private upstreams allowed for that address only, a 2 s upstream timeout.
+export const PROXY_ARGS = Object.freeze([
+  '--allow-private-upstreams', '127.0.0.1/32',
+  '--upstream-timeout', '2',
+]);
+
+/// Calls `fn` until it returns a truthy value and returns that value; fails
+/// after `timeoutMs` with the last value or error in the message.
+export async function poll(fn, { timeoutMs = 3000, intervalMs = 50, what = 'the condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() >= deadline) {
+      const detail = last instanceof Error ? last.message : JSON.stringify(last);
+      throw new Error(`${what} did not hold within ${timeoutMs} ms (last: ${detail})`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+/// Creates a provider for the session `s` (201 asserted) and returns it.
+export async function createProvider(server, s, body) {
+  const res = await server.api('POST', '/api/v1/providers', { token: s.token, body });
+  return expectOk(res, 201);
+}
+
+/// Creates an API key for the session `s` (201 asserted); {key, raw_key}.
+export async function createKey(server, s, body) {
+  const res = await server.api('POST', '/api/v1/keys', { token: s.token, body });
+  return expectOk(res, 201);
+}
+
+/// Splits SSE text into its events, each with its terminating blank line.
+export function sseEvents(text) {
+  const out = [];
+  const re = /[\s\S]*?(\r\n\r\n|\n\n|\r\r)/g;
+  let m;
+  let end = 0;
+  while ((m = re.exec(text)) !== null) {
+    out.push(m[0]);
+    end = re.lastIndex;
+  }
+  if (end < text.length) out.push(text.slice(end));
+  return out;
+}
+
+/// The JSON payloads of the `data:` lines of an SSE text (`[DONE]` as is).
+export function sseData(text) {
+  const out = [];
+  for (const event of sseEvents(text)) {
+    for (const line of event.split(/\r\n|\n|\r/)) {
+      if (!line.startsWith('data:')) continue;
+      const payload = line.slice(5).trimStart();
+      out.push(payload === '[DONE]' ? payload : JSON.parse(payload));
+    }
+  }
+  return out;
+}
+
+/// Sends a request with fetch and reads the answer as it arrives.
+///
+/// Resolves to {status, headers, raw (Buffer), text, chunks: [{at, bytes}],
+/// events: [{at, text}], t0, aborted, error}. `at` is Date.now() at arrival.
+/// o.key, o.body, o.raw, o.headers as for `request`; o.abortAfterEvents
+/// aborts the request once that many complete events have arrived.
+export async function streamRequest(baseUrl, p, o = {}) {
+  const headers = { 'x-forwarded-for': o.ip || newIp() };
+  if (o.key !== undefined) headers['x-gatehouse-key'] = o.key;
+  let body;
+  if (o.raw !== undefined) body = o.raw;
+  else if (o.body !== undefined) body = JSON.stringify(o.body);
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  for (const [k, v] of Object.entries(o.headers || {})) headers[k.toLowerCase()] = v;
+  const controller = new AbortController();
+  const t0 = Date.now();
+  const res = await fetch(baseUrl + p, { method: o.method || 'POST', headers, body, signal: controller.signal });
+  const out = {
+    status: res.status, headers: lowerHeaders(res.headers), t0, chunks: [], events: [], aborted: false, error: null,
+  };
+  const decoder = new TextDecoder();
+  let pending = '';
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const at = Date.now();
+      out.chunks.push({ at, bytes: Buffer.from(value) });
+      pending += decoder.decode(value, { stream: true });
+      const events = sseEvents(pending);
+      const complete = /(\r\n\r\n|\n\n|\r\r)$/.test(pending) ? events : events.slice(0, -1);
+      for (const text of complete) out.events.push({ at, text });
+      pending = complete.length === events.length ? '' : events[events.length - 1];
+      if (o.abortAfterEvents && out.events.length >= o.abortAfterEvents) {
+        out.aborted = true;
+        controller.abort();
+        break;
+      }
+    }
+  } catch (e) {
+    if (!out.aborted) out.error = e;
+  }
+  out.raw = Buffer.concat(out.chunks.map((c) => c.bytes));
+  out.text = out.raw.toString('utf8');
+  return out;
+}
+
+/// GET /api/v1/logs with `query` (an object) for the session `s`.
+export async function getLogs(server, s, query = {}) {
+  const qs = new URLSearchParams(query).toString();
+  return server.api('GET', `/api/v1/logs${qs ? `?${qs}` : ''}`, { token: s.token });
+}
+
+/// Waits (up to `timeoutMs`) for the log entry of the request that got the
+/// X-Gatehouse-Request-Id `requestId` and returns it.
+export async function waitForLog(server, s, requestId, { timeoutMs = 3000, query = {} } = {}) {
+  assert.ok(requestId, 'no request id to look for');
+  return poll(async () => {
+    const { logs } = expectOk(await getLogs(server, s, { limit: 500, ...query }));
+    return logs.find((l) => l.request_id === requestId);
+  }, { timeoutMs, what: `the log entry of request ${requestId}` });
+}
+
+// ---------------------------------------------------------------------------
+// Secret scanning
+
+/// Variants under which a secret could be stored or logged.
+export function secretForms(value) {
+  const buf = Buffer.from(value, 'utf8');
+  return [
+    value,
+    buf.toString('base64'),
+    buf.toString('base64url'),
+    encodeURIComponent(value),
+  ].filter((v, i, all) => v.length >= 12 && all.indexOf(v) === i);
+}
+
+/// Fails when any needle occurs in `haystack`; `needles` maps a label to
+/// the strings that must be absent.
+export function assertAbsent(haystack, needles, where) {
+  for (const [label, values] of Object.entries(needles)) {
+    for (const v of values) {
+      assert.ok(!haystack.includes(v), `${label} found in ${where}`);
+    }
+  }
+}

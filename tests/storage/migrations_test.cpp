@@ -5,6 +5,7 @@
 
 #include "storage/database.hpp"
 #include "storage/migrations.hpp"
+#include "storage/store.hpp"
 #include "tests/storage/backend_fixture.hpp"
 
 namespace gatehouse::storage {
@@ -72,6 +73,88 @@ TEST_P(MigrationsTest, DefaultsAndForeignKeysHold) {
   EXPECT_THROW(db().exec("INSERT INTO memberships (org_id, user_id, role, "
                          "status) VALUES ('o1', 'u1', 'owner', 'bogus')"),
                storage_error);
+}
+
+TEST_P(MigrationsTest, MigrateToStopsAtTheVersion) {
+  EXPECT_EQ(migrate_to(db(), 0), 0);
+  EXPECT_EQ(schema_version(db()), 0);
+  EXPECT_EQ(migrate_to(db(), 1), 1);
+  EXPECT_EQ(schema_version(db()), 1);
+  EXPECT_EQ(migrate_to(db(), 1), 0);
+  EXPECT_EQ(migrate(db()), latest_schema_version() - 1);
+  EXPECT_EQ(schema_version(db()), latest_schema_version());
+}
+
+TEST_P(MigrationsTest, Version2UpgradesAVersion1Database) {
+  ASSERT_EQ(migrate_to(db(), 1), 1);
+  // Rows as version 1 wrote them.
+  db().exec("INSERT INTO orgs (id, slug, name, created_at) "
+            "VALUES ('o1', 'acme', 'Acme', '2026-01-01T00:00:00Z')");
+  db().exec("INSERT INTO request_logs (id, org_id, key_id, provider, model, "
+            "status, tokens_in, cost_micros, created_at) VALUES ('old', "
+            "'o1', 'k1', 'openai', 'gpt-4o', 200, 5, 7, "
+            "'2026-01-02T00:00:00.000Z')");
+  for (const char* id : {"p2", "p1", "p3"})
+    db().exec("INSERT INTO providers (id, org_id, name, base_url, "
+              "is_default, created_at, updated_at) VALUES ($1, 'o1', $1, "
+              "'https://example.com', 1, 'now', 'now')",
+              {id});
+
+  ASSERT_EQ(migrate(db()), latest_schema_version() - 1);
+  EXPECT_EQ(schema_version(db()), latest_schema_version());
+
+  store st(db());
+  auto page = st.query_logs("o1", {}, std::nullopt, 10);
+  ASSERT_EQ(page.logs.size(), 1u);
+  const auto& old = page.logs[0];
+  EXPECT_EQ(old.id, "old");
+  EXPECT_EQ(old.key_id, "k1");
+  EXPECT_EQ(old.request_id, "");
+  EXPECT_EQ(old.method, "");
+  EXPECT_EQ(old.path, "");
+  EXPECT_FALSE(old.unpriced);
+  EXPECT_EQ(old.key_prefix, std::nullopt);
+  EXPECT_EQ(old.tokens_in, 5);
+  EXPECT_EQ(old.cost_micros, 7);
+  auto usage = st.usage_report("o1", "key", "", "");
+  ASSERT_EQ(usage.size(), 1u);
+  EXPECT_EQ(usage[0].group, "k1");
+  EXPECT_EQ(usage[0].unpriced_requests, 0);
+
+  // Several defaults of one organization were reduced to one.
+  auto providers = st.list_providers("o1");
+  ASSERT_EQ(providers.size(), 3u);
+  EXPECT_TRUE(providers[0].is_default); // p1
+  EXPECT_FALSE(providers[1].is_default);
+  EXPECT_FALSE(providers[2].is_default);
+
+  // The new columns and indexes are in place.
+  request_log_record fresh;
+  fresh.id = "new";
+  fresh.org_id = "o1";
+  fresh.request_id = "r1";
+  fresh.method = "POST";
+  fresh.path = "/v1/embeddings";
+  fresh.unpriced = true;
+  fresh.key_prefix = "0123456789ab";
+  fresh.created_at = "2026-01-03T00:00:00.000Z";
+  st.write_batch({fresh}, {}, {});
+  page = st.query_logs("o1", {}, std::nullopt, 10);
+  ASSERT_EQ(page.logs.size(), 2u);
+  EXPECT_EQ(page.logs[0].request_id, "r1");
+  EXPECT_EQ(page.logs[0].path, "/v1/embeddings");
+  EXPECT_TRUE(page.logs[0].unpriced);
+  EXPECT_EQ(page.logs[0].key_prefix, "0123456789ab");
+  const char* index_sql
+    = postgres() ? "SELECT 1 FROM pg_indexes WHERE indexname = $1"
+                 : "SELECT 1 FROM sqlite_master WHERE type = 'index' "
+                   "AND name = $1";
+  for (const char* index :
+       {"request_logs_by_org_time", "request_logs_by_key",
+        "request_logs_by_session", "usage_counters_by_month",
+        "providers__org_id__is_default"})
+    EXPECT_EQ(db().exec(index_sql, {index}).size(), 1u) << index;
+  EXPECT_TRUE(db().exec(index_sql, {"request_logs_by_org"}).empty());
 }
 
 TEST_P(MigrationsTest, ConcurrentMigrationsApplyEachVersionOnce) {

@@ -7,128 +7,14 @@
 #include "storage/database.hpp"
 #include "storage/migrations.hpp"
 #include "storage/store.hpp"
-#include "tests/storage/backend_fixture.hpp"
+#include "tests/storage/store_fixture.hpp"
 
 namespace gatehouse::storage {
 namespace {
 
-const std::string t0 = "2026-01-01T00:00:00Z";
+using testing::t0;
 
-struct signup {
-  org_record org;
-  user_record user;
-  membership_record membership;
-  api_key_record key;
-  audit_record audit;
-};
-
-class StoreTest : public testing::backend_test {
-protected:
-  void SetUp() override {
-    backend_test::SetUp();
-    if (HasFatalFailure())
-      return;
-    migrate(db());
-    store_ = std::make_unique<store>(db());
-  }
-
-  void TearDown() override {
-    store_.reset();
-    backend_test::TearDown();
-  }
-
-  store& st() {
-    return *store_;
-  }
-
-  std::string next_id(const std::string& prefix) {
-    return prefix + "-" + std::to_string(++ids_);
-  }
-
-  audit_record make_audit(const std::string& org_id, const std::string& action,
-                          const std::string& at = t0) {
-    audit_record a;
-    a.id = next_id("audit");
-    a.org_id = org_id;
-    a.actor_type = "user";
-    a.actor_id = "someone";
-    a.action = action;
-    a.target_type = "thing";
-    a.target_id = "thing-1";
-    a.after_json = R"({"x":1})";
-    a.ip = "127.0.0.1";
-    a.created_at = at;
-    return a;
-  }
-
-  api_key_record make_key(const std::string& org_id, const std::string& user_id,
-                          const std::string& created_at = t0) {
-    api_key_record k;
-    k.id = next_id("key");
-    k.org_id = org_id;
-    k.user_id = user_id;
-    k.name = "Key " + k.id;
-    k.key_hash = "hash-" + k.id;
-    k.key_prefix = "sk-gate-" + k.id.substr(0, 4);
-    k.created_at = created_at;
-    return k;
-  }
-
-  signup make_signup(const std::string& slug, const std::string& email,
-                     const std::string& at = t0) {
-    signup s;
-    s.org.id = next_id("org");
-    s.org.slug = slug;
-    s.org.name = "Org " + slug;
-    s.org.plan = "free";
-    s.org.created_at = at;
-    s.user.id = next_id("user");
-    s.user.email = email;
-    s.user.display_name = "User " + email;
-    s.user.password_hash = "$2b$04$hash";
-    s.user.created_at = at;
-    s.membership.org_id = s.org.id;
-    s.membership.user_id = s.user.id;
-    s.membership.role = "owner";
-    s.membership.joined_at = at;
-    s.key = make_key(s.org.id, s.user.id, at);
-    s.key.name = "Default";
-    s.audit = make_audit(s.org.id, "org.create", at);
-    return s;
-  }
-
-  /// Signs `s` up; for an existing user, the membership and key point at
-  /// `existing_user_id`.
-  void do_signup(signup& s, bool new_user = true,
-                 const std::string& existing_user_id = "") {
-    if (!new_user) {
-      s.user.id = existing_user_id;
-      s.membership.user_id = existing_user_id;
-      s.key.user_id = existing_user_id;
-    }
-    st().create_signup(s.org, s.user, new_user, s.membership, s.key, s.audit);
-  }
-
-  std::int64_t count(const std::string& table) {
-    return db().exec("SELECT COUNT(*) FROM " + table).at(0).int64(0);
-  }
-
-  void add_team(const std::string& org_id, const std::string& id) {
-    db().exec("INSERT INTO teams (id, org_id, name, created_at) "
-              "VALUES ($1, $2, $3, $4)",
-              {id, org_id, "team " + id, t0});
-  }
-
-  void add_app(const std::string& org_id, const std::string& id) {
-    db().exec("INSERT INTO apps (id, org_id, name, slug, created_at) "
-              "VALUES ($1, $2, $3, $4, $5)",
-              {id, org_id, "app " + id, id, t0});
-  }
-
-private:
-  std::unique_ptr<store> store_;
-  int ids_ = 0;
-};
+class StoreTest : public testing::store_test {};
 
 GH_INSTANTIATE_BACKEND_SUITE(StoreTest);
 
@@ -505,6 +391,126 @@ TEST_P(StoreTest, UsersWithoutPasswordReadBackEmpty) {
 
 TEST_P(StoreTest, Ping) {
   EXPECT_TRUE(st().ping());
+}
+
+TEST_P(StoreTest, TeamsInsertFindAndList) {
+  auto s = make_signup("acme", "a@example.com");
+  do_signup(s);
+  auto other = make_signup("globex", "b@example.com");
+  do_signup(other);
+  team_record capped;
+  capped.id = "team-b";
+  capped.org_id = s.org.id;
+  capped.name = "Research";
+  capped.description = "Long-running experiments";
+  capped.monthly_spend_limit_micros = 250'000'000;
+  capped.created_at = "2026-01-02T00:00:00Z";
+  st().insert_team(capped, make_audit(s.org.id, "team.create"));
+  team_record open;
+  open.id = "team-a";
+  open.org_id = s.org.id;
+  open.name = "Platform";
+  open.created_at = t0;
+  st().insert_team(open);
+  EXPECT_EQ(count("audit_log"), 3);
+
+  auto got = st().find_team(s.org.id, "team-b");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->org_id, s.org.id);
+  EXPECT_EQ(got->name, "Research");
+  EXPECT_EQ(got->description, "Long-running experiments");
+  EXPECT_EQ(got->monthly_spend_limit_micros, 250'000'000);
+  EXPECT_EQ(got->created_at, "2026-01-02T00:00:00Z");
+  EXPECT_EQ(st().find_team(s.org.id, "team-a")->monthly_spend_limit_micros,
+            std::nullopt);
+  EXPECT_EQ(st().find_team(s.org.id, "team-a")->description, "");
+  EXPECT_FALSE(st().find_team(other.org.id, "team-a"));
+  EXPECT_TRUE(st().team_exists(s.org.id, "team-a"));
+
+  auto teams = st().list_teams(s.org.id);
+  ASSERT_EQ(teams.size(), 2u);
+  EXPECT_EQ(teams[0].name, "Platform");
+  EXPECT_EQ(teams[1].name, "Research");
+  EXPECT_TRUE(st().list_teams(other.org.id).empty());
+
+  auto dup = open;
+  dup.id = "team-c";
+  try {
+    st().insert_team(dup, make_audit(s.org.id, "team.create"));
+    FAIL() << "no conflict";
+  } catch (const conflict_error& e) {
+    EXPECT_EQ(e.constraint, "teams.name");
+  }
+  EXPECT_EQ(count("audit_log"), 3);
+  dup.org_id = other.org.id;
+  st().insert_team(dup);
+  EXPECT_EQ(st().list_teams(other.org.id).size(), 1u);
+}
+
+TEST_P(StoreTest, AppsInsertFindAndList) {
+  auto s = make_signup("acme", "a@example.com");
+  do_signup(s);
+  auto other = make_signup("globex", "b@example.com");
+  do_signup(other);
+  app_record support;
+  support.id = "app-2";
+  support.org_id = s.org.id;
+  support.name = "Customer Support AI";
+  support.slug = "customer-support-ai";
+  support.description = "Tier-1 answers";
+  support.project_type = "ai_wrapper";
+  support.env = "prod";
+  support.is_active = false;
+  support.metadata_json = R"({"owner":"cx"})";
+  support.created_at = "2026-01-02T00:00:00Z";
+  st().insert_app(support, make_audit(s.org.id, "app.create"));
+  app_record bare;
+  bare.id = "app-1";
+  bare.org_id = s.org.id;
+  bare.name = "Batch";
+  bare.slug = "batch";
+  bare.created_at = t0;
+  st().insert_app(bare);
+  EXPECT_EQ(count("audit_log"), 3);
+
+  auto got = st().find_app(s.org.id, "app-2");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->org_id, s.org.id);
+  EXPECT_EQ(got->name, "Customer Support AI");
+  EXPECT_EQ(got->slug, "customer-support-ai");
+  EXPECT_EQ(got->description, "Tier-1 answers");
+  EXPECT_EQ(got->project_type, "ai_wrapper");
+  EXPECT_EQ(got->env, "prod");
+  EXPECT_FALSE(got->is_active);
+  EXPECT_EQ(got->metadata_json, R"({"owner":"cx"})");
+  EXPECT_EQ(got->created_at, "2026-01-02T00:00:00Z");
+  auto plain = st().find_app(s.org.id, "app-1");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->project_type, "ai_gateway");
+  EXPECT_EQ(plain->env, "dev");
+  EXPECT_TRUE(plain->is_active);
+  EXPECT_EQ(plain->metadata_json, "{}");
+  EXPECT_FALSE(st().find_app(other.org.id, "app-1"));
+  EXPECT_TRUE(st().app_exists(s.org.id, "app-2"));
+
+  auto apps = st().list_apps(s.org.id);
+  ASSERT_EQ(apps.size(), 2u);
+  EXPECT_EQ(apps[0].name, "Batch");
+  EXPECT_EQ(apps[1].name, "Customer Support AI");
+  EXPECT_TRUE(st().list_apps(other.org.id).empty());
+
+  auto dup = bare;
+  dup.id = "app-3";
+  try {
+    st().insert_app(dup, make_audit(s.org.id, "app.create"));
+    FAIL() << "no conflict";
+  } catch (const conflict_error& e) {
+    EXPECT_EQ(e.constraint, "apps.slug");
+  }
+  EXPECT_EQ(count("audit_log"), 3);
+  dup.org_id = other.org.id;
+  st().insert_app(dup);
+  EXPECT_EQ(st().list_apps(other.org.id).size(), 1u);
 }
 
 } // namespace

@@ -1,0 +1,224 @@
+// What an org actor decides, as plain functions of its state.
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/org_actor.hpp"
+#include "policy/key_validity.hpp"
+#include "policy/plan.hpp"
+#include "policy/provider_select.hpp"
+#include "policy/scopes.hpp"
+#include "policy/ssrf.hpp"
+
+namespace gatehouse::actors {
+
+namespace {
+
+using policy::errc;
+
+authorization deny(errc code, std::string message) {
+  authorization out;
+  out.denial = policy::make_problem(code, std::move(message));
+  return out;
+}
+
+policy::plan plan_of(const org_state& st) {
+  return policy::parse_plan(st.org.plan).value_or(policy::plan::free);
+}
+
+bool log_bodies(const org_state& st) {
+  auto j = nlohmann::json::parse(st.org.settings_json, nullptr, false);
+  return j.is_object() && j.value("log_bodies", false);
+}
+
+bool has_scope_kind(const std::vector<std::string>& scopes,
+                    std::string_view prefix) {
+  for (auto& s : scopes)
+    if (s.compare(0, prefix.size(), prefix) == 0)
+      return true;
+  return false;
+}
+
+bool contains(const std::vector<std::string>& xs, const std::string& x) {
+  return std::find(xs.begin(), xs.end(), x) != xs.end();
+}
+
+/// Whether the key's scopes leave this provider open (models aside).
+bool provider_allowed(const std::vector<std::string>& scopes,
+                      const std::string& provider) {
+  return contains(scopes, "*") || !has_scope_kind(scopes, "provider:")
+         || contains(scopes, "provider:" + provider);
+}
+
+/// The endpoints whose streams carry OpenAI-style chunks.
+bool openai_stream_path(const std::string& path) {
+  return path == "/v1/chat/completions" || path == "/v1/completions";
+}
+
+} // namespace
+
+key_verdict verdict_for(const org_state& st, const std::string& hash,
+                        long long now_s) {
+  key_verdict v;
+  v.org_id = st.org.id;
+  auto id = st.ids.find(hash);
+  if (id == st.ids.end()) {
+    v.reason = "unknown API key";
+    return v;
+  }
+  auto& e = st.keys.at(id->second);
+  auto check = policy::check_key(e.rec.status == "revoked", e.expires_s,
+                                 hash != e.rec.key_hash,
+                                 e.rec.previous_valid_until, now_s);
+  switch (check) {
+    case policy::key_check::revoked:
+      v.reason = "API key has been revoked";
+      return v;
+    case policy::key_check::expired:
+      v.reason = "API key has expired";
+      return v;
+    case policy::key_check::rotated_out:
+      v.reason = "API key was rotated and its overlap period has ended";
+      return v;
+    case policy::key_check::valid:
+      break;
+  }
+  v.valid = true;
+  v.key_id = e.rec.id;
+  v.scopes = e.rec.scopes;
+  v.app_id = e.rec.app_id;
+  v.team_id = e.rec.team_id;
+  v.rate_limit_rpm = e.rec.rate_limit_rpm;
+  return v;
+}
+
+authorization authorize(const org_state& st, const proxy_request& req) {
+  auto v = verdict_for(st, req.key_hash, req.now_s);
+  if (!v.valid)
+    return deny(errc::unauthorized, v.reason);
+  auto plan = plan_of(st);
+  if (req.stream && !policy::has_feature(plan, policy::feature::streaming))
+    return deny(errc::plan_required, "streaming requires another plan");
+  policy::selection_input in;
+  in.header_provider = req.provider_header;
+  in.model = req.model;
+  in.path = req.path;
+  in.auto_detection =
+    policy::has_feature(plan, policy::feature::provider_auto_detection);
+  for (auto& [name, p] : st.providers) {
+    in.providers.push_back(name);
+    if (p.rec.is_default)
+      in.default_provider = name;
+  }
+  auto chosen = policy::select_provider(in);
+  if (auto* p = std::get_if<policy::problem>(&chosen)) {
+    authorization out;
+    out.denial = *p;
+    return out;
+  }
+  auto& sel = std::get<policy::selection>(chosen);
+  if (!policy::scopes_allow(v.scopes, sel.provider, sel.model))
+    return deny(errc::scope_denied,
+                provider_allowed(v.scopes, sel.provider)
+                  ? "key may not use model '" + sel.model + "'"
+                  : "key may not use provider '" + sel.provider + "'");
+  authorization out;
+  out.ok = true;
+  auto& g = out.permit;
+  auto& e = st.keys.at(v.key_id);
+  g.org_id = st.org.id;
+  g.key_id = v.key_id;
+  g.key_prefix = e.rec.key_prefix;
+  g.app_id = v.app_id;
+  g.team_id = v.team_id;
+  g.user_id = e.rec.user_id;
+  g.scopes = v.scopes;
+  g.targets.push_back(st.providers.at(sel.provider).target);
+  g.model = sel.model;
+  g.rewrite_model = sel.model_rewritten;
+  g.inject_usage =
+    req.stream && !req.client_wants_usage && openai_stream_path(req.path);
+  g.log_bodies = log_bodies(st);
+  return out;
+}
+
+authorization key_targets(const org_state& st, const std::string& hash,
+                          long long now_s) {
+  auto v = verdict_for(st, hash, now_s);
+  if (!v.valid)
+    return deny(errc::unauthorized, v.reason);
+  authorization out;
+  out.ok = true;
+  out.permit.org_id = st.org.id;
+  out.permit.key_id = v.key_id;
+  out.permit.scopes = v.scopes;
+  for (auto& [name, p] : st.providers)
+    if (provider_allowed(v.scopes, name))
+      out.permit.targets.push_back(p.target);
+  return out;
+}
+
+log_entry price_and_count(const org_state& st,
+                          storage::request_log_record log) {
+  auto price = policy::find_price(st.prices, log.model);
+  if (price)
+    log.cost_micros =
+      policy::cost_micros(*price, log.tokens_in, log.tokens_out);
+  else
+    log.unpriced = true;
+  log_entry out;
+  auto month = log.created_at.substr(0, 7);
+  auto delta = [&](const char* type, const std::string& id) {
+    storage::usage_delta d;
+    d.org_id = log.org_id;
+    d.scope_type = type;
+    d.scope_id = id;
+    d.month = month;
+    d.requests = 1;
+    d.tokens_in = log.tokens_in;
+    d.tokens_out = log.tokens_out;
+    d.cost_micros = log.cost_micros;
+    out.deltas.push_back(std::move(d));
+  };
+  if (log.key_id) {
+    delta("key", *log.key_id);
+    out.key = storage::key_use{*log.key_id, log.org_id, log.created_at, 1};
+  }
+  if (log.app_id)
+    delta("app", *log.app_id);
+  if (log.team_id)
+    delta("team", *log.team_id);
+  out.log = std::move(log);
+  return out;
+}
+
+policy::outcome<upstream_target>
+make_target(const storage::provider_record& rec,
+            const storage::secrets& secrets) {
+  auto url = policy::parse_base_url(rec.base_url);
+  if (auto* err = std::get_if<std::string>(&url))
+    return policy::make_problem(errc::invalid_request,
+                                "field 'base_url': " + *err);
+  auto& u = std::get<policy::upstream_url>(url);
+  upstream_target t;
+  t.provider = rec.name;
+  t.scheme = u.scheme;
+  t.host = u.host;
+  t.port = u.port;
+  t.base_path = u.base_path;
+  t.passthrough = rec.auth_mode == "passthrough";
+  t.auth_header = rec.auth_header;
+  if (!t.passthrough && rec.api_key_encrypted) {
+    auto key = storage::open_secret(secrets, *rec.api_key_encrypted,
+                                    provider_key_aad(rec.id));
+    if (!key)
+      return policy::make_problem(errc::internal_error,
+                                  "provider key cannot be decrypted");
+    t.auth_value = rec.auth_scheme.empty() ? *key
+                                           : rec.auth_scheme + " " + *key;
+  }
+  return t;
+}
+
+} // namespace gatehouse::actors

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <vector>
+
+#include "actors/fwd.hpp"
+
+namespace gatehouse::storage {
+class connection_pool;
+} // namespace gatehouse::storage
+
+namespace gatehouse::actors {
+
+/// How long a log entry waits at most before its group commit.
+constexpr std::chrono::milliseconds group_commit_interval{100};
+
+/// Entries that trigger a commit before the interval is over.
+constexpr size_t group_commit_size = 2000;
+
+/// State of the storage writer.
+struct storage_writer_state {
+  storage::connection_pool* pool = nullptr;
+  std::vector<log_entry> pending;
+  bool tick_armed = false;
+  static inline const char* name = "storage_writer";
+};
+
+/// Collects request logs and counter updates off the hot path and writes
+/// them in one transaction at most every 100 ms (or every 2000 entries).
+/// Blocks on the database: spawn it detached.
+storage_writer_actor::behavior_type storage_writer_impl(
+  storage_writer_actor::stateful_pointer<storage_writer_state> self,
+  storage::connection_pool* pool);
+
+} // namespace gatehouse::actors

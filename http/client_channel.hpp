@@ -1,0 +1,40 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "http/message.hpp"
+
+namespace gatehouse::http {
+
+/// The client end of one request, as the session exposes it to whoever
+/// answers: a complete response, or a chunked stream written piece by piece.
+/// Every method may be called from any thread; completions run on the
+/// connection's strand.
+class client_channel {
+public:
+  /// Called with false when the client is gone.
+  using done_fn = std::function<void(bool ok)>;
+
+  virtual ~client_channel() = default;
+
+  /// The id sent back as X-Gatehouse-Request-Id.
+  virtual const std::string& request_id() const = 0;
+
+  /// Sends a complete answer; the exchange ends.
+  virtual void respond(http_response res) = 0;
+
+  /// Sends the head of a chunked answer (`res.body` is ignored).
+  virtual void start_stream(http_response head, done_fn done) = 0;
+
+  /// Sends one chunk of a streamed answer.
+  virtual void write_chunk(std::string data, done_fn done) = 0;
+
+  /// Ends a streamed answer; the exchange ends.
+  virtual void finish_stream() = 0;
+
+  /// Calls `cb` once if the client disconnects while a stream is open.
+  virtual void on_disconnect(std::function<void()> cb) = 0;
+};
+
+} // namespace gatehouse::http

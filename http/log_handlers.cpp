@@ -1,0 +1,185 @@
+// Request logs and usage reports.
+
+#include <nlohmann/json.hpp>
+
+#include "http/api_error.hpp"
+#include "http/handlers.hpp"
+#include "policy/plan.hpp"
+#include "policy/pricing.hpp"
+#include "policy/time.hpp"
+#include "storage/database.hpp"
+#include "storage/store.hpp"
+
+namespace gatehouse::http {
+
+namespace {
+
+using nlohmann::json;
+using policy::errc;
+
+constexpr int default_page = 50;
+constexpr int max_page = 500;
+
+[[noreturn]] void bad_param(std::string_view name, std::string_view why) {
+  throw api_error(errc::invalid_request, "query parameter '"
+                                           + std::string{name}
+                                           + "': " + std::string{why});
+}
+
+std::optional<std::string> param(const request_context& ctx,
+                                 std::string_view name) {
+  auto v = ctx.req.query_param(name);
+  if (!v)
+    return std::nullopt;
+  return std::string{*v};
+}
+
+/// An RFC 3339 bound in the sortable millisecond form logs are stored in.
+std::optional<std::string> time_param(const request_context& ctx,
+                                      std::string_view name) {
+  auto v = ctx.req.query_param(name);
+  if (!v)
+    return std::nullopt;
+  auto t = policy::parse_rfc3339(*v);
+  if (!t)
+    bad_param(name, "must be an RFC 3339 timestamp");
+  return policy::rfc3339_ms(*t * 1000);
+}
+
+int int_param(const request_context& ctx, std::string_view name, int min,
+              int max, int fallback) {
+  auto v = ctx.req.query_param(name);
+  if (!v)
+    return fallback;
+  int out = 0;
+  if (v->empty() || v->size() > 9)
+    bad_param(name, "must be an integer");
+  for (char c : *v) {
+    if (c < '0' || c > '9')
+      bad_param(name, "must be an integer");
+    out = out * 10 + (c - '0');
+  }
+  if (out < min || out > max)
+    bad_param(name, "must be between " + std::to_string(min) + " and "
+                      + std::to_string(max));
+  return out;
+}
+
+bool tracks_cost(const request_context& ctx) {
+  auto plan = policy::parse_plan(ctx.org->plan).value_or(policy::plan::free);
+  return policy::has_feature(plan, policy::feature::cost_tracking);
+}
+
+json opt(const std::optional<std::string>& x) {
+  return x ? json(*x) : json(nullptr);
+}
+
+json log_view(const storage::request_log_record& r, bool cost) {
+  json out = {{"id", r.id},
+              {"request_id", r.request_id},
+              {"created_at", r.created_at},
+              {"key_id", opt(r.key_id)},
+              {"key_prefix", opt(r.key_prefix)},
+              {"app_id", opt(r.app_id)},
+              {"team_id", opt(r.team_id)},
+              {"provider", r.provider},
+              {"model", r.model},
+              {"method", r.method},
+              {"path", r.path},
+              {"status", r.status},
+              {"error_code", opt(r.error_code)},
+              {"stream", r.stream},
+              {"tokens_in", r.tokens_in},
+              {"tokens_out", r.tokens_out},
+              {"usage_estimated", r.usage_estimated},
+              {"unpriced", r.unpriced},
+              {"latency_ms", r.latency_ms},
+              {"ttft_ms", r.ttft_ms ? json(*r.ttft_ms) : json(nullptr)},
+              {"session_id", opt(r.session_id)},
+              {"end_user", opt(r.end_user)},
+              {"env", opt(r.env)}};
+  out["metadata"] = r.metadata_json ? json::parse(*r.metadata_json, nullptr,
+                                                  false)
+                                    : json(nullptr);
+  if (out["metadata"].is_discarded())
+    out["metadata"] = nullptr;
+  if (cost)
+    out["cost_usd"] = policy::micros_to_usd(r.cost_micros);
+  if (r.request_body)
+    out["request_body"] = *r.request_body;
+  if (r.response_body)
+    out["response_body"] = *r.response_body;
+  return out;
+}
+
+} // namespace
+
+http_response handle_logs(request_context& ctx) {
+  storage::log_filter f;
+  f.app_id = param(ctx, "app_id");
+  f.team_id = param(ctx, "team_id");
+  f.key_id = param(ctx, "key_id");
+  f.provider = param(ctx, "provider");
+  f.model = param(ctx, "model");
+  f.session_id = param(ctx, "session_id");
+  if (ctx.req.query_param("status"))
+    f.status = int_param(ctx, "status", 100, 599, 0);
+  f.from = time_param(ctx, "from");
+  f.to = time_param(ctx, "to");
+  auto limit = int_param(ctx, "limit", 1, max_page, default_page);
+  storage::log_page page;
+  try {
+    page = ctx.db().query_logs(ctx.org->id, f, param(ctx, "cursor"), limit);
+  } catch (const storage::bad_cursor&) {
+    bad_param("cursor", "is not a cursor this API returned");
+  }
+  bool cost = tracks_cost(ctx);
+  json logs = json::array();
+  for (auto& r : page.logs)
+    logs.push_back(log_view(r, cost));
+  return json_response(200, {{"logs", logs},
+                             {"next_cursor", opt(page.next_cursor)}});
+}
+
+http_response handle_usage(request_context& ctx) {
+  auto group_by = param(ctx, "group_by").value_or("day");
+  static const char* groups[] = {"day", "app", "team", "key", "model",
+                                 "provider"};
+  if (std::find(std::begin(groups), std::end(groups), group_by)
+      == std::end(groups))
+    bad_param("group_by", "must be one of day, app, team, key, model, "
+                          "provider");
+  auto month_start = policy::utc_month_start(ctx.now_s);
+  auto from = time_param(ctx, "from").value_or(
+    policy::rfc3339_ms(month_start * 1000));
+  auto to = time_param(ctx, "to").value_or(
+    policy::rfc3339_ms((ctx.now_s + 1) * 1000));
+  bool cost = tracks_cost(ctx);
+  json rows = json::array();
+  json totals = {{"requests", 0}, {"tokens_in", 0}, {"tokens_out", 0}};
+  long long total_cost = 0;
+  for (auto& r : ctx.db().usage_report(ctx.org->id, group_by, from, to)) {
+    json row = {{"group", r.group},
+                {"requests", r.requests},
+                {"tokens_in", r.tokens_in},
+                {"tokens_out", r.tokens_out},
+                {"unpriced_requests", r.unpriced_requests}};
+    if (cost)
+      row["cost_usd"] = policy::micros_to_usd(r.cost_micros);
+    totals["requests"] = totals["requests"].get<long long>() + r.requests;
+    totals["tokens_in"] = totals["tokens_in"].get<long long>() + r.tokens_in;
+    totals["tokens_out"] =
+      totals["tokens_out"].get<long long>() + r.tokens_out;
+    total_cost += r.cost_micros;
+    rows.push_back(std::move(row));
+  }
+  if (cost)
+    totals["cost_usd"] = policy::micros_to_usd(total_cost);
+  return json_response(200, {{"group_by", group_by},
+                             {"from", from},
+                             {"to", to},
+                             {"usage", rows},
+                             {"totals", totals}});
+}
+
+} // namespace gatehouse::http

@@ -1,0 +1,532 @@
+#include "http/proxy.hpp"
+
+#include <array>
+#include <chrono>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/gateway.hpp"
+#include "http/api_error.hpp"
+#include "http/runtime_impl.hpp"
+#include "http/proxy_impl.hpp"
+#include "policy/api_key.hpp"
+#include "policy/ids.hpp"
+#include "policy/proxy_body.hpp"
+#include "policy/scopes.hpp"
+#include "policy/time.hpp"
+#include "policy/usage.hpp"
+
+namespace gatehouse::http {
+
+namespace {
+
+using policy::errc;
+using clock_type = std::chrono::steady_clock;
+
+/// Largest non-streamed answer relayed.
+constexpr size_t max_answer_bytes = 64 * 1024 * 1024;
+
+/// Bodies kept in a request log when the org logs bodies.
+constexpr size_t max_logged_body = 256 * 1024;
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i]))
+        != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+bool starts_with_ci(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+/// Headers that describe one hop, not the message (RFC 9110 7.6.1), plus
+/// those Gatehouse sets itself.
+bool hop_header(std::string_view name) {
+  static constexpr std::string_view names[] = {
+    "connection", "keep-alive",        "proxy-authenticate",
+    "proxy-authorization", "te",       "trailer",
+    "transfer-encoding", "upgrade",    "host",
+    "content-length",    "expect"};
+  for (auto n : names)
+    if (iequals(name, n))
+      return true;
+  return false;
+}
+
+std::optional<std::string> clip(const std::string& body, bool keep) {
+  if (!keep)
+    return std::nullopt;
+  return body.size() > max_logged_body ? body.substr(0, max_logged_body)
+                                       : body;
+}
+
+long long ms_since(clock_type::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           clock_type::now() - t)
+    .count();
+}
+
+bool stale_connection_error(const beast::error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == net::error::eof
+         || ec == net::error::connection_reset
+         || ec == net::error::broken_pipe
+         || ec == bhttp::error::partial_message;
+}
+
+} // namespace
+
+namespace {
+
+/// One proxied request, from authorization to settlement. After the
+/// upstream connection is acquired, every step runs on its strand.
+class exchange : public std::enable_shared_from_this<exchange> {
+public:
+  exchange(proxy::impl& px, http_request req,
+           std::shared_ptr<client_channel> client,
+           policy::proxy_body_info info, std::optional<std::string> metadata)
+    : px_(px),
+      req_(std::move(req)),
+      client_(std::move(client)),
+      info_(std::move(info)),
+      metadata_(std::move(metadata)),
+      started_(clock_type::now()),
+      started_ms_(px.svc.now_ms()) {
+  }
+
+  void on_authorized(actors::authorization a) {
+    if (!a.ok)
+      return client_->respond(error_response(a.denial));
+    grant_ = std::move(a.permit);
+    body_ = policy::rewrite_body(
+      req_.body, grant_.rewrite_model ? std::optional{grant_.model}
+                                      : std::nullopt,
+      grant_.inject_usage);
+    attempt(false);
+  }
+
+private:
+  const actors::upstream_target& target() const {
+    return grant_.targets.front();
+  }
+
+  void attempt(bool fresh) {
+    auto self = shared_from_this();
+    auto got = [self](beast::error_code ec, upstream_pool::conn_ptr c) {
+      if (ec)
+        return self->fail_before_answer(ec);
+      auto ex = c->executor();
+      net::dispatch(ex, [self, c = std::move(c)]() mutable {
+        self->conn_ = std::move(c);
+        self->send();
+      });
+    };
+    if (fresh)
+      px_.pool.connect(target(), std::move(got));
+    else
+      px_.pool.acquire(target(), std::move(got));
+  }
+
+  std::shared_ptr<bhttp::request<bhttp::string_body>> upstream_request() {
+    auto& t = target();
+    auto r = std::make_shared<bhttp::request<bhttp::string_body>>();
+    r->version(11);
+    r->method_string(req_.method);
+    r->target(t.base_path + req_.target);
+    for (auto& [name, value] : req_.headers) {
+      if (hop_header(name) || starts_with_ci(name, "x-gatehouse-"))
+        continue;
+      if (!t.passthrough && iequals(name, t.auth_header))
+        continue;
+      r->insert(name, value);
+    }
+    if (!t.passthrough && !t.auth_value.empty())
+      r->set(t.auth_header, t.auth_value);
+    bool default_port = (t.scheme == "https" && t.port == 443)
+                        || (t.scheme == "http" && t.port == 80);
+    r->set(bhttp::field::host,
+           default_port ? t.host : t.host + ":" + std::to_string(t.port));
+    r->body() = body_;
+    r->keep_alive(true);
+    r->prepare_payload();
+    return r;
+  }
+
+  void send() {
+    request_ = upstream_request();
+    conn_->tcp().expires_after(px_.pool.timeouts().response);
+    conn_->visit([self = shared_from_this()](auto& s) {
+      bhttp::async_write(s, *self->request_,
+                         [self](beast::error_code ec, std::size_t) {
+                           self->on_written(ec);
+                         });
+    });
+  }
+
+  void on_written(beast::error_code ec) {
+    if (ec)
+      return retry_or_fail(ec);
+    head_.emplace();
+    head_->body_limit(max_answer_bytes);
+    conn_->visit([self = shared_from_this()](auto& s) {
+      bhttp::async_read_header(s, self->buffer_, *self->head_,
+                               [self](beast::error_code ec, std::size_t) {
+                                 self->on_head(ec);
+                               });
+    });
+  }
+
+  void retry_or_fail(beast::error_code ec) {
+    // An idle pooled connection the provider closed meanwhile: try once on
+    // a new one, as nothing of the answer has been seen.
+    if (conn_ && conn_->uses > 0 && !retried_ && stale_connection_error(ec)) {
+      retried_ = true;
+      conn_->close();
+      conn_.reset();
+      buffer_.clear();
+      return attempt(true);
+    }
+    fail_before_answer(ec);
+  }
+
+  void fail_before_answer(beast::error_code ec) {
+    if (conn_)
+      conn_->close();
+    auto& name = target().provider;
+    policy::problem p;
+    if (ec == beast::error::timeout) {
+      p = policy::make_problem(
+        errc::upstream_timeout,
+        "provider '" + name + "' did not answer within "
+          + std::to_string(px_.pool.timeouts().response.count()) + " s");
+    } else if (ec == net::error::access_denied) {
+      p = policy::make_problem(errc::upstream_error,
+                               "provider '" + name
+                                 + "' resolves to an address that is not "
+                                   "allowed");
+    } else {
+      p = policy::make_problem(errc::upstream_error,
+                               "provider '" + name
+                                 + "' is unreachable: " + ec.message());
+    }
+    auto res = error_response(p);
+    res.headers.emplace_back("X-Gatehouse-Provider", name);
+    auto status = res.status;
+    client_->respond(std::move(res));
+    settle(status, std::string{policy::to_string(p.code)}, {}, false, "");
+  }
+
+  http_response answer_head(const bhttp::response_header<>& h) {
+    http_response res;
+    res.status = static_cast<int>(h.result_int());
+    res.content_type.clear();
+    for (auto& f : h) {
+      auto name = f.name_string();
+      if (iequals(name, "content-type")) {
+        res.content_type = std::string{f.value()};
+        continue;
+      }
+      if (hop_header(name))
+        continue;
+      res.headers.emplace_back(std::string{name}, std::string{f.value()});
+    }
+    res.headers.emplace_back("X-Gatehouse-Provider", target().provider);
+    return res;
+  }
+
+  void on_head(beast::error_code ec) {
+    if (ec)
+      return retry_or_fail(ec);
+    auto& h = head_->get();
+    status_ = static_cast<int>(h.result_int());
+    auto ct = h[bhttp::field::content_type];
+    if (info_.stream && starts_with_ci(ct, "text/event-stream"))
+      return start_stream();
+    whole_.emplace(std::move(*head_));
+    head_.reset();
+    whole_->body_limit(max_answer_bytes);
+    conn_->visit([self = shared_from_this()](auto& s) {
+      bhttp::async_read(s, self->buffer_, *self->whole_,
+                        [self](beast::error_code ec, std::size_t) {
+                          self->on_whole(ec);
+                        });
+    });
+  }
+
+  void on_whole(beast::error_code ec) {
+    if (ec) {
+      conn_->close();
+      auto p = policy::make_problem(
+        ec == beast::error::timeout ? errc::upstream_timeout
+                                    : errc::upstream_error,
+        "provider '" + target().provider + "' broke off its answer: "
+          + ec.message());
+      auto res = error_response(p);
+      res.headers.emplace_back("X-Gatehouse-Provider", target().provider);
+      auto status = res.status;
+      client_->respond(std::move(res));
+      return settle(status, std::string{policy::to_string(p.code)}, {},
+                    false, "");
+    }
+    auto msg = whole_->release();
+    auto res = answer_head(msg.base());
+    res.body = std::move(msg.body());
+    auto usage = policy::usage_from_body(res.body);
+    auto logged = clip(res.body, grant_.log_bodies);
+    recycle(msg.keep_alive());
+    auto status = res.status;
+    client_->respond(std::move(res));
+    settle(status, "", usage, false, logged ? *logged : "");
+  }
+
+  /// Returns the connection to the pool when it can carry another request.
+  void recycle(bool keep_alive) {
+    if (keep_alive && buffer_.size() == 0)
+      px_.pool.release(std::move(conn_));
+    else
+      conn_->close();
+    conn_.reset();
+  }
+
+  // -- streaming -----------------------------------------------------------
+
+  void start_stream() {
+    stream_.emplace(std::move(*head_));
+    head_.reset();
+    stream_->body_limit(boost::none);
+    relay_ = px_.svc.gw.open_stream(grant_.inject_usage);
+    auto self = shared_from_this();
+    auto strand = conn_->executor();
+    client_->on_disconnect([self, strand] {
+      net::post(strand, [self] { self->cancel(); });
+    });
+    client_->start_stream(answer_head(stream_->get().base()),
+                          [self, strand](bool ok) {
+                            net::post(strand, [self, ok] {
+                              if (!ok)
+                                self->cancel();
+                              self->read_chunk();
+                            });
+                          });
+  }
+
+  void read_chunk() {
+    if (cancelled_ || stream_->is_done())
+      return end_stream();
+    auto& body = stream_->get().body();
+    body.data = chunk_.data();
+    body.size = chunk_.size();
+    conn_->tcp().expires_after(px_.pool.timeouts().response);
+    // read_some: hand over whatever arrived instead of filling the buffer.
+    conn_->visit([self = shared_from_this()](auto& s) {
+      bhttp::async_read_some(s, self->buffer_, *self->stream_,
+                             [self](beast::error_code ec, std::size_t) {
+                               self->on_chunk(ec);
+                             });
+    });
+  }
+
+  void on_chunk(beast::error_code ec) {
+    if (ec == bhttp::error::need_buffer)
+      ec = {};
+    auto got = chunk_.size() - stream_->get().body().size;
+    if (ec) {
+      if (!cancelled_) {
+        stream_error_ = ec == beast::error::timeout ? "upstream_timeout"
+                                                    : "upstream_error";
+        cancelled_ = true;
+      }
+      return end_stream();
+    }
+    if (got == 0)
+      return read_chunk();
+    if (!first_byte_ms_)
+      first_byte_ms_ = ms_since(started_);
+    auto self = shared_from_this();
+    auto strand = conn_->executor();
+    relay_->feed(std::string{chunk_.data(), got},
+                 [self, strand](std::string out) {
+                   net::post(strand, [self, out = std::move(out)]() mutable {
+                     self->pass_on(std::move(out));
+                   });
+                 });
+  }
+
+  void pass_on(std::string out) {
+    if (out.empty() || cancelled_)
+      return read_chunk();
+    auto self = shared_from_this();
+    auto strand = conn_->executor();
+    client_->write_chunk(std::move(out), [self, strand](bool ok) {
+      net::post(strand, [self, ok] {
+        if (!ok)
+          self->cancel();
+        self->read_chunk();
+      });
+    });
+  }
+
+  /// The client went away: stop reading from the provider at once.
+  void cancel() {
+    if (cancelled_)
+      return;
+    cancelled_ = true;
+    if (conn_)
+      conn_->close();
+  }
+
+  void end_stream() {
+    if (ended_)
+      return;
+    ended_ = true;
+    bool complete = !cancelled_ && stream_->is_done();
+    if (complete)
+      recycle(stream_->get().keep_alive());
+    else if (conn_) {
+      conn_->close();
+      conn_.reset();
+    }
+    auto self = shared_from_this();
+    relay_->finish([self](actors::stream_summary sum) {
+      self->finish_client(std::move(sum));
+    });
+  }
+
+  void finish_client(actors::stream_summary sum) {
+    auto client = client_;
+    if (!sum.tail.empty() && !cancelled_)
+      client->write_chunk(std::move(sum.tail),
+                          [client](bool) { client->finish_stream(); });
+    else
+      client->finish_stream();
+    policy::token_usage usage;
+    usage.present = sum.usage_present;
+    usage.input_tokens = sum.input_tokens;
+    usage.output_tokens = sum.output_tokens;
+    if (!usage.present)
+      usage.output_tokens = policy::estimate_tokens(
+        static_cast<std::size_t>(sum.text_chars));
+    settle(status_, stream_error_, usage, true, "");
+  }
+
+  // -- accounting ----------------------------------------------------------
+
+  void settle(int status, std::string error_code, policy::token_usage usage,
+              bool streamed, const std::string& response_body) {
+    actors::settlement s;
+    auto& log = s.log;
+    log.id = policy::uuid_v4();
+    log.org_id = grant_.org_id;
+    log.request_id = req_.request_id;
+    log.key_id = grant_.key_id;
+    log.key_prefix = grant_.key_prefix;
+    log.app_id = grant_.app_id;
+    log.team_id = grant_.team_id;
+    log.user_id = grant_.user_id;
+    log.provider = target().provider;
+    log.model = grant_.model;
+    log.method = req_.method;
+    log.path = req_.path;
+    log.status = status;
+    if (!error_code.empty())
+      log.error_code = std::move(error_code);
+    log.usage_estimated = !usage.present;
+    log.tokens_in = usage.present ? usage.input_tokens
+                                  : policy::estimate_tokens(info_.prompt_chars);
+    log.tokens_out = usage.output_tokens;
+    log.latency_ms = ms_since(started_);
+    if (first_byte_ms_)
+      log.ttft_ms = *first_byte_ms_;
+    log.stream = streamed;
+    if (auto h = req_.header("x-gatehouse-session-id"))
+      log.session_id = std::string{*h};
+    if (auto h = req_.header("x-gatehouse-user-id"))
+      log.end_user = std::string{*h};
+    log.metadata_json = metadata_;
+    log.request_body = clip(req_.body, grant_.log_bodies);
+    if (grant_.log_bodies && !streamed)
+      log.response_body = response_body;
+    log.created_at = policy::rfc3339_ms(started_ms_);
+    px_.svc.gw.settle(std::move(s));
+  }
+
+  proxy::impl& px_;
+  http_request req_;
+  std::shared_ptr<client_channel> client_;
+  policy::proxy_body_info info_;
+  std::optional<std::string> metadata_;
+  clock_type::time_point started_;
+  long long started_ms_;
+  actors::grant grant_;
+  std::string body_;
+  upstream_pool::conn_ptr conn_;
+  std::shared_ptr<bhttp::request<bhttp::string_body>> request_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::response_parser<bhttp::empty_body>> head_;
+  std::optional<bhttp::response_parser<bhttp::string_body>> whole_;
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> stream_;
+  std::array<char, 16 * 1024> chunk_;
+  std::shared_ptr<actors::stream_relay> relay_;
+  std::optional<long long> first_byte_ms_;
+  std::string stream_error_;
+  int status_ = 0;
+  bool retried_ = false;
+  bool cancelled_ = false;
+  bool ended_ = false;
+};
+
+} // namespace
+
+bool is_proxy_path(std::string_view path) {
+  return path == "/v1" || path.substr(0, 4) == "/v1/";
+}
+
+proxy::proxy(services& svc, runtime& rt)
+  : impl_(std::make_unique<impl>(svc, rt)) {
+}
+
+proxy::~proxy() = default;
+
+void proxy::handle(http_request req, std::shared_ptr<client_channel> client) {
+  auto key = req.header("x-gatehouse-key");
+  if (!key)
+    return client->respond(error_response(policy::make_problem(
+      errc::unauthorized, "missing X-Gatehouse-Key header")));
+  auto key_hash = policy::key_hash(*key);
+  std::optional<std::string> metadata;
+  if (auto m = req.header("x-gatehouse-metadata")) {
+    auto j = nlohmann::json::parse(*m, nullptr, false);
+    if (!j.is_object())
+      return client->respond(error_response(policy::make_problem(
+        errc::invalid_request,
+        "header 'X-Gatehouse-Metadata': must be a JSON object")));
+    metadata = j.dump();
+  }
+  if (req.method == "GET" && req.path == "/v1/models")
+    return list_models(*impl_, req, std::move(client), std::move(key_hash));
+  auto info = policy::inspect_body(req.body);
+  actors::proxy_request pr;
+  pr.key_hash = std::move(key_hash);
+  pr.path = req.path;
+  if (auto h = req.header("x-gatehouse-provider"))
+    pr.provider_header = std::string{*h};
+  pr.model = info.model;
+  pr.stream = info.stream;
+  pr.client_wants_usage = info.client_wants_usage;
+  pr.prompt_chars = static_cast<long long>(info.prompt_chars);
+  pr.max_tokens = info.max_tokens;
+  pr.now_s = impl_->svc.now_ms() / 1000;
+  auto ex = std::make_shared<exchange>(*impl_, std::move(req),
+                                       std::move(client), std::move(info),
+                                       std::move(metadata));
+  impl_->svc.gw.authorize(std::move(pr), [ex](actors::authorization a) {
+    ex->on_authorized(std::move(a));
+  });
+}
+
+} // namespace gatehouse::http

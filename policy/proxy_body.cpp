@@ -1,0 +1,186 @@
+#include "policy/proxy_body.hpp"
+
+#include <cstdint>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include "policy/usage.hpp"
+
+namespace gatehouse::policy {
+
+namespace {
+
+using json = nlohmann::json;
+using ordered_json = nlohmann::ordered_json;
+
+// Serializing recurses once per nesting level; real request bodies stay far
+// below this.
+constexpr int max_rewrite_depth = 512;
+
+// How deep prompt text is searched inside content parts.
+constexpr int max_content_depth = 8;
+
+// True if the arrays and objects of JSON text `text` nest deeper than
+// `limit`. Brackets inside strings do not count.
+bool nests_deeper_than(std::string_view text, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > limit)
+        return true;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+std::optional<long long> non_negative_integer(const json& obj,
+                                              const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end())
+    return std::nullopt;
+  if (it->is_number_unsigned()) {
+    auto v = it->get<std::uint64_t>();
+    if (v > static_cast<std::uint64_t>(std::numeric_limits<long long>::max()))
+      return std::nullopt;
+    return static_cast<long long>(v);
+  }
+  if (it->is_number_integer()) {
+    auto v = it->get<std::int64_t>();
+    if (v >= 0)
+      return static_cast<long long>(v);
+  }
+  return std::nullopt;
+}
+
+// Counts the text of a message content, system prompt, prompt or input: a
+// string, or an array of strings and of parts with `text` and/or nested
+// `content` (tool results, Responses items).
+std::size_t content_chars(const json& v, int depth) {
+  if (v.is_string())
+    return count_chars(v.get_ref<const std::string&>());
+  if (depth >= max_content_depth)
+    return 0;
+  std::size_t n = 0;
+  if (v.is_array()) {
+    for (const auto& item : v)
+      n += content_chars(item, depth + 1);
+  } else if (v.is_object()) {
+    auto text = v.find("text");
+    if (text != v.end() && text->is_string())
+      n += count_chars(text->get_ref<const std::string&>());
+    auto content = v.find("content");
+    if (content != v.end())
+      n += content_chars(*content, depth + 1);
+  }
+  return n;
+}
+
+} // namespace
+
+proxy_body_info inspect_body(std::string_view body) {
+  proxy_body_info info;
+  json j;
+  try {
+    j = json::parse(body, nullptr, false);
+  } catch (...) {
+    return info;
+  }
+  if (!j.is_object())
+    return info;
+  info.is_json_object = true;
+  auto model = j.find("model");
+  if (model != j.end() && model->is_string())
+    info.model = model->get<std::string>();
+  auto stream = j.find("stream");
+  info.stream
+    = stream != j.end() && stream->is_boolean() && stream->get<bool>();
+  auto options = j.find("stream_options");
+  if (options != j.end() && options->is_object()) {
+    auto include = options->find("include_usage");
+    info.client_wants_usage = include != options->end() && include->is_boolean()
+                              && include->get<bool>();
+  }
+  for (const char* key :
+       {"max_completion_tokens", "max_tokens", "max_output_tokens"}) {
+    if (auto v = non_negative_integer(j, key)) {
+      info.max_tokens = v;
+      break;
+    }
+  }
+  auto messages = j.find("messages");
+  if (messages != j.end() && messages->is_array()) {
+    for (const auto& msg : *messages) {
+      if (!msg.is_object())
+        continue;
+      auto content = msg.find("content");
+      if (content != msg.end())
+        info.prompt_chars += content_chars(*content, 0);
+    }
+  }
+  for (const char* key : {"system", "prompt", "input"}) {
+    auto it = j.find(key);
+    if (it != j.end())
+      info.prompt_chars += content_chars(*it, 0);
+  }
+  return info;
+}
+
+std::string rewrite_body(std::string_view body,
+                         const std::optional<std::string>& new_model,
+                         bool inject_include_usage) {
+  std::string unchanged{body};
+  if (!new_model && !inject_include_usage)
+    return unchanged;
+  if (nests_deeper_than(body, max_rewrite_depth))
+    return unchanged;
+  try {
+    auto j = ordered_json::parse(body, nullptr, false);
+    if (!j.is_object())
+      return unchanged;
+    bool changed = false;
+    if (new_model) {
+      auto model = j.find("model");
+      if (model == j.end() || !model->is_string()
+          || model->get_ref<const std::string&>() != *new_model) {
+        j["model"] = *new_model;
+        changed = true;
+      }
+    }
+    if (inject_include_usage) {
+      auto options = j.find("stream_options");
+      if (options == j.end() || !options->is_object()) {
+        j["stream_options"] = ordered_json::object({{"include_usage", true}});
+        changed = true;
+      } else {
+        auto include = options->find("include_usage");
+        if (include == options->end() || *include != true) {
+          (*options)["include_usage"] = true;
+          changed = true;
+        }
+      }
+    }
+    if (!changed)
+      return unchanged;
+    return j.dump();
+  } catch (...) {
+    return unchanged;
+  }
+}
+
+} // namespace gatehouse::policy

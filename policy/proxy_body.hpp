@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace gatehouse::policy {
+
+/// What the gateway needs to know about a proxied request body.
+struct proxy_body_info {
+  /// True if the body is a JSON object; every other field keeps its default
+  /// otherwise.
+  bool is_json_object = false;
+  /// The `model` string; "" when absent or not a string.
+  std::string model;
+  /// True if `stream` is the JSON value `true`.
+  bool stream = false;
+  /// True if `stream_options.include_usage` is the JSON value `true`.
+  bool client_wants_usage = false;
+  /// `max_completion_tokens`, else `max_tokens`, else `max_output_tokens`
+  /// (OpenAI Responses), when a non-negative integer.
+  std::optional<long long> max_tokens;
+  /// Characters (Unicode code points) of prompt text, for estimating input
+  /// tokens: `messages[].content` (a string, or an array of strings and of
+  /// parts with `text`, nested `content` included), `system` (string or
+  /// array of parts), `prompt` (string or array of strings) and `input`
+  /// (string, array of strings, or array of items with `content` or
+  /// `text`).
+  std::size_t prompt_chars = 0;
+};
+
+/// Reads a proxied request body. Never throws; a body that is not a JSON
+/// object gives the defaults.
+proxy_body_info inspect_body(std::string_view body);
+
+/// Rewrites a proxied JSON body: sets `model` to `new_model` when given
+/// and, when `inject_include_usage`, sets `stream_options.include_usage` to
+/// `true` (creating `stream_options` if absent or not an object, keeping
+/// its other members). Member order is preserved and a new member goes
+/// last; a rewritten body is serialized compactly.
+///
+/// Returns `body` unchanged, byte for byte, when there is nothing to change
+/// (no new model or the same one, and no injection or usage already
+/// requested), when it is not a JSON object, or when it is nested too
+/// deeply to re-serialize safely. OpenAI rejects `stream_options` on a
+/// request that does not stream: inject only for streaming requests.
+/// Never throws.
+std::string rewrite_body(std::string_view body,
+                         const std::optional<std::string>& new_model,
+                         bool inject_include_usage);
+
+} // namespace gatehouse::policy
