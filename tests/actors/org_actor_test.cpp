@@ -9,6 +9,8 @@
 
 #include "actors/directory.hpp"
 #include "actors/storage_worker.hpp"
+#include "actors/storage_writer.hpp"
+#include "policy/crypto.hpp"
 #include "policy/api_key.hpp"
 #include "policy/outcome.hpp"
 #include "policy/ids.hpp"
@@ -53,6 +55,7 @@ struct fixture : test_coordinator_fixture<> {
   std::string signup_raw = policy::generate_api_key();
   storage::org_record org;
   caf::actor db;
+  storage_writer_actor writer;
   org_actor org_hdl;
   audit_ctx who{"user", "u1", "127.0.0.1", t0};
 
@@ -80,7 +83,12 @@ struct fixture : test_coordinator_fixture<> {
     st.create_signup(org, user, true, m, new_key(signup_raw, org.id), a);
     db = sys.spawn(storage_worker, &pool);
     org_snapshot snap{org, st.load_org_keys(org.id)};
-    org_hdl = sys.spawn(org_actor_impl, snap, dirs, db);
+    writer = sys.spawn(storage_writer_impl, &pool);
+    org_hdl = sys.spawn(
+      org_actor_impl, snap,
+      org_links{dirs, db, writer,
+                std::make_shared<storage::secrets>(storage::secrets{
+                  policy::random_bytes(32), "jwt-secret"})});
     sched.run();
   }
 
@@ -89,6 +97,7 @@ struct fixture : test_coordinator_fixture<> {
     // the actors that use them first.
     caf::anon_send_exit(org_hdl, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(db, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
     sched.run();
     std::filesystem::remove_all(dir);
   }

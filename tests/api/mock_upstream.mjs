@@ -297,9 +297,14 @@ export async function startMockUpstream(opts = {}) {
     if (!body || typeof body !== 'object') return badBody(res, record);
     const inputs = Array.isArray(body.input) ? body.input : [body.input];
     const [pin] = usageOf(req, [8, 0]);
+    const vector = [0.1, -0.2, 0.3];
+    // The OpenAI SDK asks for base64 (little-endian float32) and decodes it.
+    const embedding = body.encoding_format === 'base64'
+      ? Buffer.from(new Float32Array(vector).buffer).toString('base64')
+      : vector;
     return json(res, record, 200, {
       object: 'list',
-      data: inputs.map((_, i) => ({ object: 'embedding', index: i, embedding: [0.1, -0.2, 0.3] })),
+      data: inputs.map((_, i) => ({ object: 'embedding', index: i, embedding })),
       model: String(body.model ?? 'unknown'),
       usage: { prompt_tokens: pin, total_tokens: pin },
     });

@@ -25,6 +25,8 @@ async function load(name) {
 
 const OpenAI = await load('openai');
 const Anthropic = await load('@anthropic-ai/sdk');
+// The 1.x line sends its key as `Authorization: Bearer` instead of x-api-key.
+const AnthropicV1 = await load('anthropic-sdk-1');
 
 const CLAUDE_MODELS = [{ id: 'claude-3-5-haiku-latest', object: 'model', created: 1729555200, owned_by: 'mock' }];
 const DUMMY_OPENAI_KEY = `sk-dummy-openai-${hex(8)}`;
@@ -64,19 +66,21 @@ after(async () => {
 });
 
 /// The mock's latest request for provider `label`, checked for credentials:
-/// the stored provider key went upstream, the SDK's dummy key and the
-/// Gatehouse headers did not.
-function upstreamRequest(label) {
+/// the stored provider key went upstream (in header `name`, as `value`), the
+/// SDK's dummy key and the Gatehouse headers did not.
+function upstreamRequest(label, name, value) {
   const rec = mock.lastRequest((r) => r.label === label);
   assert.ok(rec, `no request reached ${label}`);
   const all = JSON.stringify(rec.rawHeaders);
   assert.ok(!all.includes(DUMMY_OPENAI_KEY) && !all.includes(DUMMY_ANTHROPIC_KEY), 'the SDK dummy key went upstream');
   assert.ok(!all.includes(s.apiKey), 'the Gatehouse key went upstream');
-  for (const name of Object.keys(rec.headers)) assert.ok(!name.startsWith('x-gatehouse-'), `${name} went upstream`);
-  if (label === 'openai') assert.equal(rec.headers.authorization, `Bearer ${providerKeys.openai}`);
-  if (label === 'anthropic') assert.equal(rec.headers['x-api-key'], providerKeys.anthropic);
+  for (const h of Object.keys(rec.headers)) assert.ok(!h.startsWith('x-gatehouse-'), `${h} went upstream`);
+  assert.equal(rec.headers[name], value, `upstream ${name}`);
   return rec;
 }
+
+const openaiRequest = () => upstreamRequest('openai', 'authorization', `Bearer ${providerKeys.openai}`);
+const anthropicRequest = () => upstreamRequest('anthropic', 'x-api-key', providerKeys.anthropic);
 
 const messages = [{ role: 'user', content: 'Say hello.' }];
 
@@ -88,7 +92,7 @@ describe('openai', () => {
     assert.deepEqual(data.usage, { prompt_tokens: 10, completion_tokens: 20, total_tokens: 30 });
     assert.equal(response.headers.get('x-gatehouse-provider'), 'openai');
     assert.ok(response.headers.get('x-gatehouse-request-id'));
-    const rec = upstreamRequest('openai');
+    const rec = openaiRequest();
     assert.equal(rec.path, '/v1/chat/completions');
     assert.equal(rec.json.model, 'gpt-4o-mini');
   });
@@ -105,7 +109,7 @@ describe('openai', () => {
     }
     assert.equal(chunks.map((c) => c.choices[0].delta.content ?? '').join(''), streamText(3));
     assert.equal(chunks[chunks.length - 1].choices[0].finish_reason, 'stop');
-    const rec = upstreamRequest('openai');
+    const rec = openaiRequest();
     assert.equal(rec.json.stream, true);
     assert.equal(rec.json.stream_options?.include_usage, true);
   });
@@ -132,7 +136,7 @@ describe('openai', () => {
     const res = await openai.embeddings.create({ model: 'text-embedding-3-small', input: 'hello' });
     assert.equal(res.data.length, 1);
     assert.equal(res.data[0].embedding.length, 3);
-    upstreamRequest('openai');
+    openaiRequest();
   });
 
   test('Gatehouse errors surface as typed SDK errors', async () => {
@@ -168,7 +172,7 @@ describe('anthropic', () => {
     assert.equal(msg.content[0].type, 'text');
     assert.equal(msg.content[0].text, REPLY_TEXT);
     assert.deepEqual(msg.usage, { input_tokens: 12, output_tokens: 34 });
-    const rec = upstreamRequest('anthropic');
+    const rec = anthropicRequest();
     assert.equal(rec.path, '/v1/messages');
     assert.ok(rec.headers['anthropic-version'], 'the SDK version header reaches the upstream');
   });
@@ -189,7 +193,7 @@ describe('anthropic', () => {
     assert.equal(types[0], 'message_start');
     assert.equal(types[types.length - 1], 'message_stop');
     assert.equal(types.filter((t) => t === 'content_block_delta').length, 3);
-    upstreamRequest('anthropic');
+    anthropicRequest();
   });
 
   test('messages.create with stream: true', async () => {
@@ -203,8 +207,50 @@ describe('anthropic', () => {
     assert.equal(text, streamText(3));
     assert.deepEqual(types, ['message_start', 'content_block_start', 'content_block_delta', 'content_block_delta',
       'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
-    const rec = upstreamRequest('anthropic');
+    const rec = anthropicRequest();
     assert.equal(rec.json.stream, true);
     assert.equal(rec.json.stream_options, undefined, 'an Anthropic body gets no stream_options');
+  });
+});
+
+describe('anthropic 1.x (Bearer credentials)', () => {
+  // An org whose anthropic provider takes the key as `Authorization: Bearer`,
+  // the way the 1.x client sends its own.
+  let org;
+  let client;
+  let key;
+  before(async () => {
+    org = await signup(gh);
+    key = `sk-up-bearer-${hex(16)}`;
+    await createProvider(gh, org, { name: 'anthropic', base_url: `${mock.url}/p/anthropic-bearer`, api_key: key });
+    client = new AnthropicV1({
+      apiKey: DUMMY_ANTHROPIC_KEY, baseURL: gh.url, defaultHeaders: { 'X-Gatehouse-Key': org.apiKey },
+    });
+  });
+
+  const params = { model: 'claude-3-5-haiku-latest', max_tokens: 64, messages };
+  const bearerRequest = () => {
+    const rec = upstreamRequest('anthropic-bearer', 'authorization', `Bearer ${key}`);
+    assert.ok(!JSON.stringify(rec.rawHeaders).includes(org.apiKey), 'the Gatehouse key went upstream');
+    return rec;
+  };
+
+  test('messages.create', async () => {
+    const msg = await client.messages.create(params);
+    assert.equal(msg.content[0].text, REPLY_TEXT);
+    assert.deepEqual(msg.usage, { input_tokens: 12, output_tokens: 34 });
+    const rec = bearerRequest();
+    assert.ok(rec.headers['anthropic-version'], 'the SDK version header reaches the upstream');
+  });
+
+  test('messages.stream', async () => {
+    const stream = client.messages.stream(params);
+    let text = '';
+    for await (const event of stream) {
+      if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+    }
+    assert.equal(text, streamText(3));
+    assert.equal((await stream.finalMessage()).usage.output_tokens, 34);
+    bearerRequest();
   });
 });
