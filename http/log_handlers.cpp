@@ -7,6 +7,7 @@
 #include "policy/plan.hpp"
 #include "policy/pricing.hpp"
 #include "policy/time.hpp"
+#include "policy/validate.hpp"
 #include "storage/database.hpp"
 #include "storage/store.hpp"
 
@@ -34,16 +35,23 @@ std::optional<std::string> param(const request_context& ctx,
   return std::string{*v};
 }
 
-/// An RFC 3339 bound in the sortable millisecond form logs are stored in.
+/// An RFC 3339 bound (the store compares it at millisecond precision).
 std::optional<std::string> time_param(const request_context& ctx,
                                       std::string_view name) {
   auto v = ctx.req.query_param(name);
   if (!v)
     return std::nullopt;
-  auto t = policy::parse_rfc3339(*v);
-  if (!t)
+  if (!policy::parse_rfc3339(*v))
     bad_param(name, "must be an RFC 3339 timestamp");
-  return policy::rfc3339_ms(*t * 1000);
+  return std::string{*v};
+}
+
+std::optional<std::string> id_param(const request_context& ctx,
+                                    std::string_view name) {
+  auto v = param(ctx, name);
+  if (v && !policy::is_uuid(*v))
+    bad_param(name, "must be a UUID");
+  return v;
 }
 
 int int_param(const request_context& ctx, std::string_view name, int min,
@@ -74,7 +82,15 @@ json opt(const std::optional<std::string>& x) {
   return x ? json(*x) : json(nullptr);
 }
 
-json log_view(const storage::request_log_record& r, bool cost) {
+/// Whether the org logs bodies now; bodies stored earlier stay hidden
+/// while it does not.
+bool shows_bodies(const request_context& ctx) {
+  auto s = nlohmann::json::parse(ctx.org->settings_json, nullptr, false);
+  return s.is_object() && s.value("log_bodies", false);
+}
+
+json log_view(const storage::request_log_record& r, bool cost,
+              bool bodies) {
   json out = {{"id", r.id},
               {"request_id", r.request_id},
               {"created_at", r.created_at},
@@ -105,9 +121,9 @@ json log_view(const storage::request_log_record& r, bool cost) {
     out["metadata"] = nullptr;
   if (cost)
     out["cost_usd"] = policy::micros_to_usd(r.cost_micros);
-  if (r.request_body)
+  if (bodies && r.request_body)
     out["request_body"] = *r.request_body;
-  if (r.response_body)
+  if (bodies && r.response_body)
     out["response_body"] = *r.response_body;
   return out;
 }
@@ -116,9 +132,9 @@ json log_view(const storage::request_log_record& r, bool cost) {
 
 http_response handle_logs(request_context& ctx) {
   storage::log_filter f;
-  f.app_id = param(ctx, "app_id");
-  f.team_id = param(ctx, "team_id");
-  f.key_id = param(ctx, "key_id");
+  f.app_id = id_param(ctx, "app_id");
+  f.team_id = id_param(ctx, "team_id");
+  f.key_id = id_param(ctx, "key_id");
   f.provider = param(ctx, "provider");
   f.model = param(ctx, "model");
   f.session_id = param(ctx, "session_id");
@@ -134,9 +150,10 @@ http_response handle_logs(request_context& ctx) {
     bad_param("cursor", "is not a cursor this API returned");
   }
   bool cost = tracks_cost(ctx);
+  bool bodies = shows_bodies(ctx);
   json logs = json::array();
   for (auto& r : page.logs)
-    logs.push_back(log_view(r, cost));
+    logs.push_back(log_view(r, cost, bodies));
   return json_response(200, {{"logs", logs},
                              {"next_cursor", opt(page.next_cursor)}});
 }
@@ -149,11 +166,13 @@ http_response handle_usage(request_context& ctx) {
       == std::end(groups))
     bad_param("group_by", "must be one of day, app, team, key, model, "
                           "provider");
+  // By default the current UTC calendar month.
   auto month_start = policy::utc_month_start(ctx.now_s);
+  auto next_month = ctx.now_s + policy::seconds_to_next_utc_month(ctx.now_s);
   auto from = time_param(ctx, "from").value_or(
     policy::rfc3339_ms(month_start * 1000));
   auto to = time_param(ctx, "to").value_or(
-    policy::rfc3339_ms((ctx.now_s + 1) * 1000));
+    policy::rfc3339_ms(next_month * 1000));
   bool cost = tracks_cost(ctx);
   json rows = json::array();
   json totals = {{"requests", 0}, {"tokens_in", 0}, {"tokens_out", 0}};

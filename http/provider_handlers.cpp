@@ -89,6 +89,10 @@ void seal_key(const request_context& ctx, storage::provider_record& rec,
 /// defaults apply.
 void apply_fields(const request_context& ctx, const json_fields& f,
                   storage::provider_record& rec, bool creating) {
+  for (auto name : {"base_url", "auth_mode", "auth_header", "auth_scheme",
+                    "api_key", "fallback"})
+    if (f.is_null(name))
+      f.fail(name, "must not be null");
   if (f.has("base_url") || creating) {
     rec.base_url = f.required_string("base_url");
     check_base_url(ctx, f, rec.base_url);

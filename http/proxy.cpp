@@ -1,5 +1,6 @@
 #include "http/proxy.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <optional>
@@ -132,8 +133,33 @@ private:
       px_.pool.acquire(target(), std::move(got));
   }
 
+  /// Header names the client listed in `Connection`: they are for this hop
+  /// only.
+  std::vector<std::string> connection_options() const {
+    std::vector<std::string> out;
+    for (auto& [name, value] : req_.headers) {
+      if (name != "connection")
+        continue;
+      std::string_view rest = value;
+      while (!rest.empty()) {
+        auto comma = rest.find(',');
+        auto token = rest.substr(0, comma);
+        while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+          token.remove_prefix(1);
+        while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
+          token.remove_suffix(1);
+        if (!token.empty())
+          out.emplace_back(token);
+        rest = comma == std::string_view::npos ? std::string_view{}
+                                               : rest.substr(comma + 1);
+      }
+    }
+    return out;
+  }
+
   std::shared_ptr<bhttp::request<bhttp::string_body>> upstream_request() {
     auto& t = target();
+    auto hop_only = connection_options();
     auto r = std::make_shared<bhttp::request<bhttp::string_body>>();
     r->version(11);
     r->method_string(req_.method);
@@ -142,6 +168,9 @@ private:
       if (hop_header(name) || starts_with_ci(name, "x-gatehouse-"))
         continue;
       if (!t.passthrough && iequals(name, t.auth_header))
+        continue;
+      if (std::any_of(hop_only.begin(), hop_only.end(),
+                      [&](const std::string& h) { return iequals(h, name); }))
         continue;
       r->insert(name, value);
     }

@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include <array>
 #include <atomic>
 #include <mutex>
 #include <optional>
@@ -361,11 +362,39 @@ private:
     }
   }
 
+  /// Half-closes, then reads and discards what the client still sends (a
+  /// body we refused, say) for a short while, so that the client gets to
+  /// read our answer instead of a connection reset.
   void do_close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    if (ec) {
+      stream_.socket().close(ec);
+      return;
+    }
+    linger_left_ = max_linger_bytes;
+    stream_.expires_after(linger_time);
+    linger();
   }
+
+  void linger() {
+    auto buf = std::make_shared<std::array<char, 16 * 1024>>();
+    stream_.async_read_some(
+      net::buffer(*buf),
+      [self = shared_from_this(), buf](beast::error_code ec, std::size_t n) {
+        if (ec || n >= self->linger_left_) {
+          beast::error_code ignored;
+          self->stream_.socket().close(ignored);
+          return;
+        }
+        self->linger_left_ -= n;
+        self->linger();
+      });
+  }
+
+  static constexpr std::size_t max_linger_bytes = 16 * 1024 * 1024;
+  static constexpr std::chrono::seconds linger_time{2};
+  std::size_t linger_left_ = 0;
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
