@@ -40,6 +40,13 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using chunk_atom = caf::atom_constant<caf::atom("chunk")>;
 using end_atom = caf::atom_constant<caf::atom("end")>;
+using put_team_atom = caf::atom_constant<caf::atom("putteam")>;
+using del_team_atom = caf::atom_constant<caf::atom("delteam")>;
+using team_usage_atom = caf::atom_constant<caf::atom("teamusage")>;
+using put_app_atom = caf::atom_constant<caf::atom("putapp")>;
+using del_app_atom = caf::atom_constant<caf::atom("delapp")>;
+using drop_member_atom = caf::atom_constant<caf::atom("dropmember")>;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
 constexpr auto authkey_atom_v = authkey_atom::value;
 constexpr auto create_key_atom_v = create_key_atom::value;
@@ -62,6 +69,13 @@ constexpr auto flush_atom_v = flush_atom::value;
 constexpr auto tick_atom_v = tick_atom::value;
 constexpr auto chunk_atom_v = chunk_atom::value;
 constexpr auto end_atom_v = end_atom::value;
+constexpr auto put_team_atom_v = put_team_atom::value;
+constexpr auto del_team_atom_v = del_team_atom::value;
+constexpr auto team_usage_atom_v = team_usage_atom::value;
+constexpr auto put_app_atom_v = put_app_atom::value;
+constexpr auto del_app_atom_v = del_app_atom::value;
+constexpr auto drop_member_atom_v = drop_member_atom::value;
+constexpr auto sweep_atom_v = sweep_atom::value;
 
 /// One unit of blocking storage work, run by a storage worker.
 struct db_job {
@@ -128,7 +142,21 @@ using org_actor = caf::typed_actor<
     std::string>,
   // Replace the org's price overrides.
   caf::replies_to<set_pricing_atom, std::vector<storage::price_override>,
-                  audit_ctx>::with<bool>>;
+                  audit_ctx>::with<bool>,
+  // Create (true) or replace (false) a team.
+  caf::replies_to<put_team_atom, storage::team_record, bool, audit_ctx>::with<
+    storage::team_record>,
+  // Delete a team (its members and keys become unassigned).
+  caf::replies_to<del_team_atom, std::string, audit_ctx>::with<bool>,
+  // Live month-to-date figures of every team at time now_s.
+  caf::replies_to<team_usage_atom, int64_t>::with<std::vector<team_usage>>,
+  // Create (true) or replace (false) an app.
+  caf::replies_to<put_app_atom, storage::app_record, bool, audit_ctx>::with<
+    storage::app_record>,
+  // Delete an app with its keys and logs.
+  caf::replies_to<del_app_atom, std::string, audit_ctx>::with<bool>,
+  // Remove a member; their keys in the org are revoked.
+  caf::replies_to<drop_member_atom, std::string, audit_ctx>::with<bool>>;
 
 /// Batches request logs and counters into group commits.
 using storage_writer_actor = caf::typed_actor<
@@ -172,6 +200,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::limit_decision)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::storage::api_key_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::storage::org_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::storage::provider_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::storage::team_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::storage::app_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<gatehouse::actors::team_usage>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<gatehouse::storage::price_override>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::proxy_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::authorization)

@@ -12,6 +12,8 @@
 #include "actors/storage_writer.hpp"
 #include "actors/stream_actor.hpp"
 #include "storage/secrets.hpp"
+#include "actors/retention.hpp"
+#include "policy/budget.hpp"
 #include "storage/database.hpp"
 #include "storage/pool.hpp"
 #include "storage/store.hpp"
@@ -43,6 +45,9 @@ struct gateway::impl {
   caf::actor db;
   storage_writer_actor writer;
   auth_limiter_actor limiter;
+  caf::actor sweeper;
+  std::shared_ptr<metrics_registry> metrics =
+    std::make_shared<metrics_registry>();
 
   impl(int threads, storage::connection_pool& p, const storage::secrets& s)
     : cfg(threads),
@@ -52,6 +57,7 @@ struct gateway::impl {
     db = spawn_storage_workers(sys, pool, 2);
     writer = sys.spawn<caf::detached>(storage_writer_impl, &pool);
     limiter = sys.spawn(auth_limiter_impl);
+    sweeper = sys.spawn<caf::detached>(retention_sweeper, &pool);
     auto lease = pool.acquire();
     storage::store st{*lease};
     for (auto& entry : st.load_key_index(std::time(nullptr)))
@@ -66,11 +72,17 @@ struct gateway::impl {
       auto rec = st.find_org(org_id);
       if (!rec)
         return {};
-      org_snapshot snap{std::move(*rec), st.load_org_keys(org_id),
+      auto month = policy::month_of(std::time(nullptr));
+      org_snapshot snap{std::move(*rec),
+                        st.load_org_keys(org_id),
                         st.list_providers(org_id),
-                        st.list_price_overrides(org_id)};
+                        st.list_price_overrides(org_id),
+                        st.list_teams(org_id),
+                        st.list_apps(org_id),
+                        st.load_month_usage(org_id, month),
+                        month};
       return sys.spawn(org_actor_impl, std::move(snap),
-                       org_links{dir, db, writer, secrets});
+                       org_links{dir, db, writer, secrets, metrics});
     });
     if (!hdl)
       return std::nullopt;
@@ -291,6 +303,53 @@ gateway::set_pricing(const std::string& org_id,
                                who);
 }
 
+policy::outcome<storage::team_record>
+gateway::put_team(const std::string& org_id, storage::team_record rec,
+                  bool is_new, const audit_ctx& who) {
+  return impl_->call_org<storage::team_record>(org_id, put_team_atom_v,
+                                               std::move(rec), is_new, who);
+}
+
+policy::outcome<bool> gateway::delete_team(const std::string& org_id,
+                                           const std::string& team_id,
+                                           const audit_ctx& who) {
+  return impl_->call_org<bool>(org_id, del_team_atom_v, team_id, who);
+}
+
+policy::outcome<std::vector<team_usage>>
+gateway::team_usages(const std::string& org_id, long long now_s) {
+  return impl_->call_org<std::vector<team_usage>>(
+    org_id, team_usage_atom_v, static_cast<int64_t>(now_s));
+}
+
+policy::outcome<storage::app_record>
+gateway::put_app(const std::string& org_id, storage::app_record rec,
+                 bool is_new, const audit_ctx& who) {
+  return impl_->call_org<storage::app_record>(org_id, put_app_atom_v,
+                                              std::move(rec), is_new, who);
+}
+
+policy::outcome<bool> gateway::delete_app(const std::string& org_id,
+                                          const std::string& app_id,
+                                          const audit_ctx& who) {
+  return impl_->call_org<bool>(org_id, del_app_atom_v, app_id, who);
+}
+
+policy::outcome<bool> gateway::remove_member(const std::string& org_id,
+                                             const std::string& user_id,
+                                             const audit_ctx& who) {
+  return impl_->call_org<bool>(org_id, drop_member_atom_v, user_id, who);
+}
+
+long long gateway::sweep_logs(long long now_s) {
+  auto lease = impl_->pool.acquire();
+  return sweep_expired_logs(storage::store{*lease}, now_s);
+}
+
+metrics_registry& gateway::metrics() {
+  return *impl_->metrics;
+}
+
 void gateway::flush() {
   impl_->call<bool>(impl_->writer, flush_atom_v);
 }
@@ -303,6 +362,7 @@ void gateway::shutdown() {
   for (auto& hdl : impl_->dir->all_orgs())
     caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(impl_->limiter, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(impl_->sweeper, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(impl_->db, caf::exit_reason::user_shutdown);
   impl_.reset();
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "actors/messages.hpp"
+#include "actors/metrics.hpp"
 #include "policy/outcome.hpp"
 #include "storage/records.hpp"
 
@@ -120,6 +121,44 @@ public:
   set_pricing(const std::string& org_id,
               std::vector<storage::price_override> prices,
               const audit_ctx& who);
+
+  // -- teams, apps, members (blocking) ------------------------------------
+
+  /// Creates (`is_new`) or replaces a team.
+  policy::outcome<storage::team_record>
+  put_team(const std::string& org_id, storage::team_record rec, bool is_new,
+           const audit_ctx& who);
+
+  /// Deletes a team; its members and keys become unassigned.
+  policy::outcome<bool> delete_team(const std::string& org_id,
+                                    const std::string& team_id,
+                                    const audit_ctx& who);
+
+  /// Live month-to-date figures of the org's teams.
+  policy::outcome<std::vector<team_usage>>
+  team_usages(const std::string& org_id, long long now_s);
+
+  /// Creates (`is_new`) or replaces an app.
+  policy::outcome<storage::app_record>
+  put_app(const std::string& org_id, storage::app_record rec, bool is_new,
+          const audit_ctx& who);
+
+  /// Deletes an app with its keys and request logs.
+  policy::outcome<bool> delete_app(const std::string& org_id,
+                                   const std::string& app_id,
+                                   const audit_ctx& who);
+
+  /// Removes a member from the org, revoking their keys there.
+  policy::outcome<bool> remove_member(const std::string& org_id,
+                                      const std::string& user_id,
+                                      const audit_ctx& who);
+
+  /// Deletes request logs past each org's retention, as of `now_s`;
+  /// answers how many rows went.
+  long long sweep_logs(long long now_s);
+
+  /// The node's counters for Prometheus.
+  metrics_registry& metrics();
 
   /// Writes every pending log entry now.
   void flush();

@@ -3,6 +3,7 @@
 // Plain value types exchanged with the actors. No CAF here: the HTTP layer
 // includes this header through gateway.hpp.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@ struct audit_ctx {
   std::string actor_id;
   std::string ip;
   long long now_s = 0;
+  long long now_ms = 0; ///< the same instant; audit entries keep milliseconds
 };
 
 /// The org actor's answer to "is this API key usable now?".
@@ -62,6 +64,7 @@ struct proxy_request {
   long long prompt_chars = 0;
   std::optional<long long> max_tokens;
   long long now_s = 0;
+  long long now_ms = 0;
 };
 
 /// Where and how to send a request to one provider.
@@ -93,6 +96,9 @@ struct grant {
   /// and drop the usage-only chunk from the relay.
   bool inject_usage = false;
   bool log_bodies = false;
+  std::optional<std::string> env; ///< the app's environment tag
+  /// Budget reserved for this request, released when it settles.
+  std::int64_t reserved_micros = 0;
 };
 
 /// Answer to a proxy_request: a grant or the reason for refusal.
@@ -115,6 +121,21 @@ struct stream_summary {
 /// counts it and forwards it to storage.
 struct settlement {
   storage::request_log_record log;
+  std::int64_t reserved_micros = 0; ///< from the grant
+};
+
+/// A team's live month-to-date figures, as the org actor counts them.
+struct team_usage {
+  std::string team_id;
+  std::int64_t spent_micros = 0;
+  std::int64_t requests = 0;
+  std::int64_t in_flight_micros = 0;
+};
+
+/// An app's state as the data plane needs it.
+struct app_state {
+  bool is_active = true;
+  std::string env = "dev";
 };
 
 } // namespace gatehouse::actors

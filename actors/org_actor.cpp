@@ -57,7 +57,9 @@ storage::audit_record audit(const org_state& st, const audit_ctx& who,
   if (!after.is_null())
     a.after_json = after.dump();
   a.ip = who.ip;
-  a.created_at = policy::rfc3339(who.now_s);
+  // Milliseconds keep entries of one second in the order they happened.
+  a.created_at = who.now_ms ? policy::rfc3339_ms(who.now_ms)
+                            : policy::rfc3339(who.now_s);
   return a;
 }
 
@@ -75,6 +77,37 @@ caf::typed_response_promise<T> write_then(state_ptr self, db_job job,
            },
            [=](caf::error& err) mutable { rp.deliver(err); });
   return rp;
+}
+
+/// Counts a refusal in the metrics; passes the answer on.
+authorization counted(org_state& st, authorization a) {
+  if (!a.ok && st.links.metrics)
+    st.links.metrics->record_denial(st.org.id, a.denial.code);
+  return a;
+}
+
+/// Takes a key's hashes out of the directory.
+void forget_key(org_state& st, const storage::api_key_record& k) {
+  st.links.dir->remove_key(k.key_hash);
+  if (k.previous_key_hash)
+    st.links.dir->remove_key(*k.previous_key_hash);
+}
+
+nlohmann::json team_audit(const storage::team_record& t) {
+  return {{"id", t.id},
+          {"name", t.name},
+          {"description", t.description},
+          {"monthly_spend_limit_micros",
+           t.monthly_spend_limit_micros
+             ? nlohmann::json(*t.monthly_spend_limit_micros)
+             : nlohmann::json(nullptr)}};
+}
+
+nlohmann::json app_audit(const storage::app_record& a) {
+  return {{"id", a.id},       {"name", a.name},
+          {"slug", a.slug},   {"project_type", a.project_type},
+          {"env", a.env},     {"is_active", a.is_active},
+          {"description", a.description}};
 }
 
 provider_entry entry_for(const org_state& st, storage::provider_record rec) {
@@ -98,6 +131,16 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
   for (auto& p : snap.prices)
     st.prices[p.model] = policy::model_price{p.input_micros_per_mtok,
                                              p.output_micros_per_mtok};
+  for (auto& t : snap.teams)
+    st.teams[t.id].limit_micros = t.monthly_spend_limit_micros;
+  for (auto& a : snap.apps)
+    st.apps[a.id] = app_state{a.is_active, a.env};
+  st.month = snap.month;
+  for (auto& u : snap.month_usage)
+    if (u.scope_type == "team" && st.teams.count(u.scope_id)) {
+      st.teams[u.scope_id].spent_micros = u.cost_micros;
+      st.teams[u.scope_id].requests = u.requests;
+    }
   for (auto& k : snap.keys) {
     index_key(st, k);
     auto id = k.id;
@@ -237,10 +280,10 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
         });
     },
     [=](authorize_atom, const proxy_request& req) {
-      return authorize(self->state, req);
+      return counted(self->state, authorize(self->state, req));
     },
     [=](authorize_atom, const proxy_request& req, const auth_reply& reply) {
-      reply.fn(authorize(self->state, req));
+      reply.fn(counted(self->state, authorize(self->state, req)));
     },
     [=](targets_atom, const std::string& hash, int64_t now_s) {
       return key_targets(self->state, hash, now_s);
@@ -251,8 +294,126 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
     },
     [=](settle_atom, settlement& done) {
       auto& st = self->state;
-      self->send(st.links.writer, log_atom_v,
-                 price_and_count(st, std::move(done.log)));
+      auto entry = price_and_count(st, std::move(done.log));
+      account(st, entry.log, done.reserved_micros);
+      if (st.links.metrics)
+        st.links.metrics->record_exchange(entry.log);
+      self->send(st.links.writer, log_atom_v, std::move(entry));
+    },
+    [=](put_team_atom, storage::team_record rec, bool is_new,
+        const audit_ctx& who) -> caf::result<storage::team_record> {
+      auto& st = self->state;
+      rec.org_id = st.org.id;
+      auto entry = audit(st, who, is_new ? "team.create" : "team.update",
+                         "team", rec.id, nullptr, team_audit(rec));
+      return write_then<storage::team_record>(
+        self,
+        db_job{[rec, entry, is_new](storage::store& s) {
+          if (is_new)
+            s.insert_team(rec, entry);
+          else if (!s.update_team(rec, entry))
+            throw storage::storage_error("team vanished");
+        }},
+        [self, rec] {
+          self->state.teams[rec.id].limit_micros =
+            rec.monthly_spend_limit_micros;
+          return rec;
+        });
+    },
+    [=](del_team_atom, const std::string& id, const audit_ctx& who)
+      -> caf::result<bool> {
+      auto& st = self->state;
+      auto entry = audit(st, who, "team.delete", "team", id, nullptr, nullptr);
+      auto org_id = st.org.id;
+      return write_then<bool>(
+        self,
+        db_job{[org_id, id, entry](storage::store& s) {
+          s.delete_team(org_id, id, entry);
+        }},
+        [self, id] {
+          auto& st = self->state;
+          st.teams.erase(id);
+          for (auto& [kid, k] : st.keys)
+            if (k.rec.team_id == id)
+              k.rec.team_id.reset();
+          return true;
+        });
+    },
+    [=](team_usage_atom, int64_t now_s) {
+      auto& st = self->state;
+      roll_month(st, now_s);
+      std::vector<team_usage> out;
+      for (auto& [id, t] : st.teams)
+        out.push_back(team_usage{id, t.spent_micros, t.requests,
+                                 t.in_flight_micros});
+      return out;
+    },
+    [=](put_app_atom, storage::app_record rec, bool is_new,
+        const audit_ctx& who) -> caf::result<storage::app_record> {
+      auto& st = self->state;
+      rec.org_id = st.org.id;
+      auto entry = audit(st, who, is_new ? "app.create" : "app.update", "app",
+                         rec.id, nullptr, app_audit(rec));
+      return write_then<storage::app_record>(
+        self,
+        db_job{[rec, entry, is_new](storage::store& s) {
+          if (is_new)
+            s.insert_app(rec, entry);
+          else if (!s.update_app(rec, entry))
+            throw storage::storage_error("app vanished");
+        }},
+        [self, rec] {
+          self->state.apps[rec.id] = app_state{rec.is_active, rec.env};
+          return rec;
+        });
+    },
+    [=](del_app_atom, const std::string& id, const audit_ctx& who)
+      -> caf::result<bool> {
+      auto& st = self->state;
+      auto entry = audit(st, who, "app.delete", "app", id, nullptr, nullptr);
+      auto org_id = st.org.id;
+      return write_then<bool>(
+        self,
+        db_job{[org_id, id, entry](storage::store& s) {
+          s.delete_app(org_id, id, entry);
+        }},
+        [self, id] {
+          auto& st = self->state;
+          st.apps.erase(id);
+          // The app's keys went with it.
+          for (auto i = st.keys.begin(); i != st.keys.end();) {
+            if (i->second.rec.app_id == id) {
+              forget_key(st, i->second.rec);
+              i = st.keys.erase(i);
+            } else {
+              ++i;
+            }
+          }
+          return true;
+        });
+    },
+    [=](drop_member_atom, const std::string& user_id, const audit_ctx& who)
+      -> caf::result<bool> {
+      auto& st = self->state;
+      auto entry = audit(st, who, "member.delete", "user", user_id, nullptr,
+                         nullptr);
+      auto org_id = st.org.id;
+      auto now = policy::rfc3339(who.now_s);
+      return write_then<bool>(
+        self,
+        db_job{[org_id, user_id, now, entry](storage::store& s) {
+          s.delete_membership(org_id, user_id, now, entry);
+        }},
+        [self, user_id, now] {
+          // The member's keys were revoked with the membership.
+          for (auto& [kid, k] : self->state.keys)
+            if (k.rec.user_id == user_id && k.rec.status != "revoked") {
+              k.rec.status = "revoked";
+              k.rec.revoked_at = now;
+              forget_key(self->state, k.rec);
+            }
+          return true;
+        });
     },
     [=](put_provider_atom, storage::provider_record rec, bool is_new,
         const audit_ctx& who) -> caf::result<storage::provider_record> {
@@ -351,12 +512,18 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
     [=](set_pricing_atom, std::vector<storage::price_override>& prices,
         const audit_ctx& who) -> caf::result<bool> {
       auto& st = self->state;
-      nlohmann::json before = nlohmann::json::object();
+      auto price = [](std::int64_t in, std::int64_t out) {
+        return nlohmann::json{{"input_per_mtok", policy::micros_to_usd(in)},
+                              {"output_per_mtok", policy::micros_to_usd(out)}};
+      };
+      nlohmann::json before = {{"models", nlohmann::json::object()}};
       for (auto& [model, p] : st.prices)
-        before[model] = {p.input_micros_per_mtok, p.output_micros_per_mtok};
-      nlohmann::json after = nlohmann::json::object();
+        before["models"][model] = price(p.input_micros_per_mtok,
+                                        p.output_micros_per_mtok);
+      nlohmann::json after = {{"models", nlohmann::json::object()}};
       for (auto& p : prices)
-        after[p.model] = {p.input_micros_per_mtok, p.output_micros_per_mtok};
+        after["models"][p.model] = price(p.input_micros_per_mtok,
+                                         p.output_micros_per_mtok);
       auto entry = audit(st, who, "pricing.update", "org", st.org.id, before,
                          after);
       auto org_id = st.org.id;

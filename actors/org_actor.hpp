@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "actors/fwd.hpp"
+#include "actors/metrics.hpp"
 #include "policy/outcome.hpp"
+#include "policy/key_rate_limit.hpp"
 #include "policy/pricing.hpp"
 #include "storage/secrets.hpp"
 
@@ -23,6 +25,19 @@ struct org_snapshot {
   std::vector<storage::api_key_record> keys;
   std::vector<storage::provider_record> providers;
   std::vector<storage::price_override> prices;
+  std::vector<storage::team_record> teams;
+  std::vector<storage::app_record> apps;
+  /// Counters of the month `month` (team spend survives restarts).
+  std::vector<storage::usage_delta> month_usage;
+  std::string month; ///< "YYYY-MM"
+};
+
+/// A team's budget and its live month-to-date counters.
+struct team_budget {
+  std::optional<std::int64_t> limit_micros;
+  std::int64_t spent_micros = 0;
+  std::int64_t requests = 0;
+  std::int64_t in_flight_micros = 0;
 };
 
 /// One provider in the org actor's table, ready to connect to.
@@ -37,6 +52,7 @@ struct org_links {
   caf::actor db;                 ///< storage workers (blocking writes)
   storage_writer_actor writer;   ///< batched logs and counters
   std::shared_ptr<const storage::secrets> secrets;
+  std::shared_ptr<metrics_registry> metrics;
 };
 
 /// One key in the org actor's table.
@@ -52,6 +68,10 @@ struct org_state {
   std::unordered_map<std::string, std::string> ids; ///< key hash -> key id
   std::map<std::string, provider_entry> providers; ///< by name
   std::map<std::string, policy::model_price> prices; ///< org overrides
+  std::map<std::string, team_budget> teams;          ///< by team id
+  std::map<std::string, app_state> apps;             ///< by app id
+  std::string month; ///< the UTC month the team counters are for
+  policy::gcra_limiter rate_limits;                  ///< per key
   org_links links;
   /// Counts committed mutations, so a refresh that raced one is dropped.
   uint64_t version = 0;
@@ -74,8 +94,16 @@ org_actor_impl(org_actor::stateful_pointer<org_state> self, org_snapshot snap,
 key_verdict verdict_for(const org_state& st, const std::string& hash,
                         long long now_s);
 
-/// Authorizes a proxied request: key, plan, provider selection, scopes.
-authorization authorize(const org_state& st, const proxy_request& req);
+/// Authorizes a proxied request: key, app, provider selection, scopes,
+/// plan, per-key rate limit and team budget (whose estimate it reserves).
+authorization authorize(org_state& st, const proxy_request& req);
+
+/// Starts new month counters when `now_s` is in another month.
+void roll_month(org_state& st, long long now_s);
+
+/// Releases a settled request's reservation and counts its actual cost.
+void account(org_state& st, const storage::request_log_record& log,
+             std::int64_t reserved_micros);
 
 /// The providers a key may use, for listing models.
 authorization key_targets(const org_state& st, const std::string& hash,

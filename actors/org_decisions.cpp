@@ -5,11 +5,13 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/org_actor.hpp"
+#include "policy/budget.hpp"
 #include "policy/key_validity.hpp"
 #include "policy/plan.hpp"
 #include "policy/provider_select.hpp"
 #include "policy/scopes.hpp"
 #include "policy/ssrf.hpp"
+#include "policy/time.hpp"
 
 namespace gatehouse::actors {
 
@@ -93,10 +95,45 @@ key_verdict verdict_for(const org_state& st, const std::string& hash,
   return v;
 }
 
-authorization authorize(const org_state& st, const proxy_request& req) {
+void roll_month(org_state& st, long long now_s) {
+  auto month = policy::month_of(now_s);
+  if (month == st.month)
+    return;
+  st.month = std::move(month);
+  for (auto& [id, t] : st.teams) {
+    t.spent_micros = 0;
+    t.requests = 0;
+  }
+}
+
+void account(org_state& st, const storage::request_log_record& log,
+             std::int64_t reserved_micros) {
+  if (!log.team_id)
+    return;
+  auto t = st.teams.find(*log.team_id);
+  if (t == st.teams.end())
+    return;
+  t->second.in_flight_micros =
+    std::max<std::int64_t>(0, t->second.in_flight_micros - reserved_micros);
+  if (log.created_at.compare(0, 7, st.month) == 0) {
+    t->second.spent_micros += log.cost_micros;
+    t->second.requests += 1;
+  }
+}
+
+authorization authorize(org_state& st, const proxy_request& req) {
   auto v = verdict_for(st, req.key_hash, req.now_s);
   if (!v.valid)
     return deny(errc::unauthorized, v.reason);
+  std::optional<std::string> env;
+  if (v.app_id) {
+    auto app = st.apps.find(*v.app_id);
+    if (app != st.apps.end()) {
+      if (!app->second.is_active)
+        return deny(errc::app_inactive, "the key's app is disabled");
+      env = app->second.env;
+    }
+  }
   auto plan = plan_of(st);
   if (req.stream && !policy::has_feature(plan, policy::feature::streaming))
     return deny(errc::plan_required, "streaming requires another plan");
@@ -123,6 +160,38 @@ authorization authorize(const org_state& st, const proxy_request& req) {
                 provider_allowed(v.scopes, sel.provider)
                   ? "key may not use model '" + sel.model + "'"
                   : "key may not use provider '" + sel.provider + "'");
+  if (v.rate_limit_rpm
+      && policy::has_feature(plan, policy::feature::per_key_rate_limits)) {
+    auto d = st.rate_limits.hit(v.key_id, *v.rate_limit_rpm, req.now_ms);
+    if (!d.allowed) {
+      auto out = deny(errc::rate_limited,
+                      "the key's limit of " + std::to_string(*v.rate_limit_rpm)
+                        + " requests per minute is reached");
+      out.denial.retry_after_s = (d.retry_after_ms + 999) / 1000;
+      return out;
+    }
+  }
+  std::int64_t reserve = 0;
+  team_budget* budget = nullptr;
+  if (v.team_id
+      && policy::has_feature(plan, policy::feature::budget_controls)) {
+    roll_month(st, req.now_s);
+    auto t = st.teams.find(*v.team_id);
+    if (t != st.teams.end() && t->second.limit_micros) {
+      budget = &t->second;
+      reserve = policy::estimate_cost_micros(
+        policy::find_price(st.prices, sel.model),
+        static_cast<std::size_t>(req.prompt_chars), req.max_tokens);
+      policy::budget_state b{*budget->limit_micros, budget->spent_micros,
+                             budget->in_flight_micros};
+      if (!policy::admits(b, reserve)) {
+        auto out = deny(errc::budget_exceeded,
+                        "the team's monthly budget is spent");
+        out.denial.retry_after_s = policy::seconds_to_next_utc_month(req.now_s);
+        return out;
+      }
+    }
+  }
   authorization out;
   out.ok = true;
   auto& g = out.permit;
@@ -134,12 +203,24 @@ authorization authorize(const org_state& st, const proxy_request& req) {
   g.team_id = v.team_id;
   g.user_id = e.rec.user_id;
   g.scopes = v.scopes;
-  g.targets.push_back(st.providers.at(sel.provider).target);
+  auto& chosen_provider = st.providers.at(sel.provider);
+  g.targets.push_back(chosen_provider.target);
+  if (policy::has_feature(plan, policy::feature::provider_fallback))
+    for (auto& name : chosen_provider.rec.fallback) {
+      auto f = st.providers.find(name);
+      if (f != st.providers.end() && provider_allowed(v.scopes, name))
+        g.targets.push_back(f->second.target);
+    }
   g.model = sel.model;
   g.rewrite_model = sel.model_rewritten;
   g.inject_usage =
     req.stream && !req.client_wants_usage && openai_stream_path(req.path);
   g.log_bodies = log_bodies(st);
+  g.env = env;
+  if (budget) {
+    budget->in_flight_micros += reserve;
+    g.reserved_micros = reserve;
+  }
   return out;
 }
 
@@ -148,6 +229,11 @@ authorization key_targets(const org_state& st, const std::string& hash,
   auto v = verdict_for(st, hash, now_s);
   if (!v.valid)
     return deny(errc::unauthorized, v.reason);
+  if (v.app_id) {
+    auto app = st.apps.find(*v.app_id);
+    if (app != st.apps.end() && !app->second.is_active)
+      return deny(errc::app_inactive, "the key's app is disabled");
+  }
   authorization out;
   out.ok = true;
   out.permit.org_id = st.org.id;

@@ -78,7 +78,7 @@ int run_set_plan(const config::settings& cfg,
   // Both plans are validated names: no escaping needed.
   audit.before_json = R"({"plan":")" + org->plan + R"("})";
   audit.after_json = R"({"plan":")" + plan + R"("})";
-  audit.created_at = policy::rfc3339(now_ms() / 1000);
+  audit.created_at = policy::rfc3339_ms(now_ms());
   db.set_org_plan(org->id, plan, audit);
   std::cout << "organization '" << slug << "' is now on the " << plan
             << " plan\n";

@@ -138,7 +138,7 @@ http_response handle_signup(request_context& ctx) {
   audit.target_id = org.id;
   audit.after_json = actors::org_full(org).dump();
   audit.ip = ctx.client_ip;
-  audit.created_at = now;
+  audit.created_at = policy::rfc3339_ms(ctx.now_ms);
   try {
     ctx.db().create_signup(org, user, new_user, member, key, audit);
   } catch (const storage::conflict_error& e) {

@@ -13,6 +13,7 @@ actors::audit_ctx request_context::who() const {
   }
   out.ip = client_ip;
   out.now_s = now_s;
+  out.now_ms = now_ms;
   return out;
 }
 

@@ -42,6 +42,36 @@ http_response handle_pricing_put(request_context& ctx);
 http_response handle_logs(request_context& ctx);
 http_response handle_usage(request_context& ctx);
 
+// Members (member_handlers.cpp).
+http_response handle_users_list(request_context& ctx);
+http_response handle_users_invite(request_context& ctx);
+http_response handle_invite_accept(request_context& ctx);
+http_response handle_users_update(request_context& ctx);
+http_response handle_users_suspend(request_context& ctx);
+http_response handle_users_reactivate(request_context& ctx);
+http_response handle_users_resend(request_context& ctx);
+http_response handle_users_delete(request_context& ctx);
+
+// Teams (team_handlers.cpp).
+http_response handle_teams_create(request_context& ctx);
+http_response handle_teams_list(request_context& ctx);
+http_response handle_teams_get(request_context& ctx);
+http_response handle_teams_update(request_context& ctx);
+http_response handle_teams_delete(request_context& ctx);
+
+// Apps (app_handlers.cpp).
+http_response handle_apps_create(request_context& ctx);
+http_response handle_apps_list(request_context& ctx);
+http_response handle_apps_get(request_context& ctx);
+http_response handle_apps_update(request_context& ctx);
+http_response handle_apps_delete(request_context& ctx);
+http_response handle_apps_info(request_context& ctx);
+
+// Audit and metrics (audit_handlers.cpp, metrics_handlers.cpp).
+http_response handle_audit(request_context& ctx);
+http_response handle_org_metrics(request_context& ctx);
+http_response handle_node_metrics(request_context& ctx);
+
 // Operator (admin_handlers.cpp).
 http_response handle_admin_orgs(request_context& ctx);
 http_response handle_admin_set_plan(request_context& ctx);

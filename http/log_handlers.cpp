@@ -178,7 +178,12 @@ http_response handle_usage(request_context& ctx) {
   json totals = {{"requests", 0}, {"tokens_in", 0}, {"tokens_out", 0}};
   long long total_cost = 0;
   for (auto& r : ctx.db().usage_report(ctx.org->id, group_by, from, to)) {
-    json row = {{"group", r.group},
+    // Requests without an app, team or key form the group null.
+    json group = r.group.empty() && group_by != "day" && group_by != "model"
+                     && group_by != "provider"
+                   ? json(nullptr)
+                   : json(r.group);
+    json row = {{"group", group},
                 {"requests", r.requests},
                 {"tokens_in", r.tokens_in},
                 {"tokens_out", r.tokens_out},

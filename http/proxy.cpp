@@ -60,6 +60,13 @@ bool hop_header(std::string_view name) {
   return false;
 }
 
+/// In api_key mode the client's own provider credentials (often a dummy an
+/// SDK insists on) never travel upstream: Gatehouse sends the stored key.
+bool client_credential(std::string_view name, std::string_view auth_header) {
+  return iequals(name, auth_header) || iequals(name, "authorization")
+         || iequals(name, "x-api-key") || iequals(name, "api-key");
+}
+
 std::optional<std::string> clip(const std::string& body, bool keep) {
   if (!keep)
     return std::nullopt;
@@ -113,7 +120,23 @@ public:
 
 private:
   const actors::upstream_target& target() const {
-    return grant_.targets.front();
+    return grant_.targets[target_index_];
+  }
+
+  /// Moves on to the next provider of the fallback chain, if any.
+  bool fall_back() {
+    if (target_index_ + 1 >= grant_.targets.size())
+      return false;
+    if (conn_) {
+      conn_->close();
+      conn_.reset();
+    }
+    ++target_index_;
+    retried_ = false;
+    buffer_.clear();
+    head_.reset();
+    attempt(false);
+    return true;
   }
 
   void attempt(bool fresh) {
@@ -167,7 +190,7 @@ private:
     for (auto& [name, value] : req_.headers) {
       if (hop_header(name) || starts_with_ci(name, "x-gatehouse-"))
         continue;
-      if (!t.passthrough && iequals(name, t.auth_header))
+      if (!t.passthrough && client_credential(name, t.auth_header))
         continue;
       if (std::any_of(hop_only.begin(), hop_only.end(),
                       [&](const std::string& h) { return iequals(h, name); }))
@@ -224,6 +247,9 @@ private:
   }
 
   void fail_before_answer(beast::error_code ec) {
+    // Connection errors and timeouts move on along the fallback chain.
+    if (ec != net::error::operation_aborted && fall_back())
+      return;
     if (conn_)
       conn_->close();
     auto& name = target().provider;
@@ -273,6 +299,8 @@ private:
       return retry_or_fail(ec);
     auto& h = head_->get();
     status_ = static_cast<int>(h.result_int());
+    if (status_ >= 500 && fall_back())
+      return;
     auto ct = h[bhttp::field::content_type];
     if (info_.stream && starts_with_ci(ct, "text/event-stream"))
       return start_stream();
@@ -329,6 +357,7 @@ private:
     head_.reset();
     stream_->body_limit(boost::none);
     relay_ = px_.svc.gw.open_stream(grant_.inject_usage);
+    px_.svc.gw.metrics().stream_opened();
     auto self = shared_from_this();
     auto strand = conn_->executor();
     client_->on_disconnect([self, strand] {
@@ -427,6 +456,7 @@ private:
   }
 
   void finish_client(actors::stream_summary sum) {
+    px_.svc.gw.metrics().stream_closed();
     auto client = client_;
     if (!sum.tail.empty() && !cancelled_)
       client->write_chunk(std::move(sum.tail),
@@ -461,6 +491,7 @@ private:
     log.model = grant_.model;
     log.method = req_.method;
     log.path = req_.path;
+    log.env = grant_.env;
     log.status = status;
     if (!error_code.empty())
       log.error_code = std::move(error_code);
@@ -481,6 +512,7 @@ private:
     if (grant_.log_bodies && !streamed)
       log.response_body = response_body;
     log.created_at = policy::rfc3339_ms(started_ms_);
+    s.reserved_micros = grant_.reserved_micros;
     px_.svc.gw.settle(std::move(s));
   }
 
@@ -504,6 +536,7 @@ private:
   std::optional<long long> first_byte_ms_;
   std::string stream_error_;
   int status_ = 0;
+  std::size_t target_index_ = 0;
   bool retried_ = false;
   bool cancelled_ = false;
   bool ended_ = false;
@@ -549,7 +582,8 @@ void proxy::handle(http_request req, std::shared_ptr<client_channel> client) {
   pr.client_wants_usage = info.client_wants_usage;
   pr.prompt_chars = static_cast<long long>(info.prompt_chars);
   pr.max_tokens = info.max_tokens;
-  pr.now_s = impl_->svc.now_ms() / 1000;
+  pr.now_ms = impl_->svc.now_ms();
+  pr.now_s = pr.now_ms / 1000;
   auto ex = std::make_shared<exchange>(*impl_, std::move(req),
                                        std::move(client), std::move(info),
                                        std::move(metadata));

@@ -262,6 +262,8 @@ private:
 
   void end_exchange(bool close) {
     busy_ = false;
+    // The callback holds whoever answered, which holds this session.
+    disconnect_cb_ = nullptr;
     if (close)
       return do_close();
     do_read();

@@ -262,6 +262,17 @@ const std::vector<migration>& migrations() {
       "org_id)",
       "CREATE UNIQUE INDEX providers__org_id__is_default ON providers "
       "(org_id, is_default) WHERE is_default = 1"}},
+    {3,
+     "audit pages in time order whatever the precision of created_at",
+     // Newest-first audit pages and time bounds. The expression gives
+     // created_at a fraction of exactly three digits, so that entries
+     // written with and without milliseconds order as instants; the store
+     // sorts by the very same expression. Supersedes audit_log_by_org.
+     {"CREATE INDEX audit_log_by_org_time ON audit_log (org_id, "
+      "(SUBSTR(created_at, 1, 19) || '.' || "
+      "SUBSTR(REPLACE(SUBSTR(created_at, 21), 'Z', '') || '000', 1, 3) || "
+      "'Z'), id)",
+      "DROP INDEX audit_log_by_org"}},
   };
   return all;
 }

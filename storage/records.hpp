@@ -47,6 +47,11 @@ struct membership_record {
   std::string joined_at;
   std::optional<std::string> last_active_at;
   std::optional<std::string> last_used_at;
+  /// SHA-256 (hex) of the pending invitation's token; unique, cleared when
+  /// the invitation is accepted.
+  std::optional<std::string> invite_token_hash;
+  /// When the (latest) invitation was issued.
+  std::optional<std::string> invited_at;
 };
 
 /// An organization together with the caller's membership of it.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <stdexcept>
 #include <tuple>
@@ -24,9 +25,16 @@ const std::string org_columns = "o.id, o.slug, o.name, o.plan, o.settings, "
 const std::string user_columns = "id, email, display_name, password_hash, "
                                  "created_at";
 
+// The same columns of `users u`, for joins.
+const std::string user_columns_u = "u.id, u.email, u.display_name, "
+                                   "u.password_hash, u.created_at";
+
 const std::string membership_columns
   = "m.org_id, m.user_id, m.role, m.status, m.team_id, m.joined_at, "
-    "m.last_active_at, m.last_used_at";
+    "m.last_active_at, m.last_used_at, m.invite_token_hash, m.invited_at";
+
+// The number of membership_columns, for readers of joined rows.
+constexpr std::size_t membership_width = 10;
 
 const std::string key_columns
   = "id, org_id, user_id, name, key_hash, key_prefix, previous_key_hash, "
@@ -54,13 +62,13 @@ org_record read_org(const row& r, std::size_t at = 0) {
   return o;
 }
 
-user_record read_user(const row& r) {
+user_record read_user(const row& r, std::size_t at = 0) {
   user_record u;
-  u.id = r.text(0);
-  u.email = r.text(1);
-  u.display_name = r.text(2);
-  u.password_hash = r.text(3);
-  u.created_at = r.text(4);
+  u.id = r.text(at);
+  u.email = r.text(at + 1);
+  u.display_name = r.text(at + 2);
+  u.password_hash = r.text(at + 3);
+  u.created_at = r.text(at + 4);
   return u;
 }
 
@@ -74,6 +82,8 @@ membership_record read_membership(const row& r, std::size_t at = 0) {
   m.joined_at = r.text(at + 5);
   m.last_active_at = r.opt_text(at + 6);
   m.last_used_at = r.opt_text(at + 7);
+  m.invite_token_hash = r.opt_text(at + 8);
+  m.invited_at = r.opt_text(at + 9);
   return m;
 }
 
@@ -147,10 +157,11 @@ void insert_user_row(database& db, const user_record& u) {
 
 void insert_membership_row(database& db, const membership_record& m) {
   db.exec("INSERT INTO memberships (org_id, user_id, role, status, team_id, "
-          "joined_at, last_active_at, last_used_at) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+          "joined_at, last_active_at, last_used_at, invite_token_hash, "
+          "invited_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
           {m.org_id, m.user_id, m.role, m.status, m.team_id,
-           or_null(m.joined_at), m.last_active_at, m.last_used_at});
+           or_null(m.joined_at), m.last_active_at, m.last_used_at,
+           m.invite_token_hash, m.invited_at});
 }
 
 void insert_key_row(database& db, const api_key_record& k) {
@@ -485,8 +496,10 @@ struct cursor_position {
   std::string id;
 };
 
-std::string encode_cursor(const request_log_record& last) {
-  return base64url_encode(last.created_at + "|" + last.id);
+/// The cursor of a page that ended at the row (`created_at`, `id`).
+std::string encode_cursor(const std::string& created_at,
+                          const std::string& id) {
+  return base64url_encode(created_at + "|" + id);
 }
 
 cursor_position decode_cursor(const std::string& cursor) {
@@ -554,6 +567,153 @@ void insert_app_row(database& db, const app_record& a) {
             + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
           {a.id, a.org_id, a.name, a.slug, a.description, a.project_type, a.env,
            a.is_active, a.metadata_json, a.created_at});
+}
+
+// -- members ------------------------------------------------------------------
+
+/// `s` with its ASCII letters in lower case. Case is folded here rather
+/// than by the database so that both backends match alike.
+std::string ascii_lower(std::string s) {
+  for (auto& c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+/// True when `text` holds `lowered_needle` (already ASCII lower case),
+/// ASCII case ignored.
+bool holds_folded(const std::string& text, const std::string& lowered_needle) {
+  return ascii_lower(text).find(lowered_needle) != std::string::npos;
+}
+
+// Members with their key counts, one scan of the organization's keys;
+// $1 is the organization. Callers append conditions on m.
+const std::string member_select
+  = "SELECT " + user_columns_u + ", " + membership_columns
+    + ", COALESCE(k.active_keys, 0), COALESCE(k.requests, 0) "
+      "FROM memberships m JOIN users u ON u.id = m.user_id "
+      "LEFT JOIN (SELECT user_id, "
+      "SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END) AS active_keys, "
+      "SUM(request_count) AS requests "
+      "FROM api_keys WHERE org_id = $1 GROUP BY user_id) k "
+      "ON k.user_id = m.user_id "
+      "WHERE m.org_id = $1";
+
+member_row read_member(const row& r) {
+  member_row m;
+  m.user = read_user(r, 0);
+  m.membership = read_membership(r, 5);
+  m.api_keys = r.int64(5 + membership_width);
+  m.request_count = r.int64(6 + membership_width);
+  return m;
+}
+
+/// What list_members sorts by; nullopt sorts last in both directions.
+using member_sort_key
+  = std::optional<std::string> (*)(const member_row& member);
+
+std::optional<std::string> time_key(const std::optional<std::string>& t) {
+  if (!t || t->empty())
+    return std::nullopt;
+  return normalize_time(*t);
+}
+
+std::optional<std::string> role_key(const member_row& m) {
+  static const char* const ranks[] = {"owner", "admin", "member", "viewer"};
+  for (std::size_t i = 0; i < std::size(ranks); ++i) {
+    if (m.membership.role == ranks[i])
+      return std::string(1, static_cast<char>('0' + i));
+  }
+  return std::to_string(std::size(ranks)) + m.membership.role;
+}
+
+const std::map<std::string, member_sort_key>& member_sorts() {
+  static const std::map<std::string, member_sort_key> sorts = {
+    {"name",
+     [](const member_row& m) -> std::optional<std::string> {
+       if (m.user.display_name.empty())
+         return std::nullopt;
+       return ascii_lower(m.user.display_name);
+     }},
+    {"email",
+     [](const member_row& m) -> std::optional<std::string> {
+       return ascii_lower(m.user.email);
+     }},
+    {"role", role_key},
+    {"status",
+     [](const member_row& m) -> std::optional<std::string> {
+       return m.membership.status;
+     }},
+    {"last_active",
+     [](const member_row& m) { return time_key(m.membership.last_active_at); }},
+    {"joined_at",
+     [](const member_row& m) {
+       return time_key(std::optional<std::string>(m.membership.joined_at));
+     }},
+  };
+  return sorts;
+}
+
+/// The hashes a set of keys answered to: each key's hash and its previous
+/// hash, if any. Reads (key_hash, previous_key_hash) rows; sorted.
+std::vector<std::string> key_hashes(const rows& rs) {
+  std::vector<std::string> out;
+  for (const auto& r : rs) {
+    out.push_back(r.text(0));
+    if (auto previous = r.opt_text(1))
+      out.push_back(std::move(*previous));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// -- team rows ----------------------------------------------------------------
+
+// Teams with their head counts; $1 is the organization. Callers append
+// conditions on t.
+const std::string team_row_select
+  = "SELECT t.id, t.org_id, t.name, t.description, "
+    "t.monthly_spend_limit_micros, t.created_at, "
+    "COALESCE(mc.n, 0), COALESCE(kc.n, 0) FROM teams t "
+    "LEFT JOIN (SELECT team_id, COUNT(*) AS n FROM memberships "
+    "WHERE org_id = $1 AND team_id IS NOT NULL GROUP BY team_id) mc "
+    "ON mc.team_id = t.id "
+    "LEFT JOIN (SELECT team_id, COUNT(*) AS n FROM api_keys "
+    "WHERE org_id = $1 AND status = 'active' AND team_id IS NOT NULL "
+    "GROUP BY team_id) kc ON kc.team_id = t.id "
+    "WHERE t.org_id = $1";
+
+team_row read_team_row(const row& r) {
+  return {read_team(r), r.int64(6), r.int64(7)};
+}
+
+// -- audit --------------------------------------------------------------------
+
+const std::string audit_columns
+  = "id, org_id, actor_type, actor_id, action, target_type, target_id, "
+    "before, after, ip, created_at";
+
+// created_at as normalize_time writes it (a fraction of exactly three
+// digits), so that entries stored with and without milliseconds order as
+// instants. Must stay identical to the expression of the index
+// audit_log_by_org_time (migration 3), or the index goes unused.
+const std::string audit_time
+  = "(SUBSTR(created_at, 1, 19) || '.' || "
+    "SUBSTR(REPLACE(SUBSTR(created_at, 21), 'Z', '') || '000', 1, 3) || 'Z')";
+
+audit_record read_audit(const row& r) {
+  audit_record a;
+  a.id = r.text(0);
+  a.org_id = r.text(1);
+  a.actor_type = r.text(2);
+  a.actor_id = r.text(3);
+  a.action = r.text(4);
+  a.target_type = r.text(5);
+  a.target_id = r.text(6);
+  a.before_json = r.opt_text(7);
+  a.after_json = r.opt_text(8);
+  a.ip = r.text(9);
+  a.created_at = r.text(10);
+  return a;
 }
 
 } // namespace
@@ -678,6 +838,173 @@ store::most_recent_org(const std::string& user_id) {
   if (all.empty())
     return std::nullopt;
   return std::move(all.front());
+}
+
+std::vector<member_row> store::list_members(const std::string& org_id,
+                                            const member_query& query) {
+  auto sort = member_sorts().find(query.sort);
+  if (sort == member_sorts().end())
+    throw std::invalid_argument("sort must be one of name, email, role, "
+                                "status, last_active, joined_at");
+  std::string sql = member_select;
+  params args{org_id};
+  if (query.role) {
+    args.emplace_back(*query.role);
+    sql += " AND m.role = $" + std::to_string(args.size());
+  }
+  if (query.status) {
+    args.emplace_back(*query.status);
+    sql += " AND m.status = $" + std::to_string(args.size());
+  }
+  auto rs = db_.exec(sql, args);
+
+  const auto needle = query.q ? ascii_lower(*query.q) : std::string();
+  std::vector<std::pair<std::optional<std::string>, member_row>> keyed;
+  keyed.reserve(rs.size());
+  for (const auto& r : rs) {
+    auto m = read_member(r);
+    if (!needle.empty() && !holds_folded(m.user.display_name, needle)
+        && !holds_folded(m.user.email, needle))
+      continue;
+    auto key = sort->second(m);
+    keyed.emplace_back(std::move(key), std::move(m));
+  }
+  // Sorted here, not by the database: its collation need not be byte
+  // order, and times of either precision must compare as instants.
+  const bool descending = query.descending;
+  std::sort(keyed.begin(), keyed.end(),
+            [descending](const auto& a, const auto& b) {
+              const auto& ka = a.first;
+              const auto& kb = b.first;
+              if (ka.has_value() != kb.has_value())
+                return ka.has_value(); // values first, missing ones last
+              if (ka && *ka != *kb)
+                return descending ? *kb < *ka : *ka < *kb;
+              return a.second.user.id < b.second.user.id;
+            });
+  std::vector<member_row> out;
+  out.reserve(keyed.size());
+  for (auto& entry : keyed)
+    out.push_back(std::move(entry.second));
+  return out;
+}
+
+member_summary store::summarize_members(const std::string& org_id) {
+  auto r
+    = db_
+        .exec("SELECT COUNT(*), "
+              "COALESCE(SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), "
+              "0), "
+              "COALESCE(SUM(CASE WHEN status = 'active' AND role IN "
+              "('owner', 'admin') THEN 1 ELSE 0 END), 0), "
+              "COALESCE(SUM(CASE WHEN status = 'invited' THEN 1 ELSE 0 "
+              "END), 0) "
+              "FROM memberships WHERE org_id = $1",
+              {org_id})
+        .at(0);
+  return {r.int64(0), r.int64(1), r.int64(2), r.int64(3)};
+}
+
+std::optional<member_row> store::find_member(const std::string& org_id,
+                                             const std::string& user_id) {
+  auto rs = db_.exec(member_select + " AND m.user_id = $2", {org_id, user_id});
+  if (rs.empty())
+    return std::nullopt;
+  return read_member(rs.front());
+}
+
+void store::insert_invite(const user_record& user, bool new_user,
+                          const membership_record& membership,
+                          const audit_record& audit) {
+  transaction tx(db_);
+  if (new_user)
+    insert_user_row(db_, user);
+  insert_membership_row(db_, membership);
+  insert_audit_row(db_, audit);
+  tx.commit();
+}
+
+std::optional<std::pair<user_record, membership_record>>
+store::find_invite(const std::string& token_hash) {
+  auto rs = db_.exec("SELECT " + user_columns_u + ", " + membership_columns
+                       + " FROM memberships m JOIN users u ON u.id = m.user_id "
+                         "WHERE m.invite_token_hash = $1 "
+                         "AND m.status = 'invited'",
+                     {token_hash});
+  if (rs.empty())
+    return std::nullopt;
+  return std::make_pair(read_user(rs.front(), 0),
+                        read_membership(rs.front(), 5));
+}
+
+bool store::accept_invite(const std::string& org_id, const std::string& user_id,
+                          const std::optional<std::string>& password_hash,
+                          const std::optional<std::string>& display_name,
+                          const std::string& now, const audit_record& audit) {
+  transaction tx(db_);
+  auto rs = db_.exec("UPDATE memberships SET status = 'active', "
+                     "joined_at = $3, last_used_at = $3, last_active_at = $3, "
+                     "invite_token_hash = NULL "
+                     "WHERE org_id = $1 AND user_id = $2 "
+                     "AND status = 'invited' RETURNING user_id",
+                     {org_id, user_id, now});
+  if (rs.empty())
+    return false;
+  if (password_hash || display_name)
+    db_.exec("UPDATE users SET "
+             "password_hash = COALESCE($2, password_hash), "
+             "display_name = COALESCE($3, display_name) WHERE id = $1",
+             {user_id, password_hash ? or_null(*password_hash) : param(),
+              display_name});
+  insert_audit_row(db_, audit);
+  tx.commit();
+  return true;
+}
+
+bool store::update_membership(const membership_record& m,
+                              const audit_record& audit) {
+  transaction tx(db_);
+  auto rs = db_.exec("UPDATE memberships SET role = $3, status = $4, "
+                     "team_id = $5, invite_token_hash = $6, invited_at = $7 "
+                     "WHERE org_id = $1 AND user_id = $2 RETURNING user_id",
+                     {m.org_id, m.user_id, m.role, m.status, m.team_id,
+                      m.invite_token_hash, m.invited_at});
+  if (rs.empty())
+    return false;
+  insert_audit_row(db_, audit);
+  tx.commit();
+  return true;
+}
+
+std::optional<std::vector<std::string>>
+store::delete_membership(const std::string& org_id, const std::string& user_id,
+                         const std::string& now, const audit_record& audit) {
+  transaction tx(db_);
+  auto gone = db_.exec("DELETE FROM memberships "
+                       "WHERE org_id = $1 AND user_id = $2 RETURNING user_id",
+                       {org_id, user_id});
+  if (gone.empty())
+    return std::nullopt;
+  auto revoked = db_.exec("UPDATE api_keys SET status = 'revoked', "
+                          "revoked_at = COALESCE(revoked_at, $3) "
+                          "WHERE org_id = $1 AND user_id = $2 "
+                          "AND status = 'active' "
+                          "RETURNING key_hash, previous_key_hash",
+                          {org_id, user_id, now});
+  insert_audit_row(db_, audit);
+  tx.commit();
+  return key_hashes(revoked);
+}
+
+std::int64_t store::count_owners(const std::string& org_id, bool active_only) {
+  return db_
+    .exec(active_only ? "SELECT COUNT(*) FROM memberships WHERE org_id = $1 "
+                        "AND role = 'owner' AND status = 'active'"
+                      : "SELECT COUNT(*) FROM memberships WHERE org_id = $1 "
+                        "AND role = 'owner'",
+          {org_id})
+    .at(0)
+    .int64(0);
 }
 
 void store::insert_key(const api_key_record& key, const audit_record& audit) {
@@ -980,7 +1307,8 @@ log_page store::query_logs(const std::string& org_id, const log_filter& filter,
   for (std::size_t i = 0; i < rs.size() && i < wanted; ++i)
     page.logs.push_back(read_log(rs[i]));
   if (rs.size() > wanted)
-    page.next_cursor = encode_cursor(page.logs.back());
+    page.next_cursor
+      = encode_cursor(page.logs.back().created_at, page.logs.back().id);
   return page;
 }
 
@@ -1041,6 +1369,17 @@ std::vector<usage_delta> store::load_month_usage(const std::string& org_id,
     return std::tie(a.scope_type, a.scope_id)
            < std::tie(b.scope_type, b.scope_id);
   });
+  return out;
+}
+
+std::map<std::string, std::int64_t>
+store::team_month_spend(const std::string& org_id, const std::string& month) {
+  auto rs = db_.exec("SELECT scope_id, cost_micros FROM usage_counters "
+                     "WHERE org_id = $1 AND month = $2 AND scope_type = 'team'",
+                     {org_id, month});
+  std::map<std::string, std::int64_t> out;
+  for (const auto& r : rs)
+    out.emplace(r.text(0), r.int64(1));
   return out;
 }
 
@@ -1170,8 +1509,195 @@ bool store::app_exists(const std::string& org_id, const std::string& id) {
             .empty();
 }
 
+std::vector<team_row>
+store::list_team_rows(const std::string& org_id,
+                      const std::optional<std::string>& q) {
+  auto rs = db_.exec(team_row_select, {org_id});
+  const auto needle = q ? ascii_lower(*q) : std::string();
+  std::vector<team_row> out;
+  out.reserve(rs.size());
+  for (const auto& r : rs) {
+    auto t = read_team_row(r);
+    if (needle.empty() || holds_folded(t.team.name, needle))
+      out.push_back(std::move(t));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.team.name, a.team.id) < std::tie(b.team.name, b.team.id);
+  });
+  return out;
+}
+
+std::optional<team_row> store::find_team_row(const std::string& org_id,
+                                             const std::string& id) {
+  auto rs = db_.exec(team_row_select + " AND t.id = $2", {org_id, id});
+  if (rs.empty())
+    return std::nullopt;
+  return read_team_row(rs.front());
+}
+
+bool store::update_team(const team_record& t, const audit_record& audit) {
+  transaction tx(db_);
+  auto rs = db_.exec(
+    "UPDATE teams SET name = $3, description = $4, "
+    "monthly_spend_limit_micros = $5 "
+    "WHERE org_id = $1 AND id = $2 RETURNING id",
+    {t.org_id, t.id, t.name, t.description, t.monthly_spend_limit_micros});
+  if (rs.empty())
+    return false;
+  insert_audit_row(db_, audit);
+  tx.commit();
+  return true;
+}
+
+bool store::delete_team(const std::string& org_id, const std::string& id,
+                        const audit_record& audit) {
+  transaction tx(db_);
+  // Unassigned here rather than left to ON DELETE SET NULL, so that the
+  // outcome does not depend on the backend enforcing foreign keys.
+  db_.exec("UPDATE memberships SET team_id = NULL "
+           "WHERE org_id = $1 AND team_id = $2",
+           {org_id, id});
+  db_.exec("UPDATE api_keys SET team_id = NULL "
+           "WHERE org_id = $1 AND team_id = $2",
+           {org_id, id});
+  auto rs = db_.exec("DELETE FROM teams WHERE org_id = $1 AND id = $2 "
+                     "RETURNING id",
+                     {org_id, id});
+  if (rs.empty())
+    return false; // rolls the unassignments back
+  insert_audit_row(db_, audit);
+  tx.commit();
+  return true;
+}
+
+std::vector<api_key_record> store::list_team_keys(const std::string& org_id,
+                                                  const std::string& team_id) {
+  return read_keys(db_.exec("SELECT " + key_columns
+                              + " FROM api_keys WHERE org_id = $1 "
+                                "AND team_id = $2 ORDER BY created_at, id",
+                            {org_id, team_id}));
+}
+
+bool store::slug_taken(const std::string& org_id, const std::string& slug) {
+  return !db_
+            .exec("SELECT 1 FROM apps WHERE org_id = $1 AND slug = $2",
+                  {org_id, slug})
+            .empty();
+}
+
+bool store::update_app(const app_record& a, const audit_record& audit) {
+  transaction tx(db_);
+  auto rs = db_.exec("UPDATE apps SET name = $3, description = $4, env = $5, "
+                     "is_active = $6, metadata = $7 "
+                     "WHERE org_id = $1 AND id = $2 RETURNING id",
+                     {a.org_id, a.id, a.name, a.description, a.env, a.is_active,
+                      a.metadata_json});
+  if (rs.empty())
+    return false;
+  insert_audit_row(db_, audit);
+  tx.commit();
+  return true;
+}
+
+std::optional<std::vector<std::string>>
+store::delete_app(const std::string& org_id, const std::string& id,
+                  const audit_record& audit) {
+  transaction tx(db_);
+  if (db_.exec("SELECT 1 FROM apps WHERE org_id = $1 AND id = $2", {org_id, id})
+        .empty())
+    return std::nullopt;
+  db_.exec("DELETE FROM request_logs WHERE org_id = $1 AND app_id = $2",
+           {org_id, id});
+  db_.exec("DELETE FROM usage_counters WHERE org_id = $1 AND ("
+           "(scope_type = 'app' AND scope_id = $2) OR "
+           "(scope_type = 'key' AND scope_id IN "
+           "(SELECT id FROM api_keys WHERE org_id = $1 AND app_id = $2)))",
+           {org_id, id});
+  // Deleted here rather than left to ON DELETE CASCADE, so that their
+  // hashes are known.
+  auto keys = db_.exec("DELETE FROM api_keys WHERE org_id = $1 "
+                       "AND app_id = $2 RETURNING key_hash, previous_key_hash",
+                       {org_id, id});
+  db_.exec("DELETE FROM apps WHERE org_id = $1 AND id = $2", {org_id, id});
+  insert_audit_row(db_, audit);
+  tx.commit();
+  return key_hashes(keys);
+}
+
+app_info store::app_counts(const std::string& org_id,
+                           const std::string& app_id) {
+  auto r = db_
+             .exec("SELECT (SELECT COUNT(*) FROM api_keys "
+                   "WHERE org_id = $1 AND app_id = $2), "
+                   "(SELECT COUNT(*) FROM request_logs "
+                   "WHERE org_id = $1 AND app_id = $2)",
+                   {org_id, app_id})
+             .at(0);
+  return {r.int64(0), r.int64(1)};
+}
+
 void store::insert_audit(const audit_record& audit) {
   insert_audit_row(db_, audit);
+}
+
+audit_page store::query_audit(const std::string& org_id,
+                              const audit_filter& filter,
+                              const std::optional<std::string>& cursor,
+                              int limit) {
+  limit = std::clamp(limit, 1, max_audit_page);
+  std::string sql
+    = "SELECT " + audit_columns + " FROM audit_log WHERE org_id = $1";
+  params args{org_id};
+  // Column expressions come from this function only, never from the
+  // filter's values.
+  auto where = [&](const std::string& condition, param value) {
+    args.push_back(std::move(value));
+    sql += " AND " + condition + " $" + std::to_string(args.size());
+  };
+  if (filter.actor_id)
+    where("actor_id =", *filter.actor_id);
+  if (filter.action)
+    where("action =", *filter.action);
+  if (filter.target_type)
+    where("target_type =", *filter.target_type);
+  if (filter.target_id)
+    where("target_id =", *filter.target_id);
+  if (filter.from)
+    where(audit_time + " >=", normalize_time(*filter.from));
+  if (filter.to)
+    where(audit_time + " <", normalize_time(*filter.to));
+  if (cursor) {
+    auto at = decode_cursor(*cursor);
+    args.emplace_back(normalize_time(at.created_at));
+    args.emplace_back(std::move(at.id));
+    sql += " AND (" + audit_time + ", id) < ($"
+           + std::to_string(args.size() - 1) + ", $"
+           + std::to_string(args.size()) + ")";
+  }
+  // One row more than asked tells whether another page follows.
+  args.emplace_back(limit + 1);
+  sql += " ORDER BY " + audit_time + " DESC, id DESC LIMIT $"
+         + std::to_string(args.size());
+
+  auto rs = db_.exec(sql, args);
+  audit_page page;
+  const auto wanted = static_cast<std::size_t>(limit);
+  page.entries.reserve(std::min(rs.size(), wanted));
+  for (std::size_t i = 0; i < rs.size() && i < wanted; ++i)
+    page.entries.push_back(read_audit(rs[i]));
+  if (rs.size() > wanted)
+    page.next_cursor
+      = encode_cursor(page.entries.back().created_at, page.entries.back().id);
+  return page;
+}
+
+std::vector<std::string> store::list_org_ids() {
+  auto rs = db_.exec("SELECT id FROM orgs ORDER BY created_at, id");
+  std::vector<std::string> out;
+  out.reserve(rs.size());
+  for (const auto& r : rs)
+    out.push_back(r.text(0));
+  return out;
 }
 
 bool store::ping() noexcept {

@@ -1,10 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "storage/errors.hpp"
 #include "storage/records.hpp"
 
 namespace gatehouse::storage {
@@ -44,6 +47,76 @@ struct usage_row {
   std::int64_t cost_micros = 0;
   /// Requests whose model had no price.
   std::int64_t unpriced_requests = 0;
+};
+
+/// A member of an organization as the member list shows it.
+struct member_row {
+  user_record user;
+  membership_record membership;
+  /// The user's active keys in the organization.
+  std::int64_t api_keys = 0;
+  /// Requests made with the user's keys in the organization (any status).
+  std::int64_t request_count = 0;
+};
+
+/// Filters and order of store::list_members.
+struct member_query {
+  /// Case-insensitive (ASCII) substring of the display name or email.
+  std::optional<std::string> q;
+  /// Exact role and status.
+  std::optional<std::string> role;
+  std::optional<std::string> status;
+  /// `name`, `email`, `role` (by rank: owner, admin, member, viewer),
+  /// `status`, `last_active` or `joined_at`.
+  std::string sort = "name";
+  bool descending = false;
+};
+
+/// Head counts of an organization's memberships.
+struct member_summary {
+  /// Every membership, whatever its status.
+  std::int64_t total = 0;
+  /// Active memberships.
+  std::int64_t active = 0;
+  /// Active owners and admins.
+  std::int64_t admins = 0;
+  /// Invitations not yet accepted.
+  std::int64_t pending_invites = 0;
+};
+
+/// A team with its head counts.
+struct team_row {
+  team_record team;
+  /// Memberships assigned to the team, whatever their status.
+  std::int64_t member_count = 0;
+  /// Active keys assigned to the team.
+  std::int64_t key_count = 0;
+};
+
+/// Counts shown by an app's info.
+struct app_info {
+  /// The app's keys, whatever their status.
+  std::int64_t keys = 0;
+  /// The app's request logs.
+  std::int64_t requests = 0;
+};
+
+/// Filters of store::query_audit; every one that is set must match.
+struct audit_filter {
+  std::optional<std::string> actor_id;
+  std::optional<std::string> action;
+  std::optional<std::string> target_type;
+  std::optional<std::string> target_id;
+  /// Bounds on created_at as for log_filter: from inclusive, to exclusive.
+  std::optional<std::string> from;
+  std::optional<std::string> to;
+};
+
+/// One page of audit entries, newest first.
+struct audit_page {
+  std::vector<audit_record> entries;
+  /// Opaque; gives the next page. Absent on the last page.
+  std::optional<std::string> next_cursor;
 };
 
 /// Gatehouse's domain queries, written once for both backends. A write
@@ -108,6 +181,65 @@ public:
 
   /// The user's first active membership in list_user_memberships order.
   std::optional<org_membership> most_recent_org(const std::string& user_id);
+
+  // -- members and invitations ----------------------------------------------
+
+  /// The organization's members (any status) matching `query`, in its
+  /// order: members without a value of the sort column (no display name,
+  /// never active, not joined) come last in both directions; ties by user
+  /// id. Times compare as instants whatever their precision. An unknown
+  /// sort throws std::invalid_argument.
+  std::vector<member_row> list_members(const std::string& org_id,
+                                       const member_query& query);
+
+  /// Head counts of the organization's memberships.
+  member_summary summarize_members(const std::string& org_id);
+
+  /// The member `user_id` of the organization, whatever their status.
+  std::optional<member_row> find_member(const std::string& org_id,
+                                        const std::string& user_id);
+
+  /// Stores an invitation (`membership`, normally status `invited` with its
+  /// token hash and time) and its audit entry, and the user too when
+  /// `new_user` (an empty password hash is stored as none). A user already
+  /// in the organization throws conflict_error("memberships.user_id"); a
+  /// taken email conflict_error("users.email").
+  void insert_invite(const user_record& user, bool new_user,
+                     const membership_record& membership,
+                     const audit_record& audit);
+
+  /// The pending invitation (status `invited`) with this token hash, with
+  /// its user.
+  std::optional<std::pair<user_record, membership_record>>
+  find_invite(const std::string& token_hash);
+
+  /// Accepts the user's pending invitation: the membership becomes active,
+  /// joined, used and active at `now`, and loses its token; the user's
+  /// password hash and display name are set when given. Records the audit
+  /// entry. False (and no change) when there is no pending invitation.
+  bool accept_invite(const std::string& org_id, const std::string& user_id,
+                     const std::optional<std::string>& password_hash,
+                     const std::optional<std::string>& display_name,
+                     const std::string& now, const audit_record& audit);
+
+  /// Stores the role, status, team, invite token hash and invitation time
+  /// of `membership` and the audit entry; false when there is no such
+  /// membership. A taken token hash throws
+  /// conflict_error("memberships.invite_token_hash").
+  bool update_membership(const membership_record& membership,
+                         const audit_record& audit);
+
+  /// Removes the membership, revokes the user's active keys in the
+  /// organization (revoked at `now`) and records the audit entry. Returns
+  /// the hashes that stopped working: those of the revoked keys and their
+  /// previous hashes (whatever their overlap). Nullopt (and no change) when
+  /// there is no such membership.
+  std::optional<std::vector<std::string>>
+  delete_membership(const std::string& org_id, const std::string& user_id,
+                    const std::string& now, const audit_record& audit);
+
+  /// The organization's owners; only active ones when `active_only`.
+  std::int64_t count_owners(const std::string& org_id, bool active_only);
 
   // -- API keys -------------------------------------------------------------
 
@@ -222,6 +354,11 @@ public:
   std::vector<usage_delta> load_month_usage(const std::string& org_id,
                                             const std::string& month);
 
+  /// Team id -> cost (micro-dollars) of the organization's team counters
+  /// for `month` (`YYYY-MM`).
+  std::map<std::string, std::int64_t>
+  team_month_spend(const std::string& org_id, const std::string& month);
+
   /// Deletes the organization's request logs created before `cutoff`
   /// (RFC 3339 UTC) and returns how many. Works in short batches, each its
   /// own transaction, so that the data plane's writes are never held up
@@ -275,10 +412,70 @@ public:
   /// True when the organization has the app `id`.
   bool app_exists(const std::string& org_id, const std::string& id);
 
-  // -- misc -----------------------------------------------------------------
+  /// The organization's teams with their head counts, by name (byte
+  /// order), ties by id; only those whose name holds `q` (ASCII case
+  /// ignored) when given.
+  std::vector<team_row> list_team_rows(const std::string& org_id,
+                                       const std::optional<std::string>& q
+                                       = std::nullopt);
+
+  /// The organization's team `id` with its head counts.
+  std::optional<team_row> find_team_row(const std::string& org_id,
+                                        const std::string& id);
+
+  /// Stores the name, description and spending limit of `team` and the
+  /// audit entry; false when the organization has no such team. A taken
+  /// name throws conflict_error("teams.name").
+  bool update_team(const team_record& team, const audit_record& audit);
+
+  /// Deletes the team, unassigns its memberships and keys, and records the
+  /// audit entry; false (and no change) when there is no such team.
+  bool delete_team(const std::string& org_id, const std::string& id,
+                   const audit_record& audit);
+
+  /// The keys assigned to the team (all statuses), oldest first.
+  std::vector<api_key_record> list_team_keys(const std::string& org_id,
+                                             const std::string& team_id);
+
+  /// True when the organization has an app with this slug.
+  bool slug_taken(const std::string& org_id, const std::string& slug);
+
+  /// Stores the name, description, env, active flag and metadata of `app`
+  /// (slug, type and creation time stay) and the audit entry; false when
+  /// the organization has no such app.
+  bool update_app(const app_record& app, const audit_record& audit);
+
+  /// Deletes the app with its keys, request logs and usage counters (its
+  /// own and its keys') and records the audit entry. Returns the hashes
+  /// that stopped working: those of the deleted keys and their previous
+  /// hashes. Nullopt (and no change) when there is no such app.
+  std::optional<std::vector<std::string>> delete_app(const std::string& org_id,
+                                                     const std::string& id,
+                                                     const audit_record& audit);
+
+  /// The numbers of the app's keys and request logs.
+  app_info app_counts(const std::string& org_id, const std::string& app_id);
+
+  // -- audit ----------------------------------------------------------------
 
   /// Appends an audit entry.
   void insert_audit(const audit_record& audit);
+
+  /// The largest page query_audit returns.
+  static constexpr int max_audit_page = 1000;
+
+  /// A page of the organization's audit entries matching `filter`, newest
+  /// first (ties by id); creation times compare as instants whether they
+  /// have a fraction of a second or not. `cursor` is the next_cursor of
+  /// the previous page, nullopt for the first; one that was not issued
+  /// throws bad_cursor. `limit` is brought into [1, max_audit_page].
+  audit_page query_audit(const std::string& org_id, const audit_filter& filter,
+                         const std::optional<std::string>& cursor, int limit);
+
+  // -- misc -----------------------------------------------------------------
+
+  /// The id of every organization, oldest first.
+  std::vector<std::string> list_org_ids();
 
   /// True when the database answers a trivial query; never throws.
   bool ping() noexcept;

@@ -12,6 +12,13 @@
 //   x-mock-chunk-delay-ms  pause between streamed events (default 0)
 //   x-mock-split           `1`: write every SSE event in 3-byte pieces
 //   x-mock-usage           `IN,OUT`: the token counts to report
+//
+// Each request is recorded as {id, at, method, url (as received), label,
+// path (without label and query), query, headers, rawHeaders, body (Buffer),
+// text, json, status, sentChunks, writes [{at, bytes}], usageEvent (the
+// usage-only SSE event it sent, if any), finished, closed}; `sent(record)`
+// is everything written for it. A close is recorded per request with
+// `finished` false when the connection went away before the answer ended.
 
 import http from 'node:http';
 
@@ -179,13 +186,6 @@ export async function startMockUpstream(opts = {}) {
     if (route === 'GET /v1/models') {
       const data = (opts.models && record.label && opts.models[record.label]) || DEFAULT_MODELS;
       return json(res, record, 200, { object: 'list', data });
-    }
-    if (route === 'POST /v1/echo') {
-      // Answers the request body unchanged, for payload tests.
-      head(res, record, 200, { 'content-type': req.headers['content-type'] || 'application/octet-stream' });
-      send(res, record, record.body);
-      res.end();
-      return;
     }
     json(res, record, 404, {
       error: { message: `mock has no route ${route}`, type: 'invalid_request_error', param: null, code: 'unknown_url' },

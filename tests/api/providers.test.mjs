@@ -170,7 +170,12 @@ describe('POST /api/v1/providers', () => {
   test('auth_mode, auth_header and auth_scheme are checked', async () => {
     const s = await signup(gh);
     expectError(await create(s, body('x', { auth_mode: 'bearer' })), 400, 'invalid_request', 'auth_mode');
+    // Like every non-nullable field, these refuse an explicit null.
+    expectError(await create(s, body('x', { auth_mode: null })), 400, 'invalid_request', 'auth_mode');
     expectError(await create(s, body('x', { auth_mode: 7 })), 400, 'invalid_request', 'auth_mode');
+    expectError(await create(s, body('x', { auth_header: null })), 400, 'invalid_request', 'auth_header');
+    expectError(await create(s, body('x', { auth_scheme: null })), 400, 'invalid_request', 'auth_scheme');
+    expectError(await create(s, body('x', { fallback: null })), 400, 'invalid_request', 'fallback');
     for (const auth_header of ['', 'has space', 'x:y', 'bad\nheader', 5]) {
       expectError(await create(s, body('x', { auth_header })), 400, 'invalid_request', 'auth_header');
     }

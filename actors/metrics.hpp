@@ -1,0 +1,59 @@
+#pragma once
+
+// Node and per-org counters for Prometheus. Thread-safe; no CAF, so the
+// HTTP layer may render it directly.
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "policy/errc.hpp"
+#include "storage/records.hpp"
+
+namespace gatehouse::actors {
+
+/// Counts proxied exchanges, refusals and open streams.
+class metrics_registry {
+public:
+  metrics_registry();
+
+  /// A settled exchange (priced).
+  void record_exchange(const storage::request_log_record& log);
+
+  /// A proxied request the org actor refused.
+  void record_denial(const std::string& org_id, policy::errc code);
+
+  /// Streams currently relayed.
+  void stream_opened();
+  void stream_closed();
+
+  /// The Prometheus text of one org, or of the whole node (all orgs summed).
+  std::string render(const std::optional<std::string>& org_id) const;
+
+private:
+  struct counters {
+    std::map<std::pair<std::string, std::string>, std::uint64_t> requests;
+    std::map<std::string, std::uint64_t> errors; ///< by error code
+    std::uint64_t tokens_in = 0;
+    std::uint64_t tokens_out = 0;
+    std::int64_t spend_micros = 0;
+    std::uint64_t budget_rejections = 0;
+    std::vector<std::uint64_t> latency_buckets; ///< per bucket, +Inf last
+    double latency_sum = 0;
+    std::uint64_t latency_count = 0;
+  };
+
+  counters& of(const std::string& org_id);
+  static void add(counters& into, const counters& from);
+
+  mutable std::mutex mtx_;
+  std::map<std::string, counters> orgs_;
+  std::atomic<std::int64_t> streams_{0};
+};
+
+} // namespace gatehouse::actors

@@ -1,0 +1,525 @@
+#!/usr/bin/env bash
+# Gatehouse load benchmark, in one run:
+#
+#   1. builds gatehouse, mock_upstream and stream_load;
+#   2. starts the mock upstream, nginx in front of it (bench/nginx.conf.template)
+#      and Gatehouse on a fresh SQLite data dir, then sets up full governance
+#      through the real API (signup, enterprise plan, provider, scoped key,
+#      team budget when the route exists; usage logging is always on);
+#   3. wrk: direct to the mock, through nginx, through Gatehouse, at 1 and 64
+#      connections, non-streaming and streaming (static SSE, 8 chunks);
+#   4. paced SSE streams with stream_load: direct and through Gatehouse at
+#      BENCH_COMPARE_STREAMS connections (time to first token), then
+#      BENCH_STREAMS connections through Gatehouse (peak RSS, lost chunks);
+#   5. prints a Markdown block for bench/RESULTS.md on stdout.
+#
+# Progress goes to stderr. Everything started here is stopped on exit and the
+# temp dir is removed (BENCH_KEEP=1 keeps it).
+#
+# Environment (defaults in brackets):
+#   BENCH_DURATION [10]            seconds per wrk scenario
+#   BENCH_WARMUP [1]               seconds of warm-up per target before wrk
+#   BENCH_STREAMS [10000]          concurrent streams through Gatehouse
+#   BENCH_COMPARE_STREAMS [1000]   streams for the direct/Gatehouse TTFT pair
+#   BENCH_STREAM_CHUNKS [20]       chunks per paced stream
+#   BENCH_STREAM_DELAY_MS [250]    ms between paced chunks
+#   BENCH_RAMP_MS [streams/5]      spread stream connection starts over this
+#   BENCH_GATEHOUSE_THREADS [nproc]  BENCH_MOCK_THREADS [1]
+#   BENCH_NGINX_WORKERS [2]
+#   BENCH_BUILD_DIR [build]        BENCH_JOBS [2]
+#   BENCH_SKIP_BUILD [0]           1: use the binaries as they are
+#   BENCH_GATEHOUSE [<build>/gatehouse]  BENCH_BIN_DIR [<build>/bench]
+#   BENCH_KEEP [0]                 1: keep the temp dir (logs) at the end
+#   BENCH_STOP_WAIT [35]           seconds Gatehouse may take to exit on
+#                                  SIGTERM (its drain grace period is 30 s)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-1}
+STREAMS=${BENCH_STREAMS:-10000}
+COMPARE_STREAMS=${BENCH_COMPARE_STREAMS:-1000}
+STREAM_CHUNKS=${BENCH_STREAM_CHUNKS:-20}
+STREAM_DELAY_MS=${BENCH_STREAM_DELAY_MS:-250}
+GH_THREADS=${BENCH_GATEHOUSE_THREADS:-$(nproc)}
+MOCK_THREADS=${BENCH_MOCK_THREADS:-1}
+NGINX_WORKERS=${BENCH_NGINX_WORKERS:-2}
+BUILD_DIR=${BENCH_BUILD_DIR:-build}
+JOBS=${BENCH_JOBS:-2}
+SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
+GATEHOUSE=${BENCH_GATEHOUSE:-$BUILD_DIR/gatehouse}
+BIN_DIR=${BENCH_BIN_DIR:-$BUILD_DIR/bench}
+KEEP=${BENCH_KEEP:-0}
+STOP_WAIT=${BENCH_STOP_WAIT:-35}
+(( COMPARE_STREAMS > STREAMS )) && COMPARE_STREAMS=$STREAMS
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() {
+  printf '[bench] FAILED: %s\n' "$*" >&2
+  exit 1
+}
+
+for tool in cmake curl jq wrk nginx awk ss; do
+  command -v "$tool" >/dev/null 2>&1 || [[ -x /usr/sbin/$tool ]] \
+    || die "'$tool' is not installed"
+done
+NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
+
+# ---------------------------------------------------------------- cleanup --
+TMP=$(mktemp -d /tmp/gatehouse-bench.XXXXXX)
+MOCK_PID="" GH_PID="" SAMPLER_PID=""
+
+stop_pid() {  # pid, signal, seconds to wait before SIGKILL, [name]
+  local pid=$1 sig=$2 wait_s=$3 name=${4:-} i
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
+  kill "-$sig" "$pid" 2>/dev/null || true
+  for ((i = 0; i < wait_s * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  [[ -n "$name" ]] && log "$name did not exit within $wait_s s of SIG$sig: killed"
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  stop_pid "$SAMPLER_PID" TERM 1
+  if [[ -f "$TMP/nginx/nginx.pid" ]]; then
+    stop_pid "$(cat "$TMP/nginx/nginx.pid")" QUIT 5 nginx
+  fi
+  stop_pid "$GH_PID" TERM 15 gatehouse
+  stop_pid "$MOCK_PID" TERM 5 mock_upstream
+  if ((rc != 0)); then
+    for f in gatehouse.log gatehouse.out mock.err nginx/error.log; do
+      [[ -s "$TMP/$f" ]] || continue
+      printf '[bench] --- last lines of %s ---\n' "$f" >&2
+      tail -n 15 "$TMP/$f" >&2
+    done
+  fi
+  if [[ "$KEEP" == 1 ]]; then
+    log "kept $TMP"
+  else
+    rm -rf "$TMP"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ------------------------------------------------------------------ build --
+if [[ "$SKIP_BUILD" != 1 ]]; then
+  if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
+    log "configuring $BUILD_DIR"
+    cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >&2
+  fi
+  log "building gatehouse mock_upstream stream_load"
+  cmake --build "$BUILD_DIR" -j"$JOBS" --target gatehouse mock_upstream \
+    stream_load >&2
+fi
+for bin in "$GATEHOUSE" "$BIN_DIR/mock_upstream" "$BIN_DIR/stream_load"; do
+  [[ -x "$bin" ]] || die "missing binary $bin"
+done
+
+# Every process started below inherits the highest open-file limit allowed.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+NOFILE=$(ulimit -n)
+
+# ------------------------------------------------------------- processes --
+port_free() { [[ -z "$(ss -Htln "sport = :$1" 2>/dev/null)" ]]; }
+free_port() {
+  local p i
+  for ((i = 0; i < 200; i++)); do
+    p=$((20000 + RANDOM % 12000))
+    port_free "$p" && { echo "$p"; return 0; }
+  done
+  die "no free port found"
+}
+
+wait_for_line() {  # file, pattern, seconds, pid
+  local i
+  for ((i = 0; i < $3 * 20; i++)); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    kill -0 "$4" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+CURL=(curl --noproxy '*' -sS --max-time 10)
+
+log "starting mock_upstream ($MOCK_THREADS thread(s))"
+"$BIN_DIR/mock_upstream" --port 0 --threads "$MOCK_THREADS" \
+  >"$TMP/mock.out" 2>"$TMP/mock.err" &
+MOCK_PID=$!
+wait_for_line "$TMP/mock.out" '^mock listening on' 10 "$MOCK_PID" \
+  || die "mock_upstream did not start"
+MOCK_PORT=$(awk '/^mock listening on/ {print $4; exit}' "$TMP/mock.out")
+MOCK_URL="http://127.0.0.1:$MOCK_PORT"
+
+log "starting nginx ($NGINX_WORKERS workers)"
+NGINX_PORT=$(free_port)
+mkdir -p "$TMP/nginx"
+# nginx workers drop root privileges; let them reach their temp dirs.
+chmod 755 "$TMP" "$TMP/nginx"
+sed -e "s|@PREFIX@|$TMP/nginx|g" \
+  -e "s|@NGINX_PORT@|$NGINX_PORT|g" \
+  -e "s|@MOCK_PORT@|$MOCK_PORT|g" \
+  -e "s|@NGINX_WORKERS@|$NGINX_WORKERS|g" \
+  -e "s|@NGINX_NOFILE@|$NOFILE|g" \
+  -e "s|@NGINX_CONNECTIONS@|$((NOFILE / 2))|g" \
+  bench/nginx.conf.template >"$TMP/nginx/nginx.conf"
+"$NGINX_BIN" -p "$TMP/nginx" -e "$TMP/nginx/error.log" \
+  -c "$TMP/nginx/nginx.conf" 2>>"$TMP/nginx/error.log" \
+  || die "nginx did not start (see above)"
+NGINX_URL="http://127.0.0.1:$NGINX_PORT"
+
+log "starting gatehouse ($GH_THREADS threads, SQLite in a fresh data dir)"
+OPERATOR_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+mkdir -p "$TMP/gh-data"
+"$GATEHOUSE" serve --listen 127.0.0.1:0 --data-dir "$TMP/gh-data" \
+  --operator-token "$OPERATOR_TOKEN" \
+  --allow-private-upstreams 127.0.0.1/32 --log-format json \
+  --threads "$GH_THREADS" --bcrypt-cost 4 \
+  >"$TMP/gatehouse.out" 2>"$TMP/gatehouse.log" &
+GH_PID=$!
+wait_for_line "$TMP/gatehouse.out" 'listening on http://' 20 "$GH_PID" \
+  || die "gatehouse did not start"
+GH_URL=$(grep -o 'http://[0-9.:]*' "$TMP/gatehouse.out" | head -n 1)
+for ((i = 0; i < 100; i++)); do
+  [[ "$("${CURL[@]}" -o /dev/null -w '%{http_code}' "$GH_URL/readyz" \
+    2>/dev/null)" == 200 ]] && break
+  sleep 0.1
+done
+GH_NOFILE=$(awk '/Max open files/ {print $4}' "/proc/$GH_PID/limits")
+
+# ------------------------------------------------------------ governance --
+# api METHOD PATH AUTH-HEADER [BODY]: sets STATUS and BODY_OUT.
+api() {
+  local method=$1 path=$2 auth=$3 body=${4:-}
+  local args=(-X "$method" -o "$TMP/api.out" -w '%{http_code}')
+  [[ -n "$auth" ]] && args+=(-H "$auth")
+  [[ -n "$body" ]] && args+=(-H 'Content-Type: application/json' -d "$body")
+  STATUS=$("${CURL[@]}" "${args[@]}" "$GH_URL$path") || STATUS=000
+  BODY_OUT=$(cat "$TMP/api.out" 2>/dev/null || true)
+}
+expect_status() {  # what, expected status...
+  local what=$1 s
+  shift
+  for s in "$@"; do [[ "$STATUS" == "$s" ]] && return 0; done
+  die "$what: HTTP $STATUS: $BODY_OUT"
+}
+
+log "governance: signup, enterprise plan, provider, scoped key"
+api POST /api/v1/signup "" '{"email":"bench@example.com",
+  "password":"bench-password-1","org_slug":"bench","org_name":"Bench",
+  "display_name":"Bench"}'
+expect_status "POST /api/v1/signup" 201
+ORG_ID=$(jq -r .org.id <<<"$BODY_OUT")
+TOKEN=$(jq -r .token <<<"$BODY_OUT")
+AUTH="Authorization: Bearer $TOKEN"
+
+api PUT "/api/v1/admin/orgs/$ORG_ID/plan" \
+  "Authorization: Bearer $OPERATOR_TOKEN" '{"plan":"enterprise"}'
+expect_status "PUT /api/v1/admin/orgs/{id}/plan" 200
+api GET /api/v1/auth/entitlements "$AUTH"
+expect_status "GET /api/v1/auth/entitlements" 200
+PLAN=$(jq -r .plan <<<"$BODY_OUT")
+[[ "$PLAN" == enterprise ]] || die "plan is '$PLAN' after set-plan"
+
+api POST /api/v1/providers "$AUTH" "{\"name\":\"openai\",
+  \"base_url\":\"$MOCK_URL\",\"api_key\":\"sk-mock-bench-upstream\"}"
+expect_status "POST /api/v1/providers" 201
+
+TEAM_ID=""
+api POST /api/v1/teams "$AUTH" '{"name":"bench",
+  "description":"load benchmark","monthly_spend_limit_usd":1000000}'
+case "$STATUS" in
+201 | 200)
+  TEAM_ID=$(jq -r '.id // .team.id' <<<"$BODY_OUT")
+  [[ -n "$TEAM_ID" && "$TEAM_ID" != null ]] \
+    || die "POST /api/v1/teams: no id in $BODY_OUT"
+  TEAM_NOTE="team budget: team 'bench', monthly_spend_limit_usd 1000000, key assigned"
+  ;;
+404)
+  TEAM_NOTE="team budget: not available (POST /api/v1/teams answered 404)"
+  ;;
+*) die "POST /api/v1/teams: HTTP $STATUS: $BODY_OUT" ;;
+esac
+log "$TEAM_NOTE"
+
+KEY_BODY='{"name":"bench","scopes":["provider:openai","model:gpt-4o-mini"]'
+[[ -n "$TEAM_ID" ]] && KEY_BODY+=",\"team_id\":\"$TEAM_ID\""
+KEY_BODY+='}'
+api POST /api/v1/keys "$AUTH" "$KEY_BODY"
+expect_status "POST /api/v1/keys" 201
+BENCH_KEY=$(jq -r .raw_key <<<"$BODY_OUT")
+KEY_ID=$(jq -r .key.id <<<"$BODY_OUT")
+export BENCH_KEY
+KEY_HEADER="X-Gatehouse-Key: $BENCH_KEY"
+
+# One request of each kind through every target before measuring anything.
+CHAT='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}]}'
+SCHAT='{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hello."}]}'
+for target in "$MOCK_URL" "$NGINX_URL" "$GH_URL"; do
+  out=$("${CURL[@]}" -H "$KEY_HEADER" -H 'Content-Type: application/json' \
+    -d "$CHAT" -w '\n%{http_code}' "$target/v1/chat/completions") || true
+  [[ "${out##*$'\n'}" == 200 && "$out" == *'"usage"'* ]] \
+    || die "non-streaming check via $target: $out"
+  out=$("${CURL[@]}" -N -H "$KEY_HEADER" -H 'Content-Type: application/json' \
+    -H 'X-Mock-Chunks: 8' -d "$SCHAT" "$target/v1/chat/completions") || true
+  n=$(grep -c '^data: {' <<<"$out" || true)
+  [[ "$n" == 8 && "$out" == *'data: [DONE]'* ]] \
+    || die "streaming check via $target: $n chunks: $out"
+done
+# The client did not ask for usage: Gatehouse must not leak its own request.
+grep -q '"usage"' <<<"$out" && die "Gatehouse relayed the usage-only chunk"
+log "checks passed: mock $MOCK_URL, nginx $NGINX_URL, gatehouse $GH_URL"
+
+# -------------------------------------------------------------------- wrk --
+to_us() {  # wrk duration (12.5us, 1.2ms, 2.00s) -> microseconds
+  awk -v v="$1" 'BEGIN {
+    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+    if (u == "us") m = 1; else if (u == "ms") m = 1000;
+    else if (u == "s") m = 1000000; else if (u == "m") m = 60000000; else m = 1
+    printf "%.1f", n * m }'
+}
+
+RESULTS=()  # "scenario|target|rps|p50|p99|errors"
+run_wrk() {  # scenario target-name url script threads connections
+  local scenario=$1 name=$2 url=$3 script=$4 t=$5 c=$6
+  local out="$TMP/wrk-${scenario// /_}-$name.txt"
+  log "wrk $scenario -> $name (-t$t -c$c -d${DURATION}s)"
+  wrk -t"$t" -c"$c" -d"${DURATION}s" --timeout 5s --latency \
+    -s "bench/wrk/$script" "$url/v1/chat/completions" >"$out" 2>&1 \
+    || die "wrk failed: $(cat "$out")"
+  local rps p50 p99 errs
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+  p50=$(to_us "$(awk '$1 == "50%" {print $2; exit}' "$out")")
+  p99=$(to_us "$(awk '$1 == "99%" {print $2; exit}' "$out")")
+  errs=$(awk '/Non-2xx or 3xx responses:/ {n += $5}
+    /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10}
+    END {print n + 0}' "$out")
+  RESULTS+=("$scenario|$name|$rps|$p50|$p99|$errs")
+}
+
+if ((WARMUP > 0)); then
+  for target in "$MOCK_URL" "$NGINX_URL" "$GH_URL"; do
+    wrk -t2 -c64 -d"${WARMUP}s" -s bench/wrk/chat.lua \
+      "$target/v1/chat/completions" >/dev/null 2>&1 || true
+  done
+fi
+
+SCENARIOS=("non-stream c1|chat.lua|1|1" "non-stream c64|chat.lua|2|64"
+  "stream c1|stream.lua|1|1" "stream c64|stream.lua|2|64")
+for s in "${SCENARIOS[@]}"; do
+  IFS='|' read -r scenario script t c <<<"$s"
+  run_wrk "$scenario" direct "$MOCK_URL" "$script" "$t" "$c"
+  run_wrk "$scenario" nginx "$NGINX_URL" "$script" "$t" "$c"
+  run_wrk "$scenario" gatehouse "$GH_URL" "$script" "$t" "$c"
+done
+
+# ---------------------------------------------------------------- streams --
+rss_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+
+STREAM_TIMEOUT_S=$(((STREAM_CHUNKS * STREAM_DELAY_MS) / 1000 + STREAMS / 5000 + 60))
+run_streams() {  # name url connections -> $TMP/streams-<name>.json
+  local name=$1 url=$2 n=$3 ramp
+  ramp=${BENCH_RAMP_MS:-$((n / 5))}
+  log "stream_load $name: $n streams, $STREAM_CHUNKS chunks ${STREAM_DELAY_MS} ms apart, ramp $ramp ms"
+  "$BIN_DIR/stream_load" --url "$url" --connections "$n" --ramp-ms "$ramp" \
+    --header "$KEY_HEADER" --header "X-Mock-Chunks: $STREAM_CHUNKS" \
+    --header "X-Mock-Chunk-Delay-Ms: $STREAM_DELAY_MS" \
+    --body "$SCHAT" --expect-chunks "$STREAM_CHUNKS" \
+    --timeout-s "$STREAM_TIMEOUT_S" \
+    >"$TMP/streams-$name.json" 2>"$TMP/streams-$name.err" || true
+  sed 's/^/[bench]   /' "$TMP/streams-$name.err" >&2
+  [[ -s "$TMP/streams-$name.json" ]] \
+    || die "stream_load $name printed no result"
+}
+
+FD_NEED=$((2 * STREAMS + 64))
+FD_NOTE=""
+if [[ -n "$GH_NOFILE" && "$GH_NOFILE" != unlimited ]] && ((GH_NOFILE < FD_NEED)); then
+  FD_NOTE="open-file limit of Gatehouse is $GH_NOFILE; $STREAMS streams need about $FD_NEED (a client and an upstream socket each) — failures at the top are expected"
+  log "WARNING: $FD_NOTE"
+fi
+
+run_streams direct-cmp "$MOCK_URL" "$COMPARE_STREAMS"
+run_streams gatehouse-cmp "$GH_URL" "$COMPARE_STREAMS"
+
+RSS_BEFORE=$(rss_kib "$GH_PID" VmRSS)
+# Reset the peak (VmHWM) so it measures this scenario alone.
+HWM_RESET=no
+echo 5 >"/proc/$GH_PID/clear_refs" 2>/dev/null && HWM_RESET=yes
+(
+  max=0
+  while kill -0 "$GH_PID" 2>/dev/null; do
+    r=$(awk '$1 == "VmRSS:" {print $2}' "/proc/$GH_PID/status" 2>/dev/null)
+    [[ -n "$r" ]] && ((r > max)) && max=$r && echo "$max" >"$TMP/rss-max"
+    sleep 0.2
+  done
+) &
+SAMPLER_PID=$!
+run_streams gatehouse-all "$GH_URL" "$STREAMS"
+sleep 0.3
+stop_pid "$SAMPLER_PID" TERM 1
+SAMPLER_PID=""
+RSS_HWM=$(rss_kib "$GH_PID" VmHWM)
+RSS_SAMPLED=$(cat "$TMP/rss-max" 2>/dev/null || echo 0)
+RSS_AFTER=$(rss_kib "$GH_PID" VmRSS)
+kill -0 "$GH_PID" 2>/dev/null || die "gatehouse exited during the stream run"
+
+# Usage recorded by governance (the storage writer commits every 100 ms).
+sleep 0.5
+api GET "/api/v1/usage?group_by=key" "$AUTH"
+USAGE_REQUESTS=$(jq -r '.totals.requests // "?"' <<<"$BODY_OUT" 2>/dev/null || echo "?")
+[[ "$STATUS" == 200 ]] || USAGE_REQUESTS="? (HTTP $STATUS)"
+
+# All measured: stop Gatehouse now to see it drain and exit on SIGTERM.
+log "stopping gatehouse (SIGTERM)"
+T0=$(date +%s%N)
+kill -TERM "$GH_PID" 2>/dev/null || true
+GH_EXIT="did not exit within $STOP_WAIT s of SIGTERM (killed)"
+for ((i = 0; i < STOP_WAIT * 20; i++)); do
+  if ! kill -0 "$GH_PID" 2>/dev/null; then
+    GH_RC=0
+    wait "$GH_PID" 2>/dev/null || GH_RC=$?
+    GH_EXIT="exited $GH_RC, $(( ($(date +%s%N) - T0) / 1000000 )) ms after SIGTERM"
+    break
+  fi
+  sleep 0.05
+done
+kill -0 "$GH_PID" 2>/dev/null && kill -KILL "$GH_PID" 2>/dev/null
+GH_PID=""
+log "gatehouse $GH_EXIT"
+GH_ERRORS=$(grep -c '"level":"error"' "$TMP/gatehouse.log" || true)
+GH_WARNS=$(grep -c '"level":"warn' "$TMP/gatehouse.log" || true)
+
+# ----------------------------------------------------------------- report --
+mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
+jget() { jq -r "$1" "$TMP/streams-$2.json"; }
+
+COMMIT=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD 2>/dev/null || COMMIT+=" (working tree has uncommitted changes)"
+CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+MEM_GIB=$(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo)
+CMD="bench/run.sh"
+for v in $(compgen -e | grep '^BENCH_' | sort); do
+  [[ "$v" == BENCH_KEY ]] && continue
+  CMD="$v=${!v} $CMD"
+done
+
+# Markdown table of the wrk scenarios, Gatehouse compared with both baselines.
+TABLE=$(printf '%s\n' "${RESULTS[@]}" | awk -F'|' '
+  { key = $1 SUBSEP $2; rps[key] = $3; p50[key] = $4; p99[key] = $5
+    err[key] = $6; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
+  END {
+    print "| scenario | target | req/s | p50 µs | p99 µs | vs direct | vs nginx | added p50 µs | errors |"
+    print "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    split("direct nginx gatehouse", t, " ")
+    for (i = 1; i <= n; i++) {
+      s = order[i]; d = s SUBSEP "direct"; x = s SUBSEP "nginx"
+      for (j = 1; j <= 3; j++) {
+        k = s SUBSEP t[j]
+        vd = "—"; vn = "—"; add = "—"
+        if (t[j] != "direct") {
+          if (rps[d] > 0) vd = sprintf("%.2f×", rps[k] / rps[d])
+          add = sprintf("%+.0f", p50[k] - p50[d])
+        }
+        if (t[j] == "gatehouse" && rps[x] > 0)
+          vn = sprintf("%.2f×", rps[k] / rps[x])
+        printf "| %s | %s | %.0f | %.0f | %.0f | %s | %s | %s | %d |\n",
+          s, t[j], rps[k], p50[k], p99[k], vd, vn, add, err[k]
+      }
+    }
+  }')
+
+# Verdicts against the targets in bench/RESULTS.md.
+verdict() { if [[ "$1" == 1 ]]; then echo PASS; else echo FAIL; fi; }
+field() {  # scenario target column(3 rps, 4 p50)
+  printf '%s\n' "${RESULTS[@]}" | awk -F'|' -v s="$1" -v t="$2" -v c="$3" \
+    '$1 == s && $2 == t {print $c}'
+}
+THR_OK=1
+THR_DETAIL=""
+for s in "${SCENARIOS[@]}"; do
+  scenario=${s%%|*}
+  g=$(field "$scenario" gatehouse 3)
+  x=$(field "$scenario" nginx 3)
+  ok=$(awk -v g="$g" -v x="$x" 'BEGIN {print ((g >= x) ? 1 : 0)}')
+  ((ok)) || THR_OK=0
+  THR_DETAIL+="$scenario $(awk -v g="$g" -v x="$x" 'BEGIN {printf "%.2f×", ((x > 0) ? g / x : 0)}'), "
+done
+THR_DETAIL=${THR_DETAIL%, }
+ADDED_C1=$(awk -v g="$(field 'non-stream c1' gatehouse 4)" \
+  -v d="$(field 'non-stream c1' direct 4)" 'BEGIN {printf "%.0f", g - d}')
+ADDED_C1_STREAM=$(awk -v g="$(field 'stream c1' gatehouse 4)" \
+  -v d="$(field 'stream c1' direct 4)" 'BEGIN {printf "%.0f", g - d}')
+LAT_OK=$(awk -v a="$ADDED_C1" 'BEGIN {print ((a <= 50) ? 1 : 0)}')
+
+BIG=gatehouse-all
+PEAK_KIB=$RSS_HWM
+((RSS_SAMPLED > PEAK_KIB)) && PEAK_KIB=$RSS_SAMPLED
+STREAM_OK=$(awk -v p="$PEAK_KIB" -v f="$(jget .failed "$BIG")" \
+  -v l="$(jget .lost_chunks "$BIG")" -v c="$(jget .completed "$BIG")" \
+  -v n="$STREAMS" \
+  'BEGIN {print ((p / 1024 <= 512 && f == 0 && l == 0 && c == n) ? 1 : 0)}')
+
+stream_row() {  # name label
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" \
+    "$(jget .connections "$1")" "$(jget .completed "$1")" \
+    "$(jget .failed "$1")" "$(jget .lost_chunks "$1")" \
+    "$(jget .ttfe_p50_ms "$1")" "$(jget .ttfe_p99_ms "$1")" \
+    "$(jget .duration_s "$1")"
+}
+TTFT_ADDED_P50=$(awk -v g="$(jget .ttfe_p50_ms gatehouse-cmp)" \
+  -v d="$(jget .ttfe_p50_ms direct-cmp)" 'BEGIN {printf "%.3f", g - d}')
+TTFT_ADDED_P99=$(awk -v g="$(jget .ttfe_p99_ms gatehouse-cmp)" \
+  -v d="$(jget .ttfe_p99_ms direct-cmp)" 'BEGIN {printf "%.3f", g - d}')
+
+cat <<EOF
+
+### $(date -u +%Y-%m-%d) — $(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+- command: \`$CMD\`
+- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')
+- machine: $(nproc) cores, $CPU, ${MEM_GIB} GiB RAM, Linux $(uname -r)
+- commit: $COMMIT
+- tools: $("$NGINX_BIN" -v 2>&1 | sed 's/^nginx version: //'), $(wrk --version 2>&1 | head -n 1 | awk '{print "wrk " $2}')
+- Gatehouse: --threads $GH_THREADS, SQLite (fresh data dir), --log-format json (stderr to a file); mock_upstream --threads $MOCK_THREADS; nginx worker_processes $NGINX_WORKERS
+- governance: enterprise plan, provider \`openai\` → mock, key scopes \`["provider:openai","model:gpt-4o-mini"]\`, usage logging on; $TEAM_NOTE
+- open-file limit: $NOFILE (Gatehouse: ${GH_NOFILE:-?})${FD_NOTE:+ — $FD_NOTE}
+
+#### Throughput and latency (wrk --latency, ${DURATION} s each)
+
+Non-streaming: small chat completion. Streaming: static SSE, 8 chunks in one
+upstream write. c1 = \`wrk -t1 -c1\`, c64 = \`wrk -t2 -c64\`. "added p50" is
+the p50 difference to direct.
+
+$TABLE
+
+#### Streams (stream_load, paced SSE: $STREAM_CHUNKS chunks ${STREAM_DELAY_MS} ms apart)
+
+Time to first event is measured from the end of connecting to the first
+complete \`data:\` event.
+
+| run | streams | completed | failed | lost chunks | TTFE p50 ms | TTFE p99 ms | duration s |
+|---|---:|---:|---:|---:|---:|---:|---:|
+$(stream_row direct-cmp "direct to mock")
+$(stream_row gatehouse-cmp "through Gatehouse")
+$(stream_row "$BIG" "through Gatehouse")
+
+- added TTFT at $COMPARE_STREAMS streams: p50 ${TTFT_ADDED_P50} ms, p99 ${TTFT_ADDED_P99} ms
+- Gatehouse RSS at $STREAMS streams: peak $(mib "$PEAK_KIB") MiB (VmHWM $(mib "$RSS_HWM") MiB, reset before the run: $HWM_RESET; sampled max $(mib "$RSS_SAMPLED") MiB); before $(mib "$RSS_BEFORE") MiB, after $(mib "$RSS_AFTER") MiB
+- first stream failure: $(jget '.first_error | if . == "" then "none" else . end' "$BIG")
+- usage recorded by Gatehouse for the run: $USAGE_REQUESTS requests; Gatehouse log: $GH_ERRORS error and $GH_WARNS warning lines; shutdown: $GH_EXIT
+
+#### Targets
+
+- throughput ≥ nginx: $(verdict "$THR_OK") ($THR_DETAIL)
+- added p50 ≤ 50 µs at one connection: $(verdict "$LAT_OK") (non-stream ${ADDED_C1} µs, stream ${ADDED_C1_STREAM} µs)
+- $STREAMS streams in ≤ 512 MiB with 0 lost chunks: $(verdict "$STREAM_OK") ($(mib "$PEAK_KIB") MiB, $(jget .lost_chunks "$BIG") lost, $(jget .failed "$BIG") failed)
+EOF

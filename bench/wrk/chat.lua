@@ -1,0 +1,9 @@
+-- wrk: POST a small non-streaming chat completion.
+-- Environment: BENCH_KEY (sent as X-Gatehouse-Key when set).
+wrk.method = "POST"
+wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}]}'
+wrk.headers["Content-Type"] = "application/json"
+local key = os.getenv("BENCH_KEY")
+if key ~= nil and key ~= "" then
+  wrk.headers["X-Gatehouse-Key"] = key
+end
