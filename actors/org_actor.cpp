@@ -131,10 +131,14 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
   for (auto& p : snap.prices)
     st.prices[p.model] = policy::model_price{p.input_micros_per_mtok,
                                              p.output_micros_per_mtok};
-  for (auto& t : snap.teams)
+  for (auto& t : snap.teams) {
     st.teams[t.id].limit_micros = t.monthly_spend_limit_micros;
-  for (auto& a : snap.apps)
+    st.teams[t.id].rec = t;
+  }
+  for (auto& a : snap.apps) {
     st.apps[a.id] = app_state{a.is_active, a.env};
+    st.app_recs[a.id] = a;
+  }
   st.month = snap.month;
   for (auto& u : snap.month_usage)
     if (u.scope_type == "team" && st.teams.count(u.scope_id)) {
@@ -304,8 +308,12 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
         const audit_ctx& who) -> caf::result<storage::team_record> {
       auto& st = self->state;
       rec.org_id = st.org.id;
+      auto old = st.teams.find(rec.id);
+      auto before = is_new || old == st.teams.end()
+                      ? nlohmann::json(nullptr)
+                      : team_audit(old->second.rec);
       auto entry = audit(st, who, is_new ? "team.create" : "team.update",
-                         "team", rec.id, nullptr, team_audit(rec));
+                         "team", rec.id, before, team_audit(rec));
       return write_then<storage::team_record>(
         self,
         db_job{[rec, entry, is_new](storage::store& s) {
@@ -315,15 +323,20 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
             throw storage::storage_error("team vanished");
         }},
         [self, rec] {
-          self->state.teams[rec.id].limit_micros =
-            rec.monthly_spend_limit_micros;
+          auto& t = self->state.teams[rec.id];
+          t.limit_micros = rec.monthly_spend_limit_micros;
+          t.rec = rec;
           return rec;
         });
     },
     [=](del_team_atom, const std::string& id, const audit_ctx& who)
       -> caf::result<bool> {
       auto& st = self->state;
-      auto entry = audit(st, who, "team.delete", "team", id, nullptr, nullptr);
+      auto old = st.teams.find(id);
+      auto entry = audit(st, who, "team.delete", "team", id,
+                         old == st.teams.end() ? nlohmann::json(nullptr)
+                                               : team_audit(old->second.rec),
+                         nullptr);
       auto org_id = st.org.id;
       return write_then<bool>(
         self,
@@ -352,8 +365,12 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
         const audit_ctx& who) -> caf::result<storage::app_record> {
       auto& st = self->state;
       rec.org_id = st.org.id;
+      auto old = st.app_recs.find(rec.id);
+      auto before = is_new || old == st.app_recs.end()
+                      ? nlohmann::json(nullptr)
+                      : app_audit(old->second);
       auto entry = audit(st, who, is_new ? "app.create" : "app.update", "app",
-                         rec.id, nullptr, app_audit(rec));
+                         rec.id, before, app_audit(rec));
       return write_then<storage::app_record>(
         self,
         db_job{[rec, entry, is_new](storage::store& s) {
@@ -364,13 +381,18 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
         }},
         [self, rec] {
           self->state.apps[rec.id] = app_state{rec.is_active, rec.env};
+          self->state.app_recs[rec.id] = rec;
           return rec;
         });
     },
     [=](del_app_atom, const std::string& id, const audit_ctx& who)
       -> caf::result<bool> {
       auto& st = self->state;
-      auto entry = audit(st, who, "app.delete", "app", id, nullptr, nullptr);
+      auto old = st.app_recs.find(id);
+      auto entry = audit(st, who, "app.delete", "app", id,
+                         old == st.app_recs.end() ? nlohmann::json(nullptr)
+                                                  : app_audit(old->second),
+                         nullptr);
       auto org_id = st.org.id;
       return write_then<bool>(
         self,
@@ -380,6 +402,7 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
         [self, id] {
           auto& st = self->state;
           st.apps.erase(id);
+          st.app_recs.erase(id);
           // The app's keys went with it.
           for (auto i = st.keys.begin(); i != st.keys.end();) {
             if (i->second.rec.app_id == id) {

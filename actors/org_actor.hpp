@@ -34,6 +34,7 @@ struct org_snapshot {
 
 /// A team's budget and its live month-to-date counters.
 struct team_budget {
+  storage::team_record rec; ///< as last written
   std::optional<std::int64_t> limit_micros;
   std::int64_t spent_micros = 0;
   std::int64_t requests = 0;
@@ -70,6 +71,7 @@ struct org_state {
   std::map<std::string, policy::model_price> prices; ///< org overrides
   std::map<std::string, team_budget> teams;          ///< by team id
   std::map<std::string, app_state> apps;             ///< by app id
+  std::map<std::string, storage::app_record> app_recs; ///< by app id
   std::string month; ///< the UTC month the team counters are for
   policy::gcra_limiter rate_limits;                  ///< per key
   org_links links;

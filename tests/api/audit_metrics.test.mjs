@@ -8,7 +8,7 @@ import {
   PROXY_ARGS, RFC3339_UTC, UUID_V4, expectError, expectOk, hex, poll, setPlan, signup, sleep, startGatehouse,
 } from './harness.mjs';
 import {
-  accept, allAudit, as, deadUpstreamUrl, enterpriseOrg, invite, promSamples, promSum, promtoolCheck, proxyChat,
+  accept, allAudit, as, deadUpstreamUrl, enterpriseOrg, promSamples, promSum, promtoolCheck, proxyChat,
   startTinyUpstream,
 } from './governance_helpers.mjs';
 
