@@ -144,11 +144,11 @@ private:
     auto got = [self](beast::error_code ec, upstream_pool::conn_ptr c) {
       if (ec)
         return self->fail_before_answer(ec);
-      auto ex = c->executor();
-      net::dispatch(ex, [self, c = std::move(c)]() mutable {
-        self->conn_ = std::move(c);
-        self->send();
-      });
+      // Sent from whichever thread holds the exchange now (often the org
+      // actor's, for a pooled connection): nothing else uses the connection,
+      // and handing over to an I/O thread first would cost a wake-up.
+      self->conn_ = std::move(c);
+      self->send();
     };
     if (fresh)
       px_.pool.connect(target(), std::move(got));

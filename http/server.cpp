@@ -103,10 +103,10 @@ public:
   }
 
   void respond(http_response res) override {
-    net::post(stream_.get_executor(),
-              [self = shared_from_this(), res = std::move(res)]() mutable {
-                self->write(std::move(res), false);
-              });
+    // The session waits idle for its answer (no operation pending, no
+    // handler running), so the write may start on the caller's thread; its
+    // completion runs on the session's strand.
+    write(std::move(res), false);
   }
 
   void start_stream(http_response head, done_fn done) override {
@@ -407,7 +407,7 @@ private:
   std::function<void()> disconnect_cb_;
   std::function<void()> after_watch_;
   bool keep_alive_ = true;
-  bool busy_ = false;
+  std::atomic<bool> busy_{false};
   bool client_gone_ = false;
   bool watching_ = false;
 };
