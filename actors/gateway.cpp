@@ -55,7 +55,7 @@ struct gateway::impl {
       pool(p),
       secrets(std::make_shared<const storage::secrets>(s)) {
     db = spawn_storage_workers(sys, pool, 2);
-    writer = sys.spawn<caf::detached>(storage_writer_impl, &pool);
+    writer = sys.spawn(storage_writer_impl, db);
     limiter = sys.spawn(auth_limiter_impl);
     sweeper = sys.spawn<caf::detached>(retention_sweeper, &pool);
     auto lease = pool.acquire();

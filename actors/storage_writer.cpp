@@ -1,9 +1,9 @@
 #include "actors/storage_writer.hpp"
 
+#include <memory>
+
 #include <spdlog/spdlog.h>
 
-#include "storage/database.hpp"
-#include "storage/pool.hpp"
 #include "storage/store.hpp"
 
 namespace gatehouse::actors {
@@ -15,37 +15,55 @@ using state_ptr = storage_writer_actor::stateful_pointer<storage_writer_state>;
 /// Beyond this many unwritten entries (storage down), the oldest go.
 constexpr size_t max_pending = 200'000;
 
-/// Writes everything pending; on failure keeps it for the next attempt.
-bool write_pending(state_ptr self) {
+/// One batch, in the form the store writes it.
+struct batch {
+  std::vector<log_entry> entries;
+
+  void write(storage::store& st) const {
+    std::vector<storage::request_log_record> logs;
+    std::vector<storage::usage_delta> deltas;
+    std::vector<storage::key_use> keys;
+    logs.reserve(entries.size());
+    for (auto& e : entries) {
+      logs.push_back(e.log);
+      deltas.insert(deltas.end(), e.deltas.begin(), e.deltas.end());
+      if (e.key)
+        keys.push_back(*e.key);
+    }
+    st.write_batch(logs, deltas, keys);
+  }
+};
+
+void arm_tick(state_ptr self);
+
+/// Hands everything pending to a storage worker; `done` learns whether it
+/// was committed. A failed batch goes back to the front of the queue.
+template <class Done>
+void write_pending(state_ptr self, Done done) {
   auto& st = self->state;
   if (st.pending.empty())
-    return true;
-  std::vector<storage::request_log_record> logs;
-  std::vector<storage::usage_delta> deltas;
-  std::vector<storage::key_use> keys;
-  logs.reserve(st.pending.size());
-  for (auto& e : st.pending) {
-    logs.push_back(e.log);
-    deltas.insert(deltas.end(), e.deltas.begin(), e.deltas.end());
-    if (e.key)
-      keys.push_back(*e.key);
-  }
-  try {
-    auto lease = st.pool->acquire();
-    storage::store{*lease}.write_batch(logs, deltas, keys);
-    st.pending.clear();
-    return true;
-  } catch (const std::exception& e) {
-    spdlog::error("writing {} request logs failed: {}", logs.size(),
-                  e.what());
-    if (st.pending.size() > max_pending) {
-      auto drop = st.pending.size() - max_pending;
-      spdlog::error("dropping {} unwritten request logs", drop);
-      st.pending.erase(st.pending.begin(),
-                       st.pending.begin() + static_cast<long>(drop));
-    }
-    return false;
-  }
+    return done(true);
+  auto b = std::make_shared<batch>();
+  b->entries.swap(st.pending);
+  self->request(st.db, caf::infinite,
+                db_job{[b](storage::store& s) { b->write(s); }})
+    .then([done](bool) mutable { done(true); },
+          [self, b, done](caf::error&) mutable {
+            auto& st = self->state;
+            spdlog::error("writing {} request logs failed; will retry",
+                          b->entries.size());
+            st.pending.insert(st.pending.begin(),
+                              std::make_move_iterator(b->entries.begin()),
+                              std::make_move_iterator(b->entries.end()));
+            if (st.pending.size() > max_pending) {
+              auto drop = st.pending.size() - max_pending;
+              spdlog::error("dropping {} unwritten request logs", drop);
+              st.pending.erase(st.pending.begin(),
+                               st.pending.begin() + static_cast<long>(drop));
+            }
+            arm_tick(self);
+            done(false);
+          });
 }
 
 void arm_tick(state_ptr self) {
@@ -57,29 +75,27 @@ void arm_tick(state_ptr self) {
 
 } // namespace
 
-storage_writer_actor::behavior_type
-storage_writer_impl(state_ptr self, storage::connection_pool* pool) {
-  self->state.pool = pool;
-  self->set_exit_handler([self](const caf::exit_msg& msg) {
-    // Nothing written is lost on an orderly stop.
-    write_pending(self);
-    self->quit(msg.reason);
-  });
+storage_writer_actor::behavior_type storage_writer_impl(state_ptr self,
+                                                        caf::actor db) {
+  self->state.db = std::move(db);
   return {
     [=](log_atom, log_entry& entry) {
       auto& st = self->state;
       st.pending.push_back(std::move(entry));
       if (st.pending.size() >= group_commit_size)
-        write_pending(self);
+        write_pending(self, [](bool) {});
       else
         arm_tick(self);
     },
     [=](tick_atom) {
       self->state.tick_armed = false;
-      if (!write_pending(self))
-        arm_tick(self);
+      write_pending(self, [](bool) {});
     },
-    [=](flush_atom) { return write_pending(self); },
+    [=](flush_atom) {
+      auto rp = self->make_response_promise<bool>();
+      write_pending(self, [rp](bool ok) mutable { rp.deliver(ok); });
+      return rp;
+    },
   };
 }
 

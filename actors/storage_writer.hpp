@@ -1,12 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <vector>
 
 #include "actors/fwd.hpp"
-
-namespace gatehouse::storage {
-class connection_pool;
-} // namespace gatehouse::storage
 
 namespace gatehouse::actors {
 
@@ -18,17 +15,18 @@ constexpr size_t group_commit_size = 2000;
 
 /// State of the storage writer.
 struct storage_writer_state {
-  storage::connection_pool* pool = nullptr;
+  caf::actor db; ///< storage workers that run the blocking writes
   std::vector<log_entry> pending;
   bool tick_armed = false;
   static inline const char* name = "storage_writer";
 };
 
-/// Collects request logs and counter updates off the hot path and writes
-/// them in one transaction at most every 100 ms (or every 2000 entries).
-/// Blocks on the database: spawn it detached.
+/// Collects request logs and counter updates off the hot path and has a
+/// storage worker write them in one transaction at most every 100 ms (or
+/// every 2000 entries). It never blocks itself, so it runs on the scheduler
+/// like any actor and costs no thread wake-up per request.
 storage_writer_actor::behavior_type storage_writer_impl(
   storage_writer_actor::stateful_pointer<storage_writer_state> self,
-  storage::connection_pool* pool);
+  caf::actor db);
 
 } // namespace gatehouse::actors

@@ -99,7 +99,7 @@ int run_serve(const config::settings& cfg) {
     policy::parse_cidr_list(cfg.trusted_proxies).value_or(
       std::vector<policy::cidr>{}),
     now_ms};
-  http::runtime rt;
+  http::runtime rt{cfg.threads};
   http::proxy data_plane{svc, rt};
   http::dispatcher dispatcher{svc, pool, workers, data_plane};
   http::server srv{rt, cfg.listen_host, cfg.listen_port, http::server_limits{},
@@ -111,7 +111,7 @@ int run_serve(const config::settings& cfg) {
                srv.port(), cfg.threads);
   std::cout << "gatehouse listening on http://" << url_host(cfg.listen_host)
             << ':' << srv.port() << std::endl;
-  srv.run(cfg.threads);
+  srv.run();
   workers.stop();
   gw.shutdown();
   spdlog::info("stopped");

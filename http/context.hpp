@@ -21,6 +21,11 @@ namespace gatehouse::http {
 /// What a handler gets: the request, its route parameters and parsed body,
 /// the authenticated caller, and the services to act with.
 struct request_context {
+  request_context(const http_request& r, services& s, storage::store* st,
+                  std::map<std::string, std::string> p)
+    : req(r), svc(s), store(st), params(std::move(p)) {
+  }
+
   const http_request& req;
   services& svc;
   storage::store* store = nullptr; ///< null on inline routes

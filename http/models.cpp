@@ -20,9 +20,11 @@ constexpr size_t max_list_bytes = 8 * 1024 * 1024;
 /// Collects the lists of several providers; answers when the last is in.
 class model_listing : public std::enable_shared_from_this<model_listing> {
 public:
-  model_listing(proxy::impl& px, std::shared_ptr<client_channel> client,
-                actors::grant g, header_list client_headers)
+  model_listing(proxy::impl& px, upstream_pool& pool,
+                std::shared_ptr<client_channel> client, actors::grant g,
+                header_list client_headers)
     : px_(px),
+      pool_(pool),
       client_(std::move(client)),
       grant_(std::move(g)),
       client_headers_(std::move(client_headers)) {
@@ -46,7 +48,7 @@ private:
 
   void fetch(const actors::upstream_target& t) {
     auto self = shared_from_this();
-    px_.pool.acquire(t, [self, t](beast::error_code ec,
+    pool_.acquire(t, [self, t](beast::error_code ec,
                                   upstream_pool::conn_ptr c) {
       if (ec)
         return self->one_done();
@@ -74,7 +76,7 @@ private:
       k->req.set(t.auth_header, *auth);
     k->req.keep_alive(true);
     k->parser.body_limit(max_list_bytes);
-    k->conn->tcp().expires_after(px_.pool.timeouts().response);
+    k->conn->tcp().expires_after(pool_.timeouts().response);
     auto self = shared_from_this();
     k->conn->visit([self, k, t](auto& s) {
       bhttp::async_write(s, k->req, [self, k, t, &s](beast::error_code ec,
@@ -113,7 +115,7 @@ private:
     auto& res = k.parser.get();
     auto body = nlohmann::json::parse(res.body(), nullptr, false);
     if (res.keep_alive() && k.buffer.size() == 0)
-      px_.pool.release(std::move(k.conn));
+      pool_.release(std::move(k.conn));
     else
       k.conn->close();
     if (res.result_int() == 200 && body.is_object()
@@ -144,6 +146,7 @@ private:
   }
 
   proxy::impl& px_;
+  upstream_pool& pool_;
   std::shared_ptr<client_channel> client_;
   actors::grant grant_;
   header_list client_headers_;
@@ -161,10 +164,11 @@ void list_models(proxy::impl& px, const http_request& req,
   auto now_s = px.svc.now_ms() / 1000;
   px.svc.gw.key_targets(
     std::move(key_hash), now_s,
-    [&px, client, headers = req.headers](actors::authorization a) mutable {
+    [&px, &pool = px.pool_here(), client,
+     headers = req.headers](actors::authorization a) mutable {
       if (!a.ok)
         return client->respond(error_response(a.denial));
-      std::make_shared<model_listing>(px, std::move(client),
+      std::make_shared<model_listing>(px, pool, std::move(client),
                                       std::move(a.permit), std::move(headers))
         ->start();
     });

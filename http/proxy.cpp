@@ -104,7 +104,8 @@ public:
       info_(std::move(info)),
       metadata_(std::move(metadata)),
       started_(clock_type::now()),
-      started_ms_(px.svc.now_ms()) {
+      started_ms_(px.svc.now_ms()),
+      pool_(px.pool_here()) {
   }
 
   void on_authorized(actors::authorization a) {
@@ -151,9 +152,9 @@ private:
       self->send();
     };
     if (fresh)
-      px_.pool.connect(target(), std::move(got));
+      pool_.connect(target(), std::move(got));
     else
-      px_.pool.acquire(target(), std::move(got));
+      pool_.acquire(target(), std::move(got));
   }
 
   /// Header names the client listed in `Connection`: they are for this hop
@@ -211,7 +212,7 @@ private:
 
   void send() {
     request_ = upstream_request();
-    conn_->tcp().expires_after(px_.pool.timeouts().response);
+    conn_->tcp().expires_after(pool_.timeouts().response);
     conn_->visit([self = shared_from_this()](auto& s) {
       bhttp::async_write(s, *self->request_,
                          [self](beast::error_code ec, std::size_t) {
@@ -258,7 +259,7 @@ private:
       p = policy::make_problem(
         errc::upstream_timeout,
         "provider '" + name + "' did not answer within "
-          + std::to_string(px_.pool.timeouts().response.count()) + " s");
+          + std::to_string(pool_.timeouts().response.count()) + " s");
     } else if (ec == net::error::access_denied) {
       p = policy::make_problem(errc::upstream_error,
                                "provider '" + name
@@ -344,7 +345,7 @@ private:
   /// Returns the connection to the pool when it can carry another request.
   void recycle(bool keep_alive) {
     if (keep_alive && buffer_.size() == 0)
-      px_.pool.release(std::move(conn_));
+      pool_.release(std::move(conn_));
     else
       conn_->close();
     conn_.reset();
@@ -379,7 +380,7 @@ private:
     auto& body = stream_->get().body();
     body.data = chunk_.data();
     body.size = chunk_.size();
-    conn_->tcp().expires_after(px_.pool.timeouts().response);
+    conn_->tcp().expires_after(pool_.timeouts().response);
     // read_some: hand over whatever arrived instead of filling the buffer.
     conn_->visit([self = shared_from_this()](auto& s) {
       bhttp::async_read_some(s, self->buffer_, *self->stream_,
@@ -523,6 +524,7 @@ private:
   std::optional<std::string> metadata_;
   clock_type::time_point started_;
   long long started_ms_;
+  upstream_pool& pool_; ///< of the loop the client's session lives on
   actors::grant grant_;
   std::string body_;
   upstream_pool::conn_ptr conn_;

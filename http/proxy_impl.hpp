@@ -11,15 +11,22 @@ namespace gatehouse::http {
 /// What every exchange of the proxy shares.
 struct proxy::impl {
   services& svc;
-  upstream_pool pool;
+  /// One pool per I/O loop: a connection is used by the loop it lives on.
+  std::vector<std::unique_ptr<upstream_pool>> pools;
 
-  impl(services& s, runtime& rt)
-    : svc(s),
-      pool(rt.get().ioc,
-           policy::parse_private_allowance(s.cfg.allow_private_upstreams)
-             .value_or(policy::private_allowance{}),
-           upstream_timeouts{std::chrono::seconds{10},
-                             std::chrono::seconds{s.cfg.upstream_timeout_s}}) {
+  impl(services& s, runtime& rt) : svc(s) {
+    auto allowed =
+      policy::parse_private_allowance(s.cfg.allow_private_upstreams)
+        .value_or(policy::private_allowance{});
+    upstream_timeouts t{std::chrono::seconds{10},
+                        std::chrono::seconds{s.cfg.upstream_timeout_s}};
+    for (auto& loop : rt.get().loops)
+      pools.push_back(std::make_unique<upstream_pool>(*loop, allowed, t));
+  }
+
+  /// The pool of the calling I/O thread's loop.
+  upstream_pool& pool_here() {
+    return *pools[runtime::impl::here() % pools.size()];
   }
 };
 

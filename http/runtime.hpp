@@ -4,11 +4,12 @@
 
 namespace gatehouse::http {
 
-/// The I/O threads' event loop, shared by the listener and the upstream
-/// client so that a proxied exchange stays on one set of threads.
+/// The I/O threads: one event loop per thread, each with its own sessions
+/// and its own upstream connections, so that a proxied exchange stays on
+/// one thread from the client's request to the provider's answer.
 class runtime {
 public:
-  runtime();
+  explicit runtime(int threads);
   ~runtime();
 
   runtime(const runtime&) = delete;

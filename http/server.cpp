@@ -43,9 +43,10 @@ std::string lower(std::string_view s) {
 } // namespace
 
 struct server::impl : std::enable_shared_from_this<server::impl> {
-  explicit impl(net::io_context& io) : ioc(io) {
+  explicit impl(runtime::impl& r) : rt(r), ioc(r.main()) {
   }
-  net::io_context& ioc;
+  runtime::impl& rt;
+  net::io_context& ioc; ///< the listener's loop
   tcp::acceptor acceptor{ioc};
   net::signal_set signals{ioc, SIGINT, SIGTERM};
   net::steady_timer drain_timer{ioc};
@@ -415,8 +416,9 @@ private:
 } // namespace
 
 void server::impl::do_accept() {
+  // Each connection lives on one loop (round robin) for its whole life.
   acceptor.async_accept(
-    net::make_strand(ioc),
+    rt.pick(),
     [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
       if (self->draining)
         return;
@@ -464,7 +466,7 @@ void server::impl::check_drained() {
     if (live > 0)
       spdlog::warn("drain grace period over; dropping {} connections",
                    live.load());
-    ioc.stop();
+    rt.stop();
     return;
   }
   drain_timer.expires_after(std::chrono::milliseconds(20));
@@ -474,7 +476,7 @@ void server::impl::check_drained() {
 
 server::server(runtime& rt, const std::string& host, unsigned short port,
                server_limits limits, dispatch_fn dispatch)
-  : impl_(std::make_shared<impl>(rt.get().ioc)) {
+  : impl_(std::make_shared<impl>(rt.get())) {
   impl_->limits = limits;
   impl_->dispatch = std::move(dispatch);
   tcp::endpoint ep{net::ip::make_address(host), port};
@@ -490,19 +492,14 @@ unsigned short server::port() const {
   return impl_->acceptor.local_endpoint().port();
 }
 
-void server::run(int threads) {
+void server::run() {
   impl_->signals.async_wait(
     [self = impl_](beast::error_code ec, int) {
       if (!ec)
         self->begin_drain();
     });
   impl_->do_accept();
-  std::vector<std::thread> pool;
-  for (int i = 1; i < threads; ++i)
-    pool.emplace_back([this] { impl_->ioc.run(); });
-  impl_->ioc.run();
-  for (auto& t : pool)
-    t.join();
+  impl_->rt.run();
 }
 
 void server::stop() {

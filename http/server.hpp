@@ -36,9 +36,9 @@ public:
   /// The bound port.
   unsigned short port() const;
 
-  /// Serves on `threads` threads until a signal (or `stop()`) has drained
-  /// every session.
-  void run(int threads);
+  /// Serves on the runtime's threads until a signal (or `stop()`) has
+  /// drained every session.
+  void run();
 
   /// Starts the drain from any thread.
   void stop();

@@ -121,7 +121,7 @@ struct fixture : test_coordinator_fixture<> {
                       month};
     if (!db) {
       db = sys.spawn(storage_worker, &pool);
-      writer = sys.spawn(storage_writer_impl, &pool);
+      writer = sys.spawn(storage_writer_impl, db);
     }
     hdl = sys.spawn(org_actor_impl, snap,
                     org_links{std::make_shared<directory>(), db, writer,

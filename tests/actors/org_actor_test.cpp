@@ -83,7 +83,7 @@ struct fixture : test_coordinator_fixture<> {
     st.create_signup(org, user, true, m, new_key(signup_raw, org.id), a);
     db = sys.spawn(storage_worker, &pool);
     org_snapshot snap{org, st.load_org_keys(org.id)};
-    writer = sys.spawn(storage_writer_impl, &pool);
+    writer = sys.spawn(storage_writer_impl, db);
     org_hdl = sys.spawn(
       org_actor_impl, snap,
       org_links{dirs, db, writer,
