@@ -10,6 +10,7 @@
 #include <caf/all.hpp>
 
 #include "actors/messages.hpp"
+#include "policy/sse.hpp"
 #include "storage/records.hpp"
 
 namespace gatehouse::storage {
@@ -165,16 +166,12 @@ using storage_writer_actor = caf::typed_actor<
   // Write everything pending now; answers once committed.
   caf::replies_to<flush_atom>::with<bool>>;
 
-/// Relays one SSE stream: parses events as bytes arrive, drops what the
-/// client must not see, and tracks usage.
-struct chunk_reply {
-  std::function<void(std::string)> fn;
-};
+/// Counts one SSE stream's usage and text; reports them at its end.
 struct end_reply {
   std::function<void(stream_summary)> fn;
 };
 using stream_actor = caf::typed_actor<
-  caf::reacts_to<chunk_atom, std::string, chunk_reply>,
+  caf::reacts_to<chunk_atom, std::vector<policy::sse_event>>,
   caf::reacts_to<end_atom, end_reply>>;
 
 /// Sliding-window limiter of the authentication endpoints.
@@ -209,5 +206,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::authorization)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::auth_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::settlement)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::log_entry)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::chunk_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<gatehouse::policy::sse_event>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::end_reply)

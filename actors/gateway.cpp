@@ -200,10 +200,8 @@ public:
       caf::anon_send_exit(hdl_, caf::exit_reason::user_shutdown);
   }
 
-  void feed(std::string bytes,
-            std::function<void(std::string)> done) override {
-    caf::anon_send(hdl_, chunk_atom_v, std::move(bytes),
-                   chunk_reply{std::move(done)});
+  void account(std::vector<policy::sse_event> events) override {
+    caf::anon_send(hdl_, chunk_atom_v, std::move(events));
   }
 
   void finish(std::function<void(stream_summary)> done) override {
@@ -269,9 +267,9 @@ void gateway::settle(settlement done) {
     caf::anon_send(hdl, settle_atom_v, std::move(done));
 }
 
-std::shared_ptr<stream_relay> gateway::open_stream(bool drop_usage_chunk) {
+std::shared_ptr<stream_relay> gateway::open_stream() {
   return std::make_shared<actor_stream_relay>(
-    impl_->sys.spawn(stream_actor_impl, drop_usage_chunk));
+    impl_->sys.spawn(stream_actor_impl));
 }
 
 policy::outcome<storage::provider_record>

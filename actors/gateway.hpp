@@ -11,6 +11,7 @@
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
 #include "policy/outcome.hpp"
+#include "policy/sse.hpp"
 #include "storage/records.hpp"
 
 namespace gatehouse::storage {
@@ -20,17 +21,19 @@ struct secrets;
 
 namespace gatehouse::actors {
 
-/// One streamed answer's relay, backed by its own stream actor. Calls may
-/// come from any thread; callbacks run on an actor thread.
+/// The accounting side of one streamed answer, backed by its own stream
+/// actor: the relay parses and forwards events on its I/O thread and hands
+/// each batch of events over without waiting; the actor counts usage and
+/// text and reports them when the stream ends. Calls may come from any
+/// thread; the callback runs on an actor thread.
 class stream_relay {
 public:
   virtual ~stream_relay() = default;
 
-  /// Hands upstream bytes over; `done` gets the bytes to pass on now.
-  virtual void feed(std::string bytes,
-                    std::function<void(std::string)> done) = 0;
+  /// Hands relayed events over for counting.
+  virtual void account(std::vector<policy::sse_event> events) = 0;
 
-  /// Ends the stream; `done` gets the last bytes and the usage seen.
+  /// Ends the stream; `done` gets the usage and text seen.
   virtual void finish(std::function<void(stream_summary)> done) = 0;
 };
 
@@ -96,8 +99,8 @@ public:
   /// background).
   void settle(settlement done);
 
-  /// A relay for one SSE answer.
-  std::shared_ptr<stream_relay> open_stream(bool drop_usage_chunk);
+  /// The accounting of one SSE answer.
+  std::shared_ptr<stream_relay> open_stream();
 
   // -- providers and pricing (blocking) -----------------------------------
 

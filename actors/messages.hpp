@@ -110,7 +110,6 @@ struct authorization {
 
 /// What a stream relay saw when its stream ended.
 struct stream_summary {
-  std::string tail; ///< bytes still to relay
   long long input_tokens = 0;
   long long output_tokens = 0;
   bool usage_present = false;

@@ -6,21 +6,17 @@
 
 namespace gatehouse::actors {
 
-/// State of one stream relay.
+/// State of one stream's accounting.
 struct stream_state {
-  policy::sse_parser parser;
   policy::stream_usage usage;
   policy::stream_text_counter text;
-  bool drop_usage_chunk = false;
   static inline const char* name = "stream_actor";
 };
 
-/// One actor per streamed answer: turns upstream bytes into whole SSE
-/// events, passes on the bytes of each event as soon as it is complete
-/// (minus the usage-only chunk the gateway asked for on the client's
-/// behalf), and reports usage when the stream ends.
+/// One actor per streamed answer: counts the usage and text of the events
+/// the relay passed on (it never waits for this actor), and reports both
+/// when the stream ends, so the exchange can be settled.
 stream_actor::behavior_type
-stream_actor_impl(stream_actor::stateful_pointer<stream_state> self,
-                  bool drop_usage_chunk);
+stream_actor_impl(stream_actor::stateful_pointer<stream_state> self);
 
 } // namespace gatehouse::actors

@@ -16,6 +16,7 @@
 #include "policy/ids.hpp"
 #include "policy/proxy_body.hpp"
 #include "policy/scopes.hpp"
+#include "policy/sse.hpp"
 #include "policy/time.hpp"
 #include "policy/usage.hpp"
 
@@ -357,7 +358,7 @@ private:
     stream_.emplace(std::move(*head_));
     head_.reset();
     stream_->body_limit(boost::none);
-    relay_ = px_.svc.gw.open_stream(grant_.inject_usage);
+    relay_ = px_.svc.gw.open_stream();
     px_.svc.gw.metrics().stream_opened();
     auto self = shared_from_this();
     auto strand = conn_->executor();
@@ -406,14 +407,22 @@ private:
       return read_chunk();
     if (!first_byte_ms_)
       first_byte_ms_ = ms_since(started_);
-    auto self = shared_from_this();
-    auto strand = conn_->executor();
-    relay_->feed(std::string{chunk_.data(), got},
-                 [self, strand](std::string out) {
-                   net::post(strand, [self, out = std::move(out)]() mutable {
-                     self->pass_on(std::move(out));
-                   });
-                 });
+    std::vector<policy::sse_event> events;
+    sse_.feed(std::string_view{chunk_.data(), got}, events);
+    pass_on(relay_events(events));
+  }
+
+  /// The bytes of complete events to pass on — all of them but the
+  /// usage-only chunk requested on the client's behalf; the events go to the
+  /// stream actor for counting.
+  std::string relay_events(std::vector<policy::sse_event>& events) {
+    std::string out;
+    for (auto& ev : events)
+      if (!(grant_.inject_usage && policy::is_usage_only_chunk(ev)))
+        out += ev.raw;
+    if (!events.empty())
+      relay_->account(std::move(events));
+    return out;
   }
 
   void pass_on(std::string out) {
@@ -450,20 +459,23 @@ private:
       conn_->close();
       conn_.reset();
     }
-    auto self = shared_from_this();
-    relay_->finish([self](actors::stream_summary sum) {
-      self->finish_client(std::move(sum));
-    });
-  }
-
-  void finish_client(actors::stream_summary sum) {
-    px_.svc.gw.metrics().stream_closed();
+    std::vector<policy::sse_event> events;
+    sse_.finish(events);
+    auto tail = relay_events(events);
     auto client = client_;
-    if (!sum.tail.empty() && !cancelled_)
-      client->write_chunk(std::move(sum.tail),
+    if (!tail.empty() && !cancelled_)
+      client->write_chunk(std::move(tail),
                           [client](bool) { client->finish_stream(); });
     else
       client->finish_stream();
+    auto self = shared_from_this();
+    relay_->finish([self](actors::stream_summary sum) {
+      self->settle_stream(sum);
+    });
+  }
+
+  void settle_stream(const actors::stream_summary& sum) {
+    px_.svc.gw.metrics().stream_closed();
     policy::token_usage usage;
     usage.present = sum.usage_present;
     usage.input_tokens = sum.input_tokens;
@@ -534,6 +546,7 @@ private:
   std::optional<bhttp::response_parser<bhttp::string_body>> whole_;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> stream_;
   std::array<char, 16 * 1024> chunk_;
+  policy::sse_parser sse_;
   std::shared_ptr<actors::stream_relay> relay_;
   std::optional<long long> first_byte_ms_;
   std::string stream_error_;
