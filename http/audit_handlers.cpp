@@ -4,6 +4,7 @@
 
 #include "http/api_error.hpp"
 #include "http/handlers.hpp"
+#include "http/query_params.hpp"
 #include "policy/time.hpp"
 #include "storage/database.hpp"
 #include "storage/store.hpp"
@@ -15,15 +16,6 @@ namespace {
 using nlohmann::json;
 using policy::errc;
 
-constexpr int default_page = 50;
-constexpr int max_page = 500;
-
-[[noreturn]] void bad_param(std::string_view name, std::string_view why) {
-  throw api_error(errc::invalid_request, "query parameter '"
-                                           + std::string{name}
-                                           + "': " + std::string{why});
-}
-
 json parsed(const std::optional<std::string>& text) {
   if (!text)
     return nullptr;
@@ -34,33 +26,20 @@ json parsed(const std::optional<std::string>& text) {
 } // namespace
 
 http_response handle_audit(request_context& ctx) {
+  auto& q = ctx.req;
   storage::audit_filter f;
-  auto text = [&](std::string_view name) -> std::optional<std::string> {
-    auto v = ctx.req.query_param(name);
-    return v ? std::optional<std::string>{std::string{*v}} : std::nullopt;
-  };
-  f.actor_id = text("actor_id");
-  f.action = text("action");
-  f.target_type = text("target_type");
-  f.target_id = text("target_id");
-  for (auto name : {"from", "to"})
-    if (auto v = text(name); v && !policy::parse_rfc3339(*v))
-      bad_param(name, "must be an RFC 3339 timestamp");
-  f.from = text("from");
-  f.to = text("to");
-  int limit = default_page;
-  if (auto v = text("limit")) {
-    char* end = nullptr;
-    auto n = std::strtol(v->c_str(), &end, 10);
-    if (v->empty() || *end != '\0' || n < 1 || n > max_page)
-      bad_param("limit", "must be an integer between 1 and 500");
-    limit = static_cast<int>(n);
-  }
+  f.actor_id = query_text(q, "actor_id");
+  f.action = query_text(q, "action");
+  f.target_type = query_text(q, "target_type");
+  f.target_id = query_text(q, "target_id");
+  f.from = query_time(q, "from");
+  f.to = query_time(q, "to");
+  auto limit = query_page_size(q);
   storage::audit_page page;
   try {
-    page = ctx.db().query_audit(ctx.org->id, f, text("cursor"), limit);
+    page = ctx.db().query_audit(ctx.org->id, f, query_text(q, "cursor"), limit);
   } catch (const storage::bad_cursor&) {
-    bad_param("cursor", "is not a cursor this API returned");
+    bad_query("cursor", "is not a cursor this API returned");
   }
   json entries = json::array();
   for (auto& a : page.entries)

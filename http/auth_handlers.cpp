@@ -8,10 +8,10 @@
 #include "http/handlers.hpp"
 #include "http/json_fields.hpp"
 #include "http/routes.hpp"
+#include "http/session_token.hpp"
 #include "policy/api_key.hpp"
 #include "policy/crypto.hpp"
 #include "policy/ids.hpp"
-#include "policy/jwt.hpp"
 #include "policy/password.hpp"
 #include "policy/plan.hpp"
 #include "policy/time.hpp"
@@ -26,12 +26,9 @@ namespace {
 using nlohmann::json;
 using policy::errc;
 
-constexpr long long token_lifetime_s = 24 * 3600;
-
 std::string issue_token(const request_context& ctx, const std::string& user_id,
                         const std::string& org_id) {
-  policy::claims c{user_id, org_id, ctx.now_s, ctx.now_s + token_lifetime_s};
-  return policy::sign_jwt(c, ctx.svc.secrets.jwt_secret);
+  return issue_session_token(ctx.svc, user_id, org_id, ctx.now_s);
 }
 
 void check(const json_fields& f, std::string_view field,

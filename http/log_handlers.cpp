@@ -4,6 +4,7 @@
 
 #include "http/api_error.hpp"
 #include "http/handlers.hpp"
+#include "http/query_params.hpp"
 #include "policy/plan.hpp"
 #include "policy/pricing.hpp"
 #include "policy/time.hpp"
@@ -17,61 +18,6 @@ namespace {
 
 using nlohmann::json;
 using policy::errc;
-
-constexpr int default_page = 50;
-constexpr int max_page = 500;
-
-[[noreturn]] void bad_param(std::string_view name, std::string_view why) {
-  throw api_error(errc::invalid_request, "query parameter '"
-                                           + std::string{name}
-                                           + "': " + std::string{why});
-}
-
-std::optional<std::string> param(const request_context& ctx,
-                                 std::string_view name) {
-  auto v = ctx.req.query_param(name);
-  if (!v)
-    return std::nullopt;
-  return std::string{*v};
-}
-
-/// An RFC 3339 bound (the store compares it at millisecond precision).
-std::optional<std::string> time_param(const request_context& ctx,
-                                      std::string_view name) {
-  auto v = ctx.req.query_param(name);
-  if (!v)
-    return std::nullopt;
-  if (!policy::parse_rfc3339(*v))
-    bad_param(name, "must be an RFC 3339 timestamp");
-  return std::string{*v};
-}
-
-std::optional<std::string> id_param(const request_context& ctx,
-                                    std::string_view name) {
-  auto v = param(ctx, name);
-  if (v && !policy::is_uuid(*v))
-    bad_param(name, "must be a UUID");
-  return v;
-}
-
-int int_param(const request_context& ctx, std::string_view name, int min,
-              int max, int fallback) {
-  auto v = ctx.req.query_param(name);
-  if (!v)
-    return fallback;
-  int out = 0;
-  if (v->empty() || v->size() > 9)
-    bad_param(name, "must be an integer");
-  for (char c : *v) {
-    if (c < '0' || c > '9')
-      bad_param(name, "must be an integer");
-    out = out * 10 + (c - '0');
-  }
-  if (out < min || out > max)
-    bad_param(name, "must be between " + std::to_string(min) + " and "
-                      + std::to_string(max));
-  return out;
-}
 
 bool tracks_cost(const request_context& ctx) {
   auto plan = policy::parse_plan(ctx.org->plan).value_or(policy::plan::free);
@@ -132,22 +78,23 @@ json log_view(const storage::request_log_record& r, bool cost,
 
 http_response handle_logs(request_context& ctx) {
   storage::log_filter f;
-  f.app_id = id_param(ctx, "app_id");
-  f.team_id = id_param(ctx, "team_id");
-  f.key_id = id_param(ctx, "key_id");
-  f.provider = param(ctx, "provider");
-  f.model = param(ctx, "model");
-  f.session_id = param(ctx, "session_id");
-  if (ctx.req.query_param("status"))
-    f.status = int_param(ctx, "status", 100, 599, 0);
-  f.from = time_param(ctx, "from");
-  f.to = time_param(ctx, "to");
-  auto limit = int_param(ctx, "limit", 1, max_page, default_page);
+  auto& q = ctx.req;
+  f.app_id = query_uuid(q, "app_id");
+  f.team_id = query_uuid(q, "team_id");
+  f.key_id = query_uuid(q, "key_id");
+  f.provider = query_text(q, "provider");
+  f.model = query_text(q, "model");
+  f.session_id = query_text(q, "session_id");
+  if (q.query_param("status"))
+    f.status = query_int(q, "status", 100, 599, 0);
+  f.from = query_time(q, "from");
+  f.to = query_time(q, "to");
+  auto limit = query_page_size(q);
   storage::log_page page;
   try {
-    page = ctx.db().query_logs(ctx.org->id, f, param(ctx, "cursor"), limit);
+    page = ctx.db().query_logs(ctx.org->id, f, query_text(q, "cursor"), limit);
   } catch (const storage::bad_cursor&) {
-    bad_param("cursor", "is not a cursor this API returned");
+    bad_query("cursor", "is not a cursor this API returned");
   }
   bool cost = tracks_cost(ctx);
   bool bodies = shows_bodies(ctx);
@@ -159,19 +106,19 @@ http_response handle_logs(request_context& ctx) {
 }
 
 http_response handle_usage(request_context& ctx) {
-  auto group_by = param(ctx, "group_by").value_or("day");
+  auto group_by = query_text(ctx.req, "group_by").value_or("day");
   static const char* groups[] = {"day", "app", "team", "key", "model",
                                  "provider"};
   if (std::find(std::begin(groups), std::end(groups), group_by)
       == std::end(groups))
-    bad_param("group_by", "must be one of day, app, team, key, model, "
+    bad_query("group_by", "must be one of day, app, team, key, model, "
                           "provider");
   // By default the current UTC calendar month.
   auto month_start = policy::utc_month_start(ctx.now_s);
   auto next_month = ctx.now_s + policy::seconds_to_next_utc_month(ctx.now_s);
-  auto from = time_param(ctx, "from").value_or(
+  auto from = query_time(ctx.req, "from").value_or(
     policy::rfc3339_ms(month_start * 1000));
-  auto to = time_param(ctx, "to").value_or(
+  auto to = query_time(ctx.req, "to").value_or(
     policy::rfc3339_ms(next_month * 1000));
   bool cost = tracks_cost(ctx);
   json rows = json::array();

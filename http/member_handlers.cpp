@@ -7,10 +7,11 @@
 #include "http/api_error.hpp"
 #include "http/handlers.hpp"
 #include "http/json_fields.hpp"
+#include "http/query_params.hpp"
+#include "http/session_token.hpp"
 #include "policy/api_key.hpp"
 #include "policy/crypto.hpp"
 #include "policy/ids.hpp"
-#include "policy/jwt.hpp"
 #include "policy/password.hpp"
 #include "policy/permissions.hpp"
 #include "policy/time.hpp"
@@ -27,7 +28,6 @@ using policy::role;
 
 /// How long an invitation can be accepted.
 constexpr long long invite_lifetime_s = 7 * 24 * 3600;
-constexpr long long token_lifetime_s = 24 * 3600;
 
 json opt(const std::optional<std::string>& x) {
   return x ? json(*x) : json(nullptr);
@@ -121,18 +121,13 @@ std::optional<std::string> team_param(request_context& ctx,
 
 http_response handle_users_list(request_context& ctx) {
   storage::member_query q;
-  auto text = [&](std::string_view name) -> std::optional<std::string> {
-    auto v = ctx.req.query_param(name);
-    return v ? std::optional<std::string>{std::string{*v}} : std::nullopt;
+  auto text = [&](std::string_view name) { return query_text(ctx.req, name); };
+  auto bad = [](std::string_view name, std::string_view why) {
+    bad_query(name, why);
   };
   q.q = text("q");
   q.role = text("role");
   q.status = text("status");
-  auto bad = [](std::string_view name, std::string_view why) {
-    throw api_error(errc::invalid_request, "query parameter '"
-                                             + std::string{name} + "': "
-                                             + std::string{why});
-  };
   if (q.role && !policy::parse_role(*q.role))
     bad("role", "must be owner, admin, member or viewer");
   if (q.status && *q.status != "active" && *q.status != "invited"
@@ -249,9 +244,8 @@ http_response handle_invite_accept(request_context& ctx) {
   auto org = ctx.db().find_org(m.org_id);
   if (!org)
     throw api_error(errc::not_found, "the organization no longer exists");
-  policy::claims c{user.id, org->id, ctx.now_s, ctx.now_s + token_lifetime_s};
   return json_response(
-    200, {{"token", policy::sign_jwt(c, ctx.svc.secrets.jwt_secret)},
+    200, {{"token", issue_session_token(ctx.svc, user.id, org->id, ctx.now_s)},
           {"org", actors::org_brief(*org)},
           {"user", actors::user_brief(user)}});
 }

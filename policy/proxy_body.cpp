@@ -1,5 +1,7 @@
 #include "policy/proxy_body.hpp"
 
+#include "policy/json_count.hpp"
+
 #include <cstdint>
 #include <limits>
 
@@ -47,25 +49,6 @@ bool nests_deeper_than(std::string_view text, int limit) {
     }
   }
   return false;
-}
-
-std::optional<long long> non_negative_integer(const json& obj,
-                                              const char* key) {
-  auto it = obj.find(key);
-  if (it == obj.end())
-    return std::nullopt;
-  if (it->is_number_unsigned()) {
-    auto v = it->get<std::uint64_t>();
-    if (v > static_cast<std::uint64_t>(std::numeric_limits<long long>::max()))
-      return std::nullopt;
-    return static_cast<long long>(v);
-  }
-  if (it->is_number_integer()) {
-    auto v = it->get<std::int64_t>();
-    if (v >= 0)
-      return static_cast<long long>(v);
-  }
-  return std::nullopt;
 }
 
 // Counts the text of a message content, system prompt, prompt or input: a
@@ -118,7 +101,7 @@ proxy_body_info inspect_body(std::string_view body) {
   }
   for (const char* key :
        {"max_completion_tokens", "max_tokens", "max_output_tokens"}) {
-    if (auto v = non_negative_integer(j, key)) {
+    if (auto v = json_count(j, key, false)) {
       info.max_tokens = v;
       break;
     }

@@ -1,5 +1,7 @@
 #include "policy/usage.hpp"
 
+#include "policy/json_count.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -35,39 +37,12 @@ const json* member_object(const json& j, const char* key) {
   return &*it;
 }
 
-// Reads a token count: a non-negative integer (an integral float is
-// accepted too).
-std::optional<long long> count_of(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  if (it == obj.end())
-    return std::nullopt;
-  if (it->is_number_unsigned()) {
-    auto v = it->get<std::uint64_t>();
-    if (v > static_cast<std::uint64_t>(std::numeric_limits<long long>::max()))
-      return std::nullopt;
-    return static_cast<long long>(v);
-  }
-  if (it->is_number_integer()) {
-    auto v = it->get<std::int64_t>();
-    if (v < 0)
-      return std::nullopt;
-    return static_cast<long long>(v);
-  }
-  if (it->is_number_float()) {
-    double v = it->get<double>();
-    if (!std::isfinite(v) || v < 0 || v >= 9.0e18 || std::floor(v) != v)
-      return std::nullopt;
-    return static_cast<long long>(v);
-  }
-  return std::nullopt;
-}
-
 // Applies the counts found under `in_key` / `out_key` of `usage` to `out`.
 // Returns true if at least one was found.
 bool apply_counts(const json& usage, const char* in_key, const char* out_key,
                   token_usage& out) {
-  auto in = count_of(usage, in_key);
-  auto outc = count_of(usage, out_key);
+  auto in = json_count(usage, in_key, true);
+  auto outc = json_count(usage, out_key, true);
   if (in)
     out.input_tokens = *in;
   if (outc)

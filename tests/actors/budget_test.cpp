@@ -6,6 +6,7 @@
 #include <caf/test/dsl.hpp>
 
 #include "actors/directory.hpp"
+#include "test_support.hpp"
 #include "actors/org_actor.hpp"
 #include "actors/storage_worker.hpp"
 #include "actors/storage_writer.hpp"
@@ -31,16 +32,8 @@ constexpr int64_t february = january + 60;
 // Output at $1000 per million tokens: 1000 micro-dollars per token.
 constexpr int64_t micros_per_token = 1000;
 
-std::string temp_dir() {
-  auto path = (std::filesystem::temp_directory_path() / "gh-budget-XXXXXX")
-                .string();
-  if (!mkdtemp(path.data()))
-    throw std::runtime_error("mkdtemp failed");
-  return path;
-}
-
 struct fixture : test_coordinator_fixture<> {
-  std::string dir = temp_dir();
+  std::string dir = testing::temp_dir();
   storage::connection_pool pool{"sqlite://" + dir + "/t.db", 2};
   std::shared_ptr<storage::secrets> secrets =
     std::make_shared<storage::secrets>(
@@ -56,18 +49,8 @@ struct fixture : test_coordinator_fixture<> {
     auto lease = pool.acquire();
     storage::migrate(*lease);
     storage::store st{*lease};
-    org.id = policy::uuid_v4();
-    org.slug = "acme";
-    org.name = "Acme";
-    org.plan = "enterprise";
-    org.created_at = policy::rfc3339(january);
-    storage::user_record user{"u1", "a@example.com", "A", "x",
-                              policy::rfc3339(january)};
-    storage::membership_record m;
-    m.org_id = org.id;
-    m.user_id = "u1";
-    m.role = "owner";
-    m.joined_at = policy::rfc3339(january);
+    org = testing::seed_org(st, "enterprise", policy::generate_api_key(),
+                            january);
     storage::team_record team;
     team.id = team_id;
     team.org_id = org.id;
@@ -75,28 +58,10 @@ struct fixture : test_coordinator_fixture<> {
     // Room for ten requests of ten output tokens, and a half.
     team.monthly_spend_limit_micros = 105 * micros_per_token;
     team.created_at = policy::rfc3339(january);
-    storage::api_key_record k;
-    k.id = policy::uuid_v4();
-    k.org_id = org.id;
-    k.user_id = "u1";
-    k.name = "k";
-    k.key_hash = policy::key_hash(raw);
-    k.key_prefix = policy::key_prefix(raw);
-    k.team_id = team_id;
-    k.created_at = policy::rfc3339(january);
-    storage::audit_record a;
-    a.id = policy::uuid_v4();
-    a.org_id = org.id;
-    a.action = "org.create";
-    a.created_at = policy::rfc3339(january);
-    auto first = k;
-    first.id = policy::uuid_v4();
-    first.key_hash = policy::key_hash(policy::generate_api_key());
-    first.team_id.reset();
-    st.create_signup(org, user, true, m, first, a);
     st.insert_team(team);
-    a.id = policy::uuid_v4();
-    st.insert_key(k, a);
+    auto k = testing::key_for(raw, org.id, january);
+    k.team_id = team_id;
+    st.insert_key(k, testing::audit_entry(org.id, "key.create", january));
     spawn_org(st);
   }
 

@@ -6,6 +6,7 @@
 #include <caf/test/dsl.hpp>
 
 #include "actors/directory.hpp"
+#include "test_support.hpp"
 #include "actors/org_actor.hpp"
 #include "actors/storage_worker.hpp"
 #include "actors/storage_writer.hpp"
@@ -25,14 +26,6 @@ using namespace gatehouse::actors;
 namespace {
 
 constexpr int64_t t0 = 1'800'000'000;
-
-std::string temp_dir() {
-  auto path = (std::filesystem::temp_directory_path() / "gh-dp-XXXXXX")
-                .string();
-  if (!mkdtemp(path.data()))
-    throw std::runtime_error("mkdtemp failed");
-  return path;
-}
 
 std::string chunk(const std::string& content) {
   return "data: {\"choices\":[{\"delta\":{\"content\":\"" + content
@@ -99,7 +92,7 @@ CAF_TEST_FIXTURE_SCOPE_END()
 namespace {
 
 struct org_fixture : test_coordinator_fixture<> {
-  std::string dir = temp_dir();
+  std::string dir = testing::temp_dir();
   storage::connection_pool pool{"sqlite://" + dir + "/t.db", 2};
   std::shared_ptr<storage::secrets> secrets =
     std::make_shared<storage::secrets>(
@@ -115,19 +108,7 @@ struct org_fixture : test_coordinator_fixture<> {
     auto lease = pool.acquire();
     storage::migrate(*lease);
     storage::store st{*lease};
-    org.id = policy::uuid_v4();
-    org.slug = "acme";
-    org.name = "Acme";
-    org.plan = "enterprise";
-    org.created_at = policy::rfc3339(t0);
-    storage::user_record user{"u1", "a@example.com", "A", "x",
-                              policy::rfc3339(t0)};
-    storage::membership_record m;
-    m.org_id = org.id;
-    m.user_id = "u1";
-    m.role = "owner";
-    m.joined_at = policy::rfc3339(t0);
-    st.create_signup(org, user, true, m, key(raw, {"*"}), audit("org.create"));
+    org = testing::seed_org(st, "enterprise", raw, t0);
     st.insert_key(key(scoped_raw, {"provider:anthropic"}), audit("key.create"));
     snapshot_providers = {provider("openai", "https://api.openai.com",
                                    "sk-openai-secret"),

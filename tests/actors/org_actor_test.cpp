@@ -8,6 +8,7 @@
 #include <caf/test/dsl.hpp>
 
 #include "actors/directory.hpp"
+#include "test_support.hpp"
 #include "actors/storage_worker.hpp"
 #include "actors/storage_writer.hpp"
 #include "policy/crypto.hpp"
@@ -27,29 +28,8 @@ namespace {
 
 constexpr int64_t t0 = 1'800'000'000; // a fixed "now"
 
-std::string temp_dir() {
-  auto base = std::filesystem::temp_directory_path() / "gh-actor-XXXXXX";
-  std::string path = base.string();
-  if (!mkdtemp(path.data()))
-    throw std::runtime_error("mkdtemp failed");
-  return path;
-}
-
-storage::api_key_record new_key(const std::string& raw,
-                                 const std::string& org_id) {
-  storage::api_key_record k;
-  k.id = policy::uuid_v4();
-  k.org_id = org_id;
-  k.user_id = "u1";
-  k.name = "k";
-  k.key_hash = policy::key_hash(raw);
-  k.key_prefix = policy::key_prefix(raw);
-  k.created_at = policy::rfc3339(t0);
-  return k;
-}
-
 struct fixture : test_coordinator_fixture<> {
-  std::string dir = temp_dir();
+  std::string dir = testing::temp_dir();
   storage::connection_pool pool{"sqlite://" + dir + "/t.db", 2};
   std::shared_ptr<directory> dirs = std::make_shared<directory>();
   std::string signup_raw = policy::generate_api_key();
@@ -63,24 +43,7 @@ struct fixture : test_coordinator_fixture<> {
     auto lease = pool.acquire();
     storage::migrate(*lease);
     storage::store st{*lease};
-    org.id = policy::uuid_v4();
-    org.slug = "acme";
-    org.name = "Acme";
-    org.plan = "free";
-    org.created_at = policy::rfc3339(t0);
-    storage::user_record user{"u1", "a@example.com", "A", "x",
-                              policy::rfc3339(t0)};
-    storage::membership_record m;
-    m.org_id = org.id;
-    m.user_id = "u1";
-    m.role = "owner";
-    m.joined_at = policy::rfc3339(t0);
-    storage::audit_record a;
-    a.id = policy::uuid_v4();
-    a.org_id = org.id;
-    a.action = "org.create";
-    a.created_at = policy::rfc3339(t0);
-    st.create_signup(org, user, true, m, new_key(signup_raw, org.id), a);
+    org = testing::seed_org(st, "free", signup_raw, t0);
     db = sys.spawn(storage_worker, &pool);
     org_snapshot snap{org, st.load_org_keys(org.id)};
     writer = sys.spawn(storage_writer_impl, db);
@@ -121,7 +84,7 @@ struct fixture : test_coordinator_fixture<> {
 
   policy::outcome<storage::api_key_record> create(const std::string& raw) {
     return ask<storage::api_key_record>(create_key_atom_v,
-                                        new_key(raw, org.id), who);
+                                        testing::key_for(raw, org.id, t0), who);
   }
 
   int64_t stored_active_keys() {
@@ -233,7 +196,7 @@ CAF_TEST(rotation with zero overlap refuses the old key at once) {
 
 CAF_TEST(an expired key is refused) {
   auto raw = policy::generate_api_key();
-  auto k = new_key(raw, org.id);
+  auto k = testing::key_for(raw, org.id, t0);
   k.expires_at = policy::rfc3339(t0 + 60);
   CAF_REQUIRE(ask<storage::api_key_record>(create_key_atom_v, k, who).ok());
   CAF_CHECK(check(raw, t0 + 59).valid);
@@ -248,12 +211,8 @@ CAF_TEST(a plan changed outside the actor is picked up by the refresh) {
   {
     // What `gatehouse admin set-plan` does while the node runs.
     auto lease = pool.acquire();
-    storage::audit_record a;
-    a.id = policy::uuid_v4();
-    a.org_id = org.id;
-    a.action = "org.plan";
-    a.created_at = policy::rfc3339(t0);
-    storage::store{*lease}.set_org_plan(org.id, "enterprise", a);
+    storage::store{*lease}.set_org_plan(
+      org.id, "enterprise", testing::audit_entry(org.id, "org.plan", t0));
   }
   CAF_CHECK(!create(policy::generate_api_key()).ok());
   CAF_REQUIRE(sched.trigger_timeout());

@@ -1,6 +1,7 @@
 #define CAF_SUITE retention
 
 #include "actors/retention.hpp"
+#include "test_support.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -22,16 +23,8 @@ namespace {
 constexpr long long day = 24 * 3600;
 constexpr long long now = 1'800'000'000;
 
-std::string temp_dir() {
-  auto path = (std::filesystem::temp_directory_path() / "gh-ret-XXXXXX")
-                .string();
-  if (!mkdtemp(path.data()))
-    throw std::runtime_error("mkdtemp failed");
-  return path;
-}
-
 struct fixture {
-  std::string dir = temp_dir();
+  std::string dir = testing::temp_dir();
   storage::connection_pool pool{"sqlite://" + dir + "/t.db", 1};
 
   fixture() {

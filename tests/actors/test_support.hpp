@@ -1,0 +1,74 @@
+#pragma once
+
+// What the actor tests share: a scratch directory and a seeded organization.
+
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+#include "policy/api_key.hpp"
+#include "policy/ids.hpp"
+#include "policy/time.hpp"
+#include "storage/store.hpp"
+
+namespace gatehouse::testing {
+
+/// A fresh directory under the system's temp dir.
+inline std::string temp_dir() {
+  auto path = (std::filesystem::temp_directory_path() / "gh-test-XXXXXX")
+                .string();
+  if (!mkdtemp(path.data()))
+    throw std::runtime_error("mkdtemp failed");
+  return path;
+}
+
+/// An audit entry for `action` in `org_id` at `now_s`.
+inline storage::audit_record audit_entry(const std::string& org_id,
+                                         const char* action, long long now_s) {
+  storage::audit_record a;
+  a.id = policy::uuid_v4();
+  a.org_id = org_id;
+  a.action = action;
+  a.created_at = policy::rfc3339(now_s);
+  return a;
+}
+
+/// A key of user "u1" in `org_id` for the raw key `raw`.
+inline storage::api_key_record key_for(const std::string& raw,
+                                       const std::string& org_id,
+                                       long long now_s) {
+  storage::api_key_record k;
+  k.id = policy::uuid_v4();
+  k.org_id = org_id;
+  k.user_id = "u1";
+  k.name = "k";
+  k.key_hash = policy::key_hash(raw);
+  k.key_prefix = policy::key_prefix(raw);
+  k.created_at = policy::rfc3339(now_s);
+  return k;
+}
+
+/// Signs up org "acme" on `plan` with owner "u1" and the key `raw` as its
+/// first key; answers the org.
+inline storage::org_record seed_org(storage::store& st, const std::string& plan,
+                                    const std::string& raw, long long now_s) {
+  storage::org_record org;
+  org.id = policy::uuid_v4();
+  org.slug = "acme";
+  org.name = "Acme";
+  org.plan = plan;
+  org.created_at = policy::rfc3339(now_s);
+  storage::user_record user{"u1", "a@example.com", "A", "x",
+                            policy::rfc3339(now_s)};
+  storage::membership_record m;
+  m.org_id = org.id;
+  m.user_id = "u1";
+  m.role = "owner";
+  m.joined_at = policy::rfc3339(now_s);
+  st.create_signup(org, user, true, m, key_for(raw, org.id, now_s),
+                   audit_entry(org.id, "org.create", now_s));
+  return org;
+}
+
+} // namespace gatehouse::testing
