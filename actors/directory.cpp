@@ -51,6 +51,19 @@ org_actor directory::get_or_spawn(const std::string& org_id,
   return pos->second;
 }
 
+void directory::publish(const std::string& org_id,
+                        std::shared_ptr<const org_view> view) {
+  std::unique_lock guard{orgs_mtx_};
+  views_[org_id] = std::move(view);
+}
+
+std::shared_ptr<const org_view>
+directory::view_of(const std::string& org_id) const {
+  std::shared_lock guard{orgs_mtx_};
+  auto i = views_.find(org_id);
+  return i == views_.end() ? nullptr : i->second;
+}
+
 std::vector<org_actor> directory::all_orgs() const {
   std::shared_lock guard{orgs_mtx_};
   std::vector<org_actor> out;

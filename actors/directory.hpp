@@ -2,6 +2,7 @@
 
 #include <array>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -11,6 +12,8 @@
 #include "actors/fwd.hpp"
 
 namespace gatehouse::actors {
+
+struct org_view;
 
 /// Maps API-key hashes to org ids and org ids to their org actors.
 ///
@@ -38,6 +41,13 @@ public:
   /// All running org actors (for shutdown).
   std::vector<org_actor> all_orgs() const;
 
+  /// Makes `view` what requests of `org_id` are authorized from.
+  void publish(const std::string& org_id,
+               std::shared_ptr<const org_view> view);
+
+  /// The last view `org_id`'s actor published, if any.
+  std::shared_ptr<const org_view> view_of(const std::string& org_id) const;
+
 private:
   static constexpr std::size_t shard_count = 16;
   struct key_shard {
@@ -49,6 +59,7 @@ private:
   mutable std::array<key_shard, shard_count> keys_;
   mutable std::shared_mutex orgs_mtx_;
   std::unordered_map<std::string, org_actor> orgs_;
+  std::unordered_map<std::string, std::shared_ptr<const org_view>> views_;
 };
 
 } // namespace gatehouse::actors

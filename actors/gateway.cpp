@@ -221,6 +221,16 @@ void gateway::authorize(proxy_request req,
   auto org_id = impl_->dir->org_of_key(req.key_hash);
   if (!org_id)
     return done(unknown_key());
+  // The fast path: decide from the view the org actor published, on this
+  // thread. Budgets and rate limits are atomic ledgers shared with the
+  // actor; only a new month needs the actor itself.
+  if (auto view = impl_->dir->view_of(*org_id);
+      view && view->month == policy::month_of(req.now_s)) {
+    auto a = actors::authorize(*view, req);
+    if (!a.ok)
+      impl_->metrics->record_denial(*org_id, a.denial.code);
+    return done(std::move(a));
+  }
   if (auto hdl = impl_->dir->find_org(*org_id)) {
     caf::anon_send(hdl, authorize_atom_v, std::move(req),
                    auth_reply{std::move(done)});

@@ -4,6 +4,7 @@
 // includes this header through gateway.hpp.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,8 @@
 #include "storage/records.hpp"
 
 namespace gatehouse::actors {
+
+struct team_ledger;
 
 /// Who changes state, from where and when; recorded in the audit log.
 struct audit_ctx {
@@ -97,8 +100,10 @@ struct grant {
   bool inject_usage = false;
   bool log_bodies = false;
   std::optional<std::string> env; ///< the app's environment tag
-  /// Budget reserved for this request, released when it settles.
+  /// Budget reserved for this request in `ledger`, replaced by the actual
+  /// cost when it settles.
   std::int64_t reserved_micros = 0;
+  std::shared_ptr<team_ledger> ledger;
 };
 
 /// Answer to a proxy_request: a grant or the reason for refusal.
@@ -120,7 +125,8 @@ struct stream_summary {
 /// counts it and forwards it to storage.
 struct settlement {
   storage::request_log_record log;
-  std::int64_t reserved_micros = 0; ///< from the grant
+  std::int64_t reserved_micros = 0;   ///< from the grant
+  std::shared_ptr<team_ledger> ledger; ///< from the grant
 };
 
 /// A team's live month-to-date figures, as the org actor counts them.

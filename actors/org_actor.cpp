@@ -73,10 +73,30 @@ caf::typed_response_promise<T> write_then(state_ptr self, db_job job,
   self->request(self->state.links.db, caf::infinite, std::move(job))
     .await([=](bool) mutable {
              ++self->state.version;
-             rp.deliver(done());
+             auto result = done();
+             publish(self->state);
+             rp.deliver(std::move(result));
            },
            [=](caf::error& err) mutable { rp.deliver(err); });
   return rp;
+}
+
+std::int64_t limit_of(const storage::team_record& t) {
+  return t.monthly_spend_limit_micros ? *t.monthly_spend_limit_micros
+                                      : team_ledger::no_limit;
+}
+
+std::shared_ptr<team_ledger> new_ledger(const std::string& month,
+                                        const storage::team_record& t) {
+  return std::make_shared<team_ledger>(month, limit_of(t));
+}
+
+/// Authorizes from the actor's own state, first moving to the request's
+/// month if it began.
+authorization authorize_now(org_state& st, const proxy_request& req) {
+  if (roll_month(st, req.now_s))
+    publish(st);
+  return authorize(st, req);
 }
 
 /// Counts a refusal in the metrics; passes the answer on.
@@ -131,25 +151,29 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
   for (auto& p : snap.prices)
     st.prices[p.model] = policy::model_price{p.input_micros_per_mtok,
                                              p.output_micros_per_mtok};
-  for (auto& t : snap.teams) {
-    st.teams[t.id].limit_micros = t.monthly_spend_limit_micros;
-    st.teams[t.id].rec = t;
-  }
+  st.month = snap.month;
+  for (auto& t : snap.teams)
+    st.teams[t.id] = team_entry{t, new_ledger(st.month, t)};
   for (auto& a : snap.apps) {
     st.apps[a.id] = app_state{a.is_active, a.env};
     st.app_recs[a.id] = a;
   }
-  st.month = snap.month;
   for (auto& u : snap.month_usage)
     if (u.scope_type == "team" && st.teams.count(u.scope_id)) {
-      st.teams[u.scope_id].spent_micros = u.cost_micros;
-      st.teams[u.scope_id].requests = u.requests;
+      auto& l = *st.teams[u.scope_id].ledger;
+      l.committed = u.cost_micros;
+      l.spent = u.cost_micros;
+      l.requests = u.requests;
     }
   for (auto& k : snap.keys) {
     index_key(st, k);
     auto id = k.id;
     st.keys.emplace(std::move(id), make_entry(std::move(k)));
   }
+  for (auto& [id, k] : st.keys)
+    if (k.rec.rate_limit_rpm)
+      st.rates[id] = std::make_shared<key_rate>();
+  publish(st);
   self->delayed_send(self, org_refresh_interval, refresh_atom_v);
   return {
     [=](authkey_atom, const std::string& hash, int64_t now_s) {
@@ -173,6 +197,8 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
           auto& st = self->state;
           index_key(st, rec);
           st.keys[rec.id] = make_entry(rec);
+          if (rec.rate_limit_rpm)
+            st.rates[rec.id] = std::make_shared<key_rate>();
           st.links.dir->add_key(rec.key_hash, st.org.id);
           return rec;
         });
@@ -284,10 +310,10 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
         });
     },
     [=](authorize_atom, const proxy_request& req) {
-      return counted(self->state, authorize(self->state, req));
+      return counted(self->state, authorize_now(self->state, req));
     },
     [=](authorize_atom, const proxy_request& req, const auth_reply& reply) {
-      reply.fn(counted(self->state, authorize(self->state, req)));
+      reply.fn(counted(self->state, authorize_now(self->state, req)));
     },
     [=](targets_atom, const std::string& hash, int64_t now_s) {
       return key_targets(self->state, hash, now_s);
@@ -299,7 +325,8 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
     [=](settle_atom, settlement& done) {
       auto& st = self->state;
       auto entry = price_and_count(st, std::move(done.log));
-      account(st, entry.log, done.reserved_micros);
+      if (done.ledger)
+        done.ledger->settle(done.reserved_micros, entry.log.cost_micros);
       if (st.links.metrics)
         st.links.metrics->record_exchange(entry.log);
       self->send(st.links.writer, log_atom_v, std::move(entry));
@@ -323,9 +350,14 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
             throw storage::storage_error("team vanished");
         }},
         [self, rec] {
-          auto& t = self->state.teams[rec.id];
-          t.limit_micros = rec.monthly_spend_limit_micros;
-          t.rec = rec;
+          auto& st = self->state;
+          auto t = st.teams.find(rec.id);
+          if (t == st.teams.end()) {
+            st.teams[rec.id] = team_entry{rec, new_ledger(st.month, rec)};
+          } else {
+            t->second.rec = rec;
+            t->second.ledger->limit = limit_of(rec);
+          }
           return rec;
         });
     },
@@ -354,11 +386,12 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
     },
     [=](team_usage_atom, int64_t now_s) {
       auto& st = self->state;
-      roll_month(st, now_s);
+      if (roll_month(st, now_s))
+        publish(st);
       std::vector<team_usage> out;
       for (auto& [id, t] : st.teams)
-        out.push_back(team_usage{id, t.spent_micros, t.requests,
-                                 t.in_flight_micros});
+        out.push_back(team_usage{id, t.ledger->spent, t.ledger->requests,
+                                 t.ledger->committed - t.ledger->spent});
       return out;
     },
     [=](put_app_atom, storage::app_record rec, bool is_new,
@@ -581,6 +614,7 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
               st.org.plan = (*fresh)->plan;
               st.org.name = (*fresh)->name;
               st.org.settings_json = (*fresh)->settings_json;
+              publish(st);
             }
             self->delayed_send(self, org_refresh_interval, refresh_atom_v);
           },

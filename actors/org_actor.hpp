@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "actors/fwd.hpp"
+#include "actors/ledger.hpp"
 #include "actors/metrics.hpp"
 #include "policy/outcome.hpp"
-#include "policy/key_rate_limit.hpp"
 #include "policy/pricing.hpp"
 #include "storage/secrets.hpp"
 
@@ -32,13 +32,10 @@ struct org_snapshot {
   std::string month; ///< "YYYY-MM"
 };
 
-/// A team's budget and its live month-to-date counters.
-struct team_budget {
+/// A team as the org actor keeps it: its record and this month's ledger.
+struct team_entry {
   storage::team_record rec; ///< as last written
-  std::optional<std::int64_t> limit_micros;
-  std::int64_t spent_micros = 0;
-  std::int64_t requests = 0;
-  std::int64_t in_flight_micros = 0;
+  std::shared_ptr<team_ledger> ledger;
 };
 
 /// One provider in the org actor's table, ready to connect to.
@@ -62,18 +59,25 @@ struct key_entry {
   std::optional<long long> expires_s;
 };
 
-/// State of an org actor.
-struct org_state {
+/// Everything an authorization reads. The org actor owns it and, after
+/// every change, publishes a copy that I/O threads authorize from without
+/// a message; the ledgers and rate states are shared with that copy.
+struct org_view {
   storage::org_record org;
   std::unordered_map<std::string, key_entry> keys;  ///< by key id
   std::unordered_map<std::string, std::string> ids; ///< key hash -> key id
   std::map<std::string, provider_entry> providers; ///< by name
   std::map<std::string, policy::model_price> prices; ///< org overrides
-  std::map<std::string, team_budget> teams;          ///< by team id
+  std::map<std::string, team_entry> teams;           ///< by team id
   std::map<std::string, app_state> apps;             ///< by app id
+  /// Rate state of keys with a limit, by key id.
+  std::unordered_map<std::string, std::shared_ptr<key_rate>> rates;
+  std::string month; ///< the UTC month of the team ledgers
+};
+
+/// State of an org actor.
+struct org_state : org_view {
   std::map<std::string, storage::app_record> app_recs; ///< by app id
-  std::string month; ///< the UTC month the team counters are for
-  policy::gcra_limiter rate_limits;                  ///< per key
   org_links links;
   /// Counts committed mutations, so a refresh that raced one is dropped.
   uint64_t version = 0;
@@ -93,27 +97,28 @@ org_actor_impl(org_actor::stateful_pointer<org_state> self, org_snapshot snap,
 // Decisions on an org's state, without messaging (org_decisions.cpp).
 
 /// Is the key with this hash usable at `now_s`?
-key_verdict verdict_for(const org_state& st, const std::string& hash,
+key_verdict verdict_for(const org_view& st, const std::string& hash,
                         long long now_s);
 
 /// Authorizes a proxied request: key, app, provider selection, scopes,
-/// plan, per-key rate limit and team budget (whose estimate it reserves).
-authorization authorize(org_state& st, const proxy_request& req);
+/// plan, per-key rate limit and team budget (whose estimate it reserves in
+/// the team's ledger). The view's month must be the request's.
+authorization authorize(const org_view& st, const proxy_request& req);
 
-/// Starts new month counters when `now_s` is in another month.
-void roll_month(org_state& st, long long now_s);
-
-/// Releases a settled request's reservation and counts its actual cost.
-void account(org_state& st, const storage::request_log_record& log,
-             std::int64_t reserved_micros);
-
-/// The providers a key may use, for listing models.
-authorization key_targets(const org_state& st, const std::string& hash,
-                          long long now_s);
+/// Gives the teams fresh ledgers when `now_s` is in another month; true if
+/// it did (the view must then be published again).
+bool roll_month(org_state& st, long long now_s);
 
 /// Prices a finished exchange and derives the counters it moves.
-log_entry price_and_count(const org_state& st,
+log_entry price_and_count(const org_view& st,
                           storage::request_log_record log);
+
+/// The providers a key may use, for listing models.
+authorization key_targets(const org_view& st, const std::string& hash,
+                          long long now_s);
+
+/// Makes `st` the view I/O threads authorize from.
+void publish(const org_state& st);
 
 /// The connection details of a stored provider; decrypts its key.
 policy::outcome<upstream_target>

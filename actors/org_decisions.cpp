@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/org_actor.hpp"
+#include "actors/directory.hpp"
 #include "policy/budget.hpp"
 #include "policy/key_validity.hpp"
 #include "policy/plan.hpp"
@@ -25,11 +26,11 @@ authorization deny(errc code, std::string message) {
   return out;
 }
 
-policy::plan plan_of(const org_state& st) {
+policy::plan plan_of(const org_view& st) {
   return policy::parse_plan(st.org.plan).value_or(policy::plan::free);
 }
 
-bool log_bodies(const org_state& st) {
+bool log_bodies(const org_view& st) {
   auto j = nlohmann::json::parse(st.org.settings_json, nullptr, false);
   return j.is_object() && j.value("log_bodies", false);
 }
@@ -60,7 +61,7 @@ bool openai_stream_path(const std::string& path) {
 
 } // namespace
 
-key_verdict verdict_for(const org_state& st, const std::string& hash,
+key_verdict verdict_for(const org_view& st, const std::string& hash,
                         long long now_s) {
   key_verdict v;
   v.org_id = st.org.id;
@@ -95,33 +96,17 @@ key_verdict verdict_for(const org_state& st, const std::string& hash,
   return v;
 }
 
-void roll_month(org_state& st, long long now_s) {
+bool roll_month(org_state& st, long long now_s) {
   auto month = policy::month_of(now_s);
   if (month == st.month)
-    return;
-  st.month = std::move(month);
-  for (auto& [id, t] : st.teams) {
-    t.spent_micros = 0;
-    t.requests = 0;
-  }
+    return false;
+  st.month = month;
+  for (auto& [id, t] : st.teams)
+    t.ledger = std::make_shared<team_ledger>(month, t.ledger->limit.load());
+  return true;
 }
 
-void account(org_state& st, const storage::request_log_record& log,
-             std::int64_t reserved_micros) {
-  if (!log.team_id)
-    return;
-  auto t = st.teams.find(*log.team_id);
-  if (t == st.teams.end())
-    return;
-  t->second.in_flight_micros =
-    std::max<std::int64_t>(0, t->second.in_flight_micros - reserved_micros);
-  if (log.created_at.compare(0, 7, st.month) == 0) {
-    t->second.spent_micros += log.cost_micros;
-    t->second.requests += 1;
-  }
-}
-
-authorization authorize(org_state& st, const proxy_request& req) {
+authorization authorize(const org_view& st, const proxy_request& req) {
   auto v = verdict_for(st, req.key_hash, req.now_s);
   if (!v.valid)
     return deny(errc::unauthorized, v.reason);
@@ -162,34 +147,35 @@ authorization authorize(org_state& st, const proxy_request& req) {
                   : "key may not use provider '" + sel.provider + "'");
   if (v.rate_limit_rpm
       && policy::has_feature(plan, policy::feature::per_key_rate_limits)) {
-    auto d = st.rate_limits.hit(v.key_id, *v.rate_limit_rpm, req.now_ms);
-    if (!d.allowed) {
+    auto r = st.rates.find(v.key_id);
+    std::int64_t retry_us = 0;
+    if (r != st.rates.end()
+        && !r->second->hit(*v.rate_limit_rpm, req.now_ms * 1000, retry_us)) {
       auto out = deny(errc::rate_limited,
                       "the key's limit of " + std::to_string(*v.rate_limit_rpm)
                         + " requests per minute is reached");
-      out.denial.retry_after_s = (d.retry_after_ms + 999) / 1000;
+      out.denial.retry_after_s = (retry_us + 999'999) / 1'000'000;
       return out;
     }
   }
   std::int64_t reserve = 0;
-  team_budget* budget = nullptr;
+  std::shared_ptr<team_ledger> ledger;
   if (v.team_id
       && policy::has_feature(plan, policy::feature::budget_controls)) {
-    roll_month(st, req.now_s);
     auto t = st.teams.find(*v.team_id);
-    if (t != st.teams.end() && t->second.limit_micros) {
-      budget = &t->second;
+    if (t != st.teams.end()
+        && t->second.ledger->limit.load() != team_ledger::no_limit) {
       reserve = policy::estimate_cost_micros(
         policy::find_price(st.prices, sel.model),
         static_cast<std::size_t>(req.prompt_chars), req.max_tokens);
-      policy::budget_state b{*budget->limit_micros, budget->spent_micros,
-                             budget->in_flight_micros};
-      if (!policy::admits(b, reserve)) {
+      // Atomic: concurrent admissions cannot both take the last of it.
+      if (!t->second.ledger->reserve(reserve)) {
         auto out = deny(errc::budget_exceeded,
                         "the team's monthly budget is spent");
         out.denial.retry_after_s = policy::seconds_to_next_utc_month(req.now_s);
         return out;
       }
+      ledger = t->second.ledger;
     }
   }
   authorization out;
@@ -217,14 +203,12 @@ authorization authorize(org_state& st, const proxy_request& req) {
     req.stream && !req.client_wants_usage && openai_stream_path(req.path);
   g.log_bodies = log_bodies(st);
   g.env = env;
-  if (budget) {
-    budget->in_flight_micros += reserve;
-    g.reserved_micros = reserve;
-  }
+  g.reserved_micros = reserve;
+  g.ledger = std::move(ledger);
   return out;
 }
 
-authorization key_targets(const org_state& st, const std::string& hash,
+authorization key_targets(const org_view& st, const std::string& hash,
                           long long now_s) {
   auto v = verdict_for(st, hash, now_s);
   if (!v.valid)
@@ -245,7 +229,7 @@ authorization key_targets(const org_state& st, const std::string& hash,
   return out;
 }
 
-log_entry price_and_count(const org_state& st,
+log_entry price_and_count(const org_view& st,
                           storage::request_log_record log) {
   auto price = policy::find_price(st.prices, log.model);
   if (price)
@@ -305,6 +289,11 @@ make_target(const storage::provider_record& rec,
                                            : rec.auth_scheme + " " + *key;
   }
   return t;
+}
+
+void publish(const org_state& st) {
+  st.links.dir->publish(st.org.id, std::make_shared<const org_view>(
+                                     static_cast<const org_view&>(st)));
 }
 
 } // namespace gatehouse::actors

@@ -526,6 +526,7 @@ private:
       log.response_body = response_body;
     log.created_at = policy::rfc3339_ms(started_ms_);
     s.reserved_micros = grant_.reserved_micros;
+    s.ledger = grant_.ledger;
     px_.svc.gw.settle(std::move(s));
   }
 

@@ -132,6 +132,7 @@ struct fixture : test_coordinator_fixture<> {
     s.log.tokens_out = tokens;
     s.log.created_at = policy::rfc3339_ms(now * 1000);
     s.reserved_micros = a.permit.reserved_micros;
+    s.ledger = a.permit.ledger;
     caf::anon_send(hdl, settle_atom_v, s);
     sched.run();
   }

@@ -1,0 +1,369 @@
+// The store's request logs: the data plane's batched writes, log pages,
+// usage reports and counters, and retention.
+
+#include "storage/store.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <tuple>
+
+#include "storage/database.hpp"
+#include "storage/store_rows.hpp"
+
+namespace gatehouse::storage {
+
+using namespace detail;
+
+namespace {
+
+// -- bulk inserts -------------------------------------------------------------
+
+/// An INSERT of many rows, `width` parameters each, sent as statements of
+/// up to 32 rows. Counts are split into powers of two, so that six
+/// statement texts (each prepared once per connection) serve any batch.
+class bulk_insert {
+public:
+  /// `head` is `INSERT INTO t (columns)`, `tail` what follows the VALUES
+  /// list (an ON CONFLICT clause or nothing).
+  bulk_insert(const std::string& head, std::size_t width,
+              const std::string& tail)
+    : width_(width) {
+    for (std::size_t rows = 1; rows <= max_rows; rows *= 2) {
+      std::string sql = head + " VALUES ";
+      std::size_t n = 0;
+      for (std::size_t r = 0; r < rows; ++r) {
+        sql += r == 0 ? "(" : ", (";
+        for (std::size_t c = 0; c < width; ++c) {
+          if (c > 0)
+            sql += ", ";
+          sql += "$" + std::to_string(++n);
+        }
+        sql += ")";
+      }
+      sql += tail;
+      sql_.push_back(std::move(sql));
+    }
+  }
+
+  /// Inserts `count` rows; `append(i, args)` appends the parameters of
+  /// row i.
+  void run(database& db, std::size_t count,
+           const std::function<void(std::size_t, params&)>& append) const {
+    std::size_t done = 0;
+    for (std::size_t k = sql_.size(); k-- > 0;) {
+      const std::size_t rows = std::size_t{1} << k;
+      while (count - done >= rows) {
+        params args;
+        args.reserve(rows * width_);
+        for (std::size_t i = done; i < done + rows; ++i)
+          append(i, args);
+        db.exec(sql_[k], args);
+        done += rows;
+      }
+    }
+  }
+
+private:
+  // 32 rows of the widest table stay under SQLite's oldest limit of 999
+  // parameters.
+  static constexpr std::size_t max_rows = 32;
+  std::size_t width_;
+  std::vector<std::string> sql_; // [k]: 2^k rows
+};
+
+// -- request logs -------------------------------------------------------------
+
+const std::string log_columns
+  = "id, org_id, request_id, key_id, key_prefix, app_id, team_id, user_id, "
+    "provider, model, method, path, status, error_code, tokens_in, "
+    "tokens_out, cost_micros, usage_estimated, unpriced, latency_ms, "
+    "ttft_ms, stream, session_id, end_user, metadata, env, request_body, "
+    "response_body, created_at";
+
+constexpr std::size_t log_width = 29;
+
+void append_log(const request_log_record& l, params& args) {
+  args.emplace_back(l.id);
+  args.emplace_back(l.org_id);
+  args.emplace_back(l.request_id);
+  args.emplace_back(l.key_id);
+  args.emplace_back(l.key_prefix);
+  args.emplace_back(l.app_id);
+  args.emplace_back(l.team_id);
+  args.emplace_back(l.user_id);
+  args.emplace_back(l.provider);
+  args.emplace_back(l.model);
+  args.emplace_back(l.method);
+  args.emplace_back(l.path);
+  args.emplace_back(l.status);
+  args.emplace_back(l.error_code);
+  args.emplace_back(l.tokens_in);
+  args.emplace_back(l.tokens_out);
+  args.emplace_back(l.cost_micros);
+  args.emplace_back(l.usage_estimated);
+  args.emplace_back(l.unpriced);
+  args.emplace_back(l.latency_ms);
+  args.emplace_back(l.ttft_ms);
+  args.emplace_back(l.stream);
+  args.emplace_back(l.session_id);
+  args.emplace_back(l.end_user);
+  args.emplace_back(l.metadata_json);
+  args.emplace_back(l.env);
+  args.emplace_back(l.request_body);
+  args.emplace_back(l.response_body);
+  args.emplace_back(l.created_at);
+}
+
+request_log_record read_log(const row& r) {
+  request_log_record l;
+  l.id = r.text(0);
+  l.org_id = r.text(1);
+  l.request_id = r.text(2);
+  l.key_id = r.opt_text(3);
+  l.key_prefix = r.opt_text(4);
+  l.app_id = r.opt_text(5);
+  l.team_id = r.opt_text(6);
+  l.user_id = r.opt_text(7);
+  l.provider = r.text(8);
+  l.model = r.text(9);
+  l.method = r.text(10);
+  l.path = r.text(11);
+  l.status = static_cast<int>(r.int64(12));
+  l.error_code = r.opt_text(13);
+  l.tokens_in = r.int64(14);
+  l.tokens_out = r.int64(15);
+  l.cost_micros = r.int64(16);
+  l.usage_estimated = r.boolean(17);
+  l.unpriced = r.boolean(18);
+  l.latency_ms = r.int64(19);
+  l.ttft_ms = r.opt_int64(20);
+  l.stream = r.boolean(21);
+  l.session_id = r.opt_text(22);
+  l.end_user = r.opt_text(23);
+  l.metadata_json = r.opt_text(24);
+  l.env = r.opt_text(25);
+  l.request_body = r.opt_text(26);
+  l.response_body = r.opt_text(27);
+  l.created_at = r.text(28);
+  return l;
+}
+
+const bulk_insert& log_insert() {
+  static const bulk_insert insert(
+    "INSERT INTO request_logs (" + log_columns + ")", log_width, "");
+  return insert;
+}
+
+const bulk_insert& counter_upsert() {
+  static const bulk_insert insert(
+    "INSERT INTO usage_counters (org_id, scope_type, scope_id, month, "
+    "requests, tokens_in, tokens_out, cost_micros)",
+    8,
+    " ON CONFLICT (org_id, scope_type, scope_id, month) DO UPDATE SET "
+    "requests = usage_counters.requests + excluded.requests, "
+    "tokens_in = usage_counters.tokens_in + excluded.tokens_in, "
+    "tokens_out = usage_counters.tokens_out + excluded.tokens_out, "
+    "cost_micros = usage_counters.cost_micros + excluded.cost_micros");
+  return insert;
+}
+
+} // namespace
+
+void store::write_batch(const std::vector<request_log_record>& logs,
+                        const std::vector<usage_delta>& deltas,
+                        const std::vector<key_use>& uses) {
+  // One row per counter and per key: PostgreSQL refuses to upsert a row
+  // twice in one statement. Sorted keys also make concurrent batches lock
+  // rows in the same order.
+  std::map<std::tuple<std::string, std::string, std::string, std::string>,
+           usage_delta>
+    counters;
+  for (const auto& d : deltas) {
+    auto [it, fresh] = counters.try_emplace(
+      std::make_tuple(d.org_id, d.scope_type, d.scope_id, d.month), d);
+    if (!fresh) {
+      it->second.requests += d.requests;
+      it->second.tokens_in += d.tokens_in;
+      it->second.tokens_out += d.tokens_out;
+      it->second.cost_micros += d.cost_micros;
+    }
+  }
+  std::map<std::pair<std::string, std::string>, key_use> keys;
+  for (const auto& u : uses) {
+    auto [it, fresh] = keys.try_emplace(std::make_pair(u.org_id, u.key_id), u);
+    if (!fresh) {
+      it->second.requests += u.requests;
+      if (u.last_used_at > it->second.last_used_at)
+        it->second.last_used_at = u.last_used_at;
+    }
+  }
+  std::vector<const usage_delta*> merged;
+  merged.reserve(counters.size());
+  for (const auto& entry : counters)
+    merged.push_back(&entry.second);
+
+  transaction tx(db_);
+  log_insert().run(db_, logs.size(), [&](std::size_t i, params& args) {
+    append_log(logs[i], args);
+  });
+  counter_upsert().run(db_, merged.size(), [&](std::size_t i, params& args) {
+    const auto& d = *merged[i];
+    args.emplace_back(d.org_id);
+    args.emplace_back(d.scope_type);
+    args.emplace_back(d.scope_id);
+    args.emplace_back(d.month);
+    args.emplace_back(d.requests);
+    args.emplace_back(d.tokens_in);
+    args.emplace_back(d.tokens_out);
+    args.emplace_back(d.cost_micros);
+  });
+  for (const auto& [id, u] : keys) {
+    db_.exec("UPDATE api_keys SET last_used_at = CASE "
+             "WHEN last_used_at IS NULL OR last_used_at < $3 THEN $3 "
+             "ELSE last_used_at END, "
+             "request_count = request_count + $4 "
+             "WHERE org_id = $1 AND id = $2",
+             {u.org_id, u.key_id, u.last_used_at, u.requests});
+  }
+  tx.commit();
+}
+
+log_page store::query_logs(const std::string& org_id, const log_filter& filter,
+                           const std::optional<std::string>& cursor,
+                           int limit) {
+  limit = std::clamp(limit, 1, max_log_page);
+  std::string sql
+    = "SELECT " + log_columns + " FROM request_logs WHERE org_id = $1";
+  params args{org_id};
+  // Column names come from this list only, never from the filter's values.
+  auto where = [&](const char* condition, param value) {
+    args.push_back(std::move(value));
+    sql += " AND ";
+    sql += condition;
+    sql += " $" + std::to_string(args.size());
+  };
+  if (filter.app_id)
+    where("app_id =", *filter.app_id);
+  if (filter.team_id)
+    where("team_id =", *filter.team_id);
+  if (filter.key_id)
+    where("key_id =", *filter.key_id);
+  if (filter.provider)
+    where("provider =", *filter.provider);
+  if (filter.model)
+    where("model =", *filter.model);
+  if (filter.session_id)
+    where("session_id =", *filter.session_id);
+  if (filter.status)
+    where("status =", *filter.status);
+  if (filter.from)
+    where("created_at >=", normalize_time(*filter.from));
+  if (filter.to)
+    where("created_at <", normalize_time(*filter.to));
+  if (cursor) {
+    auto at = decode_cursor(*cursor);
+    args.emplace_back(std::move(at.created_at));
+    args.emplace_back(std::move(at.id));
+    sql += " AND (created_at, id) < ($" + std::to_string(args.size() - 1)
+           + ", $" + std::to_string(args.size()) + ")";
+  }
+  // One row more than asked tells whether another page follows.
+  args.emplace_back(limit + 1);
+  sql += " ORDER BY created_at DESC, id DESC LIMIT $"
+         + std::to_string(args.size());
+
+  auto [logs, next] = read_page(db_.exec(sql, args), limit, read_log);
+  return {std::move(logs), std::move(next)};
+}
+
+std::vector<usage_row> store::usage_report(const std::string& org_id,
+                                           const std::string& group_by,
+                                           const std::string& from,
+                                           const std::string& to) {
+  static const std::map<std::string, std::string> groups = {
+    {"day", "SUBSTR(created_at, 1, 10)"},
+    {"app", "app_id"},
+    {"team", "team_id"},
+    {"key", "key_id"},
+    {"model", "model"},
+    {"provider", "provider"},
+  };
+  auto group = groups.find(group_by);
+  if (group == groups.end())
+    throw std::invalid_argument("group_by must be one of day, app, team, "
+                                "key, model, provider");
+  const std::string expr = "COALESCE(" + group->second + ", '')";
+  std::string sql = "SELECT " + expr
+                    + ", COUNT(*), SUM(tokens_in), SUM(tokens_out), "
+                      "SUM(cost_micros), SUM(unpriced) "
+                      "FROM request_logs WHERE org_id = $1";
+  params args{org_id};
+  if (!from.empty()) {
+    args.emplace_back(normalize_time(from));
+    sql += " AND created_at >= $" + std::to_string(args.size());
+  }
+  if (!to.empty()) {
+    args.emplace_back(normalize_time(to));
+    sql += " AND created_at < $" + std::to_string(args.size());
+  }
+  sql += " GROUP BY " + expr;
+  auto rs = db_.exec(sql, args);
+  std::vector<usage_row> out;
+  out.reserve(rs.size());
+  for (const auto& r : rs)
+    out.push_back(
+      {r.text(0), r.int64(1), r.int64(2), r.int64(3), r.int64(4), r.int64(5)});
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.group < b.group; });
+  return out;
+}
+
+std::vector<usage_delta> store::load_month_usage(const std::string& org_id,
+                                                 const std::string& month) {
+  auto rs = db_.exec("SELECT org_id, scope_type, scope_id, month, requests, "
+                     "tokens_in, tokens_out, cost_micros FROM usage_counters "
+                     "WHERE org_id = $1 AND month = $2",
+                     {org_id, month});
+  std::vector<usage_delta> out;
+  out.reserve(rs.size());
+  for (const auto& r : rs)
+    out.push_back({r.text(0), r.text(1), r.text(2), r.text(3), r.int64(4),
+                   r.int64(5), r.int64(6), r.int64(7)});
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.scope_type, a.scope_id)
+           < std::tie(b.scope_type, b.scope_id);
+  });
+  return out;
+}
+
+std::map<std::string, std::int64_t>
+store::team_month_spend(const std::string& org_id, const std::string& month) {
+  auto rs = db_.exec("SELECT scope_id, cost_micros FROM usage_counters "
+                     "WHERE org_id = $1 AND month = $2 AND scope_type = 'team'",
+                     {org_id, month});
+  std::map<std::string, std::int64_t> out;
+  for (const auto& r : rs)
+    out.emplace(r.text(0), r.int64(1));
+  return out;
+}
+
+std::int64_t store::delete_logs_before(const std::string& org_id,
+                                       const std::string& cutoff) {
+  constexpr std::size_t batch = 5000;
+  static const std::string sql
+    = "DELETE FROM request_logs WHERE id IN (SELECT id FROM request_logs "
+      "WHERE org_id = $1 AND created_at < $2 LIMIT "
+      + std::to_string(batch) + ") RETURNING 1";
+  const auto bound = normalize_time(cutoff);
+  std::int64_t deleted = 0;
+  for (;;) {
+    auto rs = db_.exec(sql, {org_id, bound});
+    deleted += static_cast<std::int64_t>(rs.size());
+    if (rs.size() < batch)
+      return deleted;
+  }
+}
+
+} // namespace gatehouse::storage
