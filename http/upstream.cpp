@@ -7,7 +7,7 @@ namespace gatehouse::http {
 namespace {
 
 /// Idle connections kept per upstream; more are closed.
-constexpr size_t max_idle_per_upstream = 256;
+constexpr size_t max_idle_per_upstream = 128;
 
 } // namespace
 
@@ -71,53 +71,69 @@ void upstream_pool::connect(const actors::upstream_target& t,
                             acquire_fn done) {
   if (policy::is_metadata_hostname(t.host) && !allowed_.all)
     return done(net::error::access_denied, nullptr);
-  auto key = key_of(t);
   auto strand = net::make_strand(ioc_);
+  // An address needs no resolver (whose single thread would queue every
+  // connect of a burst behind one another).
+  beast::error_code literal_ec;
+  auto literal = net::ip::make_address(t.host, literal_ec);
+  if (!literal_ec)
+    return connect_to({tcp::endpoint{literal, t.port}}, t, strand,
+                      std::move(done));
   auto resolver = std::make_shared<tcp::resolver>(strand);
   resolver->async_resolve(
     t.host, std::to_string(t.port),
-    [this, t, key, strand, resolver,
+    [this, t, strand, resolver,
      done = std::move(done)](beast::error_code ec,
                              tcp::resolver::results_type results) mutable {
       if (ec)
         return done(ec, nullptr);
-      // The SSRF guard at connect time: a name may resolve elsewhere now
-      // than when the provider was saved.
-      std::vector<tcp::endpoint> allowed;
-      for (auto& r : results) {
-        auto ip = policy::parse_ip(r.endpoint().address().to_string());
-        if (ip && policy::address_allowed(*ip, allowed_))
-          allowed.push_back(r.endpoint());
-      }
-      if (allowed.empty())
-        return done(net::error::access_denied, nullptr);
-      auto stream = std::make_shared<beast::tcp_stream>(strand);
-      stream->expires_after(timeouts_.connect);
-      stream->async_connect(
-        allowed, [this, t, key, stream, done = std::move(done)](
-                   beast::error_code ec, const tcp::endpoint&) mutable {
+      std::vector<tcp::endpoint> endpoints;
+      for (auto& r : results)
+        endpoints.push_back(r.endpoint());
+      connect_to(std::move(endpoints), t, strand, std::move(done));
+    });
+}
+
+void upstream_pool::connect_to(std::vector<tcp::endpoint> endpoints,
+                               const actors::upstream_target& t,
+                               net::strand<net::io_context::executor_type> strand,
+                               acquire_fn done) {
+  auto key = key_of(t);
+  // The SSRF guard at connect time: a name may resolve elsewhere now than
+  // when the provider was saved.
+  std::vector<tcp::endpoint> allowed;
+  for (auto& e : endpoints) {
+    auto ip = policy::parse_ip(e.address().to_string());
+    if (ip && policy::address_allowed(*ip, allowed_))
+      allowed.push_back(e);
+  }
+  if (allowed.empty())
+    return done(net::error::access_denied, nullptr);
+  auto stream = std::make_shared<beast::tcp_stream>(strand);
+  stream->expires_after(timeouts_.connect);
+  stream->async_connect(
+    allowed, [this, t, key, stream, done = std::move(done)](
+               beast::error_code ec, const tcp::endpoint&) mutable {
+      if (ec)
+        return done(ec, nullptr);
+      beast::error_code ignored;
+      stream->socket().set_option(tcp::no_delay(true), ignored);
+      stream->expires_never();
+      if (t.scheme != "https")
+        return done({},
+                    std::make_shared<upstream_conn>(key, std::move(*stream)));
+      auto tls = std::make_shared<upstream_conn::tls>(std::move(*stream), tls_);
+      if (!SSL_set_tlsext_host_name(tls->native_handle(), t.host.c_str()))
+        return done(net::error::invalid_argument, nullptr);
+      tls->set_verify_callback(net::ssl::host_name_verification(t.host));
+      beast::get_lowest_layer(*tls).expires_after(timeouts_.connect);
+      tls->async_handshake(
+        net::ssl::stream_base::client,
+        [key, tls, done = std::move(done)](beast::error_code ec) mutable {
           if (ec)
             return done(ec, nullptr);
-          beast::error_code ignored;
-          stream->socket().set_option(tcp::no_delay(true), ignored);
-          stream->expires_never();
-          if (t.scheme != "https")
-            return done({}, std::make_shared<upstream_conn>(
-                              key, std::move(*stream)));
-          auto tls = std::make_shared<upstream_conn::tls>(std::move(*stream),
-                                                         tls_);
-          if (!SSL_set_tlsext_host_name(tls->native_handle(), t.host.c_str()))
-            return done(net::error::invalid_argument, nullptr);
-          tls->set_verify_callback(net::ssl::host_name_verification(t.host));
-          beast::get_lowest_layer(*tls).expires_after(timeouts_.connect);
-          tls->async_handshake(
-            net::ssl::stream_base::client,
-            [key, tls, done = std::move(done)](beast::error_code ec) mutable {
-              if (ec)
-                return done(ec, nullptr);
-              beast::get_lowest_layer(*tls).expires_never();
-              done({}, std::make_shared<upstream_conn>(key, std::move(*tls)));
-            });
+          beast::get_lowest_layer(*tls).expires_never();
+          done({}, std::make_shared<upstream_conn>(key, std::move(*tls)));
         });
     });
 }

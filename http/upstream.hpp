@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -102,6 +103,12 @@ public:
 
 private:
   static std::string key_of(const actors::upstream_target& t);
+
+  /// Connects to the first of `endpoints` the SSRF guard allows.
+  void connect_to(std::vector<tcp::endpoint> endpoints,
+                  const actors::upstream_target& t,
+                  net::strand<net::io_context::executor_type> strand,
+                  acquire_fn done);
 
   net::io_context& ioc_;
   net::ssl::context tls_;
