@@ -1,6 +1,7 @@
 # Gatehouse: `make run` starts a node on the embedded database, `make test`
 # runs every test (PostgreSQL included). Both install what they need first.
 
+MAKEFLAGS += --no-print-directory
 BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
