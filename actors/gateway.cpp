@@ -273,6 +273,16 @@ void gateway::key_targets(std::string key_hash, long long now_s,
 }
 
 void gateway::settle(settlement done) {
+  // Priced from the published view and counted in the shared ledger on
+  // this thread; only the log entry travels, straight to the writer.
+  if (auto view = impl_->dir->view_of(done.log.org_id)) {
+    auto entry = price_and_count(*view, std::move(done.log));
+    if (done.ledger)
+      done.ledger->settle(done.reserved_micros, entry.log.cost_micros);
+    impl_->metrics->record_exchange(entry.log);
+    caf::anon_send(impl_->writer, log_atom_v, std::move(entry));
+    return;
+  }
   if (auto hdl = impl_->dir->find_org(done.log.org_id))
     caf::anon_send(hdl, settle_atom_v, std::move(done));
 }
