@@ -162,6 +162,8 @@ using org_actor = caf::typed_actor<
 /// Batches request logs and counters into group commits.
 using storage_writer_actor = caf::typed_actor<
   caf::reacts_to<log_atom, log_entry>,
+  // Entries are waiting in the shared inbox.
+  caf::reacts_to<log_atom>,
   caf::reacts_to<tick_atom>,
   // Write everything pending now; answers once committed.
   caf::replies_to<flush_atom>::with<bool>>;

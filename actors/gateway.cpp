@@ -46,6 +46,7 @@ struct gateway::impl {
   storage_writer_actor writer;
   auth_limiter_actor limiter;
   caf::actor sweeper;
+  std::shared_ptr<log_inbox> inbox = std::make_shared<log_inbox>();
   std::shared_ptr<metrics_registry> metrics =
     std::make_shared<metrics_registry>();
 
@@ -55,7 +56,7 @@ struct gateway::impl {
       pool(p),
       secrets(std::make_shared<const storage::secrets>(s)) {
     db = spawn_storage_workers(sys, pool, 2);
-    writer = sys.spawn(storage_writer_impl, db);
+    writer = sys.spawn(storage_writer_impl, db, inbox);
     limiter = sys.spawn(auth_limiter_impl);
     sweeper = sys.spawn<caf::detached>(retention_sweeper, &pool);
     auto lease = pool.acquire();
@@ -280,7 +281,8 @@ void gateway::settle(settlement done) {
     if (done.ledger)
       done.ledger->settle(done.reserved_micros, entry.log.cost_micros);
     impl_->metrics->record_exchange(entry.log);
-    caf::anon_send(impl_->writer, log_atom_v, std::move(entry));
+    if (impl_->inbox->push(std::move(entry)))
+      caf::anon_send(impl_->writer, log_atom_v);
     return;
   }
   if (auto hdl = impl_->dir->find_org(done.log.org_id))

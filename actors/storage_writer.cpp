@@ -66,6 +66,16 @@ void write_pending(state_ptr self, Done done) {
           });
 }
 
+/// Moves what the I/O threads left in the inbox to the pending entries.
+void take_inbox(state_ptr self) {
+  auto& st = self->state;
+  if (!st.inbox)
+    return;
+  auto more = st.inbox->take();
+  st.pending.insert(st.pending.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+}
+
 void arm_tick(state_ptr self) {
   if (self->state.tick_armed)
     return;
@@ -75,23 +85,34 @@ void arm_tick(state_ptr self) {
 
 } // namespace
 
-storage_writer_actor::behavior_type storage_writer_impl(state_ptr self,
-                                                        caf::actor db) {
+storage_writer_actor::behavior_type
+storage_writer_impl(state_ptr self, caf::actor db,
+                    std::shared_ptr<log_inbox> inbox) {
   self->state.db = std::move(db);
+  self->state.inbox = std::move(inbox);
+  auto queued = [self] {
+    auto& st = self->state;
+    if (st.pending.size() >= group_commit_size)
+      write_pending(self, [](bool) {});
+    else if (!st.pending.empty())
+      arm_tick(self);
+  };
   return {
     [=](log_atom, log_entry& entry) {
-      auto& st = self->state;
-      st.pending.push_back(std::move(entry));
-      if (st.pending.size() >= group_commit_size)
-        write_pending(self, [](bool) {});
-      else
-        arm_tick(self);
+      self->state.pending.push_back(std::move(entry));
+      queued();
+    },
+    [=](log_atom) {
+      take_inbox(self);
+      queued();
     },
     [=](tick_atom) {
       self->state.tick_armed = false;
+      take_inbox(self);
       write_pending(self, [](bool) {});
     },
     [=](flush_atom) {
+      take_inbox(self);
       auto rp = self->make_response_promise<bool>();
       write_pending(self, [rp](bool ok) mutable { rp.deliver(ok); });
       return rp;

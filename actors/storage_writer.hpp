@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "actors/fwd.hpp"
+#include "actors/log_inbox.hpp"
 
 namespace gatehouse::actors {
 
@@ -16,6 +17,7 @@ constexpr size_t group_commit_size = 2000;
 /// State of the storage writer.
 struct storage_writer_state {
   caf::actor db; ///< storage workers that run the blocking writes
+  std::shared_ptr<log_inbox> inbox;
   std::vector<log_entry> pending;
   bool tick_armed = false;
   static inline const char* name = "storage_writer";
@@ -27,6 +29,6 @@ struct storage_writer_state {
 /// like any actor and costs no thread wake-up per request.
 storage_writer_actor::behavior_type storage_writer_impl(
   storage_writer_actor::stateful_pointer<storage_writer_state> self,
-  caf::actor db);
+  caf::actor db, std::shared_ptr<log_inbox> inbox);
 
 } // namespace gatehouse::actors

@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <optional>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -29,6 +30,9 @@ using clock_type = std::chrono::steady_clock;
 
 /// Largest non-streamed answer relayed.
 constexpr size_t max_answer_bytes = 64 * 1024 * 1024;
+
+/// The most a stream relays from one read.
+constexpr size_t stream_read_bytes = 16 * 1024;
 
 /// Bodies kept in a request log when the org logs bodies.
 constexpr size_t max_logged_body = 256 * 1024;
@@ -359,6 +363,7 @@ private:
     head_.reset();
     stream_->body_limit(boost::none);
     relay_ = px_.svc.gw.open_stream();
+    chunk_.resize(stream_read_bytes);
     px_.svc.gw.metrics().stream_opened();
     auto self = shared_from_this();
     auto strand = conn_->executor();
@@ -546,7 +551,8 @@ private:
   std::optional<bhttp::response_parser<bhttp::empty_body>> head_;
   std::optional<bhttp::response_parser<bhttp::string_body>> whole_;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> stream_;
-  std::array<char, 16 * 1024> chunk_;
+  /// The read buffer of a stream (absent for whole answers).
+  std::vector<char> chunk_;
   policy::sse_parser sse_;
   std::shared_ptr<actors::stream_relay> relay_;
   std::optional<long long> first_byte_ms_;
