@@ -277,10 +277,7 @@ void gateway::settle(settlement done) {
   // Priced from the published view and counted in the shared ledger on
   // this thread; only the log entry travels, straight to the writer.
   if (auto view = impl_->dir->view_of(done.log.org_id)) {
-    auto entry = price_and_count(*view, std::move(done.log));
-    if (done.ledger)
-      done.ledger->settle(done.reserved_micros, entry.log.cost_micros);
-    impl_->metrics->record_exchange(entry.log);
+    auto entry = settle_exchange(*view, std::move(done), impl_->metrics.get());
     if (impl_->inbox->push(std::move(entry)))
       caf::anon_send(impl_->writer, log_atom_v);
     return;

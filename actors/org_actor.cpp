@@ -324,12 +324,8 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
     },
     [=](settle_atom, settlement& done) {
       auto& st = self->state;
-      auto entry = price_and_count(st, std::move(done.log));
-      if (done.ledger)
-        done.ledger->settle(done.reserved_micros, entry.log.cost_micros);
-      if (st.links.metrics)
-        st.links.metrics->record_exchange(entry.log);
-      self->send(st.links.writer, log_atom_v, std::move(entry));
+      self->send(st.links.writer, log_atom_v,
+                 settle_exchange(st, std::move(done), st.links.metrics.get()));
     },
     [=](put_team_atom, storage::team_record rec, bool is_new,
         const audit_ctx& who) -> caf::result<storage::team_record> {

@@ -109,9 +109,11 @@ authorization authorize(const org_view& st, const proxy_request& req);
 /// it did (the view must then be published again).
 bool roll_month(org_state& st, long long now_s);
 
-/// Prices a finished exchange and derives the counters it moves.
-log_entry price_and_count(const org_view& st,
-                          storage::request_log_record log);
+/// Settles a finished exchange: prices it, replaces its budget reservation
+/// by the actual cost, counts it in `metrics` (if any) and answers the log
+/// entry for the storage writer.
+log_entry settle_exchange(const org_view& st, settlement done,
+                          metrics_registry* metrics);
 
 /// The providers a key may use, for listing models.
 authorization key_targets(const org_view& st, const std::string& hash,

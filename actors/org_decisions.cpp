@@ -229,6 +229,9 @@ authorization key_targets(const org_view& st, const std::string& hash,
   return out;
 }
 
+namespace {
+
+/// Prices a finished exchange and derives the counters it moves.
 log_entry price_and_count(const org_view& st,
                           storage::request_log_record log) {
   auto price = policy::find_price(st.prices, log.model);
@@ -263,6 +266,8 @@ log_entry price_and_count(const org_view& st,
   return out;
 }
 
+} // namespace
+
 policy::outcome<upstream_target>
 make_target(const storage::provider_record& rec,
             const storage::secrets& secrets) {
@@ -289,6 +294,16 @@ make_target(const storage::provider_record& rec,
                                            : rec.auth_scheme + " " + *key;
   }
   return t;
+}
+
+log_entry settle_exchange(const org_view& st, settlement done,
+                          metrics_registry* metrics) {
+  auto entry = price_and_count(st, std::move(done.log));
+  if (done.ledger)
+    done.ledger->settle(done.reserved_micros, entry.log.cost_micros);
+  if (metrics)
+    metrics->record_exchange(entry.log);
+  return entry;
 }
 
 void publish(const org_state& st) {

@@ -65,11 +65,7 @@ private:
     k->req.version(11);
     k->req.method(bhttp::verb::get);
     k->req.target(t.base_path + "/v1/models");
-    bool default_port = (t.scheme == "https" && t.port == 443)
-                        || (t.scheme == "http" && t.port == 80);
-    k->req.set(bhttp::field::host, default_port ? t.host
-                                               : t.host + ":"
-                                                   + std::to_string(t.port));
+    k->req.set(bhttp::field::host, host_header(t));
     if (!t.passthrough && !t.auth_value.empty())
       k->req.set(t.auth_header, t.auth_value);
     else if (auto auth = client_auth(t))

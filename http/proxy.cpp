@@ -205,10 +205,7 @@ private:
     }
     if (!t.passthrough && !t.auth_value.empty())
       r->set(t.auth_header, t.auth_value);
-    bool default_port = (t.scheme == "https" && t.port == 443)
-                        || (t.scheme == "http" && t.port == 80);
-    r->set(bhttp::field::host,
-           default_port ? t.host : t.host + ":" + std::to_string(t.port));
+    r->set(bhttp::field::host, host_header(t));
     r->body() = body_;
     r->keep_alive(true);
     r->prepare_payload();

@@ -11,6 +11,12 @@ constexpr size_t max_idle_per_upstream = 128;
 
 } // namespace
 
+std::string host_header(const actors::upstream_target& t) {
+  bool default_port = (t.scheme == "https" && t.port == 443)
+                      || (t.scheme == "http" && t.port == 80);
+  return default_port ? t.host : t.host + ":" + std::to_string(t.port);
+}
+
 upstream_conn::upstream_conn(std::string key, plain stream)
   : key_(std::move(key)), stream_(std::move(stream)) {
 }

@@ -38,6 +38,9 @@ struct upstream_timeouts {
   std::chrono::seconds response{300}; ///< until the head, and between reads
 };
 
+/// The `Host` header value for `t` (the port only when not the scheme's).
+std::string host_header(const actors::upstream_target& t);
+
 /// One connection to a provider; owned by one exchange at a time.
 class upstream_conn {
 public:
