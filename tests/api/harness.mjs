@@ -156,6 +156,15 @@ export function childEnv(extra = {}) {
   return env;
 }
 
+/// The first sanitizer report (ASan, LSan, UBSan, TSan) in a process's
+/// stderr, or null. An instrumented server (scripts/test-sanitizers) that
+/// printed one fails the test that stops it, whatever its exit status.
+export function sanitizerReport(stderr) {
+  const m = /^.*(ERROR: \w+Sanitizer|WARNING: ThreadSanitizer|: runtime error: |SUMMARY: \w+Sanitizer)/m
+    .exec(stderr);
+  return m ? stderr.slice(m.index, m.index + 8000) : null;
+}
+
 function waitExit(child) {
   if (child.exitCode !== null || child.signalCode !== null) {
     return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
@@ -189,6 +198,8 @@ export async function runGatehouse(args, { env = {}, timeoutMs = 15_000, cwd } =
   clearTimeout(timer);
   live.delete(child);
   if (first instanceof Error) throw first;
+  const report = sanitizerReport(Buffer.concat(err).toString('utf8'));
+  if (report) throw new Error(`gatehouse ${args.join(' ')} printed a sanitizer report:\n${report}`);
   return {
     code: child.exitCode,
     signal: child.signalCode,
@@ -392,16 +403,20 @@ export async function startGatehouse(opts = {}) {
           new Promise((r) => (child.stderr.readableEnded || child.stderr.destroyed ? r() : child.stderr.once('close', r))),
         ]);
         live.delete(child);
+        const report = sanitizerReport(stderr());
+        if (report) throw new Error(`gatehouse printed a sanitizer report:\n${report}`);
         return { ...res, ms: Date.now() - t0 };
       })();
       return stopped;
     },
     /// Stops the server (if running) and removes what this start created.
     async dispose() {
-      const res = await server.stop();
-      if (ownsDatabase) await dropDatabase(database);
-      if (ownsDataDir && !KEEP) fs.rmSync(dataDir, { recursive: true, force: true });
-      return res;
+      try {
+        return await server.stop();
+      } finally {
+        if (ownsDatabase) await dropDatabase(database);
+        if (ownsDataDir && !KEEP) fs.rmSync(dataDir, { recursive: true, force: true });
+      }
     },
     /// Sends one request; see `request`. A transport failure reports whether
     /// the server died, with the end of its stderr.
