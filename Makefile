@@ -6,7 +6,7 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all deps configure build run test clean
+.PHONY: all deps configure build run test test-sanitize test-tsan clean
 
 all: build
 
@@ -25,6 +25,14 @@ run: configure
 
 test: build
 	@scripts/test
+
+# The tests against instrumented builds (build-asan, build-tsan); see
+# docs/testing.md.
+test-sanitize:
+	@JOBS=$(JOBS) scripts/test-sanitizers asan
+
+test-tsan:
+	@JOBS=$(JOBS) scripts/test-sanitizers tsan
 
 clean:
 	rm -rf $(BUILD)
