@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -385,6 +386,10 @@ export async function startGatehouse(opts = {}) {
     pid: child.pid,
     stderr,
     stdout,
+    /// Whether the process is still running.
+    alive() {
+      return child.exitCode === null && child.signalCode === null;
+    },
     /// SIGTERM, then SIGKILL after 10 s; resolves to {code, signal, ms}.
     stop() {
       if (stopped) return stopped;
@@ -416,6 +421,19 @@ export async function startGatehouse(opts = {}) {
       } finally {
         if (ownsDatabase) await dropDatabase(database);
         if (ownsDataDir && !KEEP) fs.rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+    /// Sends raw bytes on a new connection and reads one answer; see
+    /// `rawExchange`. A failure reports whether the server died.
+    async raw(bytes, o) {
+      try {
+        return await rawExchange(url, bytes, o);
+      } catch (e) {
+        await sleep(200);
+        const dead = child.exitCode !== null || child.signalCode !== null;
+        throw new Error(`raw request: ${e.message}` +
+          (dead ? `\ngatehouse died (code ${child.exitCode}, signal ${child.signalCode}); stderr tail:\n` +
+            stderr().slice(-4000) : ''));
       }
     },
     /// Sends one request; see `request`. A transport failure reports whether
@@ -793,4 +811,207 @@ export function assertAbsent(haystack, needles, where) {
       assert.ok(!haystack.includes(v), `${label} found in ${where}`);
     }
   }
+}
+
+// ---------------------------------------------------------------------------
+// Raw connections (for bytes node:http and fetch refuse to send)
+
+/// Asserts the server answers GET /healthz with 200 on a fresh connection;
+/// `after` names what was just done to it (for the failure message).
+export async function assertHealthy(server, after = 'the last request') {
+  const res = await rawExchange(server.url, buildRequest({ path: '/healthz' }), { timeoutMs: 5000 })
+    .catch((e) => ({ status: 0, text: e.message }));
+  if (res.status === 200) return;
+  await sleep(100);
+  const dead = server.alive && !server.alive();
+  assert.fail(`/healthz answered ${res.status} (${res.text}) after ${after}` +
+    (dead ? `; gatehouse died, stderr tail:\n${server.stderr().slice(-3000)}` : ''));
+}
+
+/// Opens a TCP connection to the server of `baseUrl`; resolves once it is
+/// established. The socket keeps every byte it receives in `socket.received`
+/// (an array of Buffers) and sets `socket.ended` / `socket.closedAt`.
+export function connect(baseUrl) {
+  const u = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: u.hostname, port: Number(u.port) });
+    socket.setNoDelay(true);
+    socket.received = [];
+    socket.ended = false;
+    socket.closedAt = null;
+    socket.on('data', (d) => socket.received.push(d));
+    socket.on('end', () => { socket.ended = true; });
+    socket.on('close', () => { socket.closedAt = Date.now(); });
+    socket.once('connect', () => {
+      socket.removeListener('error', reject);
+      // Later errors (a reset) show up as `closedAt`; they must not throw.
+      socket.on('error', (e) => { socket.lastError = e; });
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+/// The bytes of one HTTP/1.1 request. `headers` is an array of
+/// [name, value] pairs (a value may be a Buffer, for raw bytes) or an object;
+/// Host, Content-Length (when there is a body) and `Connection: close` are
+/// added unless given. `body` is a string or a Buffer.
+export function buildRequest({ method = 'GET', path: p = '/', headers = [], body, close = true } = {}) {
+  const list = Array.isArray(headers) ? [...headers] : Object.entries(headers);
+  const has = (name) => list.some(([k]) => k.toLowerCase() === name);
+  if (!has('host')) list.unshift(['Host', '127.0.0.1']);
+  const payload = body === undefined ? null : Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
+  if (payload && !has('content-length') && !has('transfer-encoding')) {
+    list.push(['Content-Length', String(payload.length)]);
+  }
+  if (close && !has('connection')) list.push(['Connection', 'close']);
+  const parts = [Buffer.from(`${method} ${p} HTTP/1.1\r\n`, 'latin1')];
+  for (const [k, v] of list) {
+    parts.push(Buffer.from(`${k}: `, 'latin1'), Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'utf8'),
+      Buffer.from('\r\n', 'latin1'));
+  }
+  parts.push(Buffer.from('\r\n', 'latin1'));
+  if (payload) parts.push(payload);
+  return Buffer.concat(parts);
+}
+
+/// Parses the first HTTP/1.1 response in `buf`; null while it is
+/// incomplete. `head` true: a response to HEAD (no body). `eof` true: the
+/// connection has ended, so a body without a length ends here.
+export function parseResponse(buf, { head = false, eof = false } = {}) {
+  const end = buf.indexOf('\r\n\r\n');
+  if (end < 0) return null;
+  const lines = buf.subarray(0, end).toString('latin1').split('\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0]);
+  if (!m) throw new Error(`not an HTTP response: ${JSON.stringify(lines[0])}`);
+  const headers = {};
+  const rawHeaders = [];
+  for (const line of lines.slice(1)) {
+    const i = line.indexOf(':');
+    const name = line.slice(0, i).trim().toLowerCase();
+    const value = line.slice(i + 1).trim();
+    rawHeaders.push([name, value]);
+    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+  }
+  const status = Number(m[1]);
+  let body = Buffer.alloc(0);
+  let rest = buf.subarray(end + 4);
+  if (!head && status !== 204 && status !== 304 && !(status >= 100 && status < 200)) {
+    if (/chunked/i.test(headers['transfer-encoding'] || '')) {
+      const chunks = [];
+      let off = 0;
+      for (;;) {
+        const eol = rest.indexOf('\r\n', off);
+        if (eol < 0) return null;
+        const size = Number.parseInt(rest.subarray(off, eol).toString('latin1'), 16);
+        if (size === 0) {
+          const fin = rest.indexOf('\r\n', eol + 2);
+          if (fin < 0) return null;
+          rest = rest.subarray(fin + 2);
+          break;
+        }
+        if (rest.length < eol + 2 + size + 2) return null;
+        chunks.push(rest.subarray(eol + 2, eol + 2 + size));
+        off = eol + 2 + size + 2;
+      }
+      body = Buffer.concat(chunks);
+    } else if (headers['content-length'] !== undefined) {
+      const n = Number(headers['content-length']);
+      if (rest.length < n) return null;
+      body = rest.subarray(0, n);
+      rest = rest.subarray(n);
+    } else {
+      if (!eof) return null;
+      body = rest;
+      rest = Buffer.alloc(0);
+    }
+  }
+  const text = body.toString('utf8');
+  let json = null;
+  try {
+    json = text.length ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  return { status, headers, rawHeaders, body, text, json, rest };
+}
+
+/// Reads one response from a socket made by `connect`. Resolves to the
+/// parsed response (see parseResponse) plus `closed` (whether the server
+/// closed the connection by then) and `ms` (time to the answer); rejects
+/// when the connection closes without a complete answer or after
+/// `timeoutMs`.
+export function readResponse(socket, { timeoutMs = 5000, head = false } = {}) {
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => {
+    let timer;
+    const check = () => {
+      const buf = Buffer.concat(socket.received);
+      let res;
+      try {
+        res = parseResponse(buf, { head, eof: socket.closedAt !== null || socket.ended });
+      } catch (e) {
+        return finish(e);
+      }
+      if (res) return finish(null, { ...res, closed: socket.closedAt !== null || socket.ended, ms: Date.now() - t0 });
+      if (socket.closedAt !== null || socket.ended) {
+        const err = new Error(`connection closed after ${buf.length} bytes without a complete answer` +
+          (socket.lastError ? ` (${socket.lastError.code})` : '') +
+          `: ${JSON.stringify(buf.toString('latin1').slice(0, 200))}`);
+        err.received = buf;
+        return finish(err);
+      }
+      return undefined;
+    };
+    const finish = (err, res) => {
+      clearTimeout(timer);
+      socket.off('data', check);
+      socket.off('end', check);
+      socket.off('close', check);
+      if (err) reject(err);
+      else resolve(res);
+    };
+    timer = setTimeout(() => finish(new Error(`no complete answer within ${timeoutMs} ms ` +
+      `(${Buffer.concat(socket.received).length} bytes so far)`)), timeoutMs);
+    socket.on('data', check);
+    socket.on('end', check);
+    socket.on('close', check);
+    check();
+  });
+}
+
+/// Resolves once the server has closed `socket` (or it was closed); rejects
+/// after `timeoutMs`.
+export function waitClosed(socket, timeoutMs = 5000) {
+  if (socket.closedAt !== null || socket.ended) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the connection stayed open for ${timeoutMs} ms`)), timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    socket.once('end', done);
+    socket.once('close', done);
+  });
+}
+
+/// Sends `bytes` on a new connection and reads one answer (see
+/// readResponse). The socket is destroyed afterwards.
+export async function rawExchange(baseUrl, bytes, { timeoutMs = 5000, head = false } = {}) {
+  const socket = await connect(baseUrl);
+  try {
+    socket.write(bytes);
+    return await readResponse(socket, { timeoutMs, head });
+  } finally {
+    socket.destroy();
+  }
+}
+
+/// Waits (up to `timeoutMs`) for the log entries of session id `sessionId`
+/// until `count` are there, and returns them (newest first).
+export async function waitForSessionLogs(server, s, sessionId, { count = 1, timeoutMs = 3000 } = {}) {
+  return poll(async () => {
+    const { logs } = expectOk(await getLogs(server, s, { limit: 500, session_id: sessionId }));
+    return logs.length >= count ? logs : null;
+  }, { timeoutMs, what: `${count} log entries of session ${sessionId}` });
 }

@@ -12,6 +12,36 @@
 //   x-mock-chunk-delay-ms  pause between streamed events (default 0)
 //   x-mock-split           `1`: write every SSE event in 3-byte pieces
 //   x-mock-usage           `IN,OUT`: the token counts to report
+//   x-mock-gzip            `1`: gzip the answer (whole or streamed) when the
+//                          request's Accept-Encoding allows gzip
+//   x-mock-fault           one misbehaviour (below); a provider label can
+//                          carry one for every request too, see `faults`
+//   x-mock-size            bytes of padding for `huge-json` (default 20 MB)
+//   x-mock-depth           nesting for `deep-json` (default 10000)
+//   x-mock-trickle-ms      pause per byte for `trickle` (default 10)
+//   x-mock-close-after     content events before `close-mid-stream`
+//                          (default 2)
+//
+// Faults (x-mock-fault):
+//   never-answer      reads the request and never answers (until the
+//                     connection goes away)
+//   trickle           sends the head at once, then the body one byte at a
+//                     time, x-mock-trickle-ms apart (streams too)
+//   close-mid-body    announces the whole Content-Length, sends half of the
+//                     body, then drops the connection
+//   close-mid-stream  streams x-mock-close-after content events, then drops
+//                     the connection (no [DONE], no usage)
+//   invalid-http      answers bytes that are not HTTP, then closes
+//   gzip-always       gzips the answer whatever Accept-Encoding says
+//   endless-sse-line  streams one content event, then one `data:` line that
+//                     never ends (16 KiB writes, up to 256 MiB)
+//   huge-json         a whole answer padded to x-mock-size bytes, its usage
+//                     at the very end
+//   deep-json         a whole answer (also of /v1/models) with a field
+//                     nested x-mock-depth arrays deep
+//
+// A HEAD request to any path answers 200 with `content-length: 1234` and no
+// body (as a HEAD answer should).
 //
 // Each request is recorded as {id, at, method, url (as received), label,
 // path (without label and query), query, headers, rawHeaders, body (Buffer),
@@ -19,8 +49,13 @@
 // usage-only SSE event it sent, if any), finished, closed}; `sent(record)`
 // is everything written for it. A close is recorded per request with
 // `finished` false when the connection went away before the answer ended.
+// A gzipped answer also has `gzipped` true and `plainChunks` (what was
+// written before compression; `plain(record)` joins them); `sentBytes`
+// counts every byte sent (also for the endless line, whose bytes are not
+// kept).
 
 import http from 'node:http';
+import zlib from 'node:zlib';
 
 const OPENAI_USAGE = [10, 20];
 const ANTHROPIC_USAGE = [12, 34];
@@ -55,6 +90,22 @@ function intHeader(req, name, fallback) {
   return Number.isFinite(n) ? n : fallback;
 }
 
+/// Whether an Accept-Encoding value lets the answer be gzipped.
+function acceptsGzip(value) {
+  if (!value) return false;
+  return String(value).split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';').map((x) => x.trim());
+    if (coding !== 'gzip' && coding !== '*') return false;
+    const q = params.find((x) => x.startsWith('q='));
+    return !q || Number(q.slice(2)) > 0;
+  });
+}
+
+const FAULTS = new Set([
+  'never-answer', 'trickle', 'close-mid-body', 'close-mid-stream', 'invalid-http', 'gzip-always',
+  'endless-sse-line', 'huge-json', 'deep-json',
+]);
+
 function usageOf(req, fallback) {
   const v = req.headers['x-mock-usage'];
   if (!v) return fallback;
@@ -63,8 +114,11 @@ function usageOf(req, fallback) {
 }
 
 /// Starts the mock. `opts.models` maps a label to the model list its
-/// `/v1/models` answers (default: DEFAULT_MODELS).
+/// `/v1/models` answers (default: DEFAULT_MODELS); `opts.faults` maps a
+/// label to a fault applied to each of its requests without x-mock-fault
+/// (also changeable later through the returned `faults`).
 export async function startMockUpstream(opts = {}) {
+  const faults = { ...(opts.faults || {}) };
   const requests = [];
   const closes = [];
   const closeWaiters = [];
@@ -118,7 +172,16 @@ export async function startMockUpstream(opts = {}) {
         usageEvent: null,
         finished: false,
         closed: false,
+        fault: req.headers['x-mock-fault'] || (label && faults[label]) || null,
+        gzipped: false,
+        plainChunks: [],
+        sentBytes: 0,
       };
+      // Not enumerable, so that a failing assertion does not print them.
+      Object.defineProperty(record, 'req', { value: req, writable: true });
+      Object.defineProperty(record, 'gzip', { value: null, writable: true });
+      record.gzipped = record.fault === 'gzip-always'
+        || (req.headers['x-mock-gzip'] === '1' && acceptsGzip(req.headers['accept-encoding']));
       requests.push(record);
       res.on('close', () => {
         record.closed = true;
@@ -135,49 +198,150 @@ export async function startMockUpstream(opts = {}) {
     socket.on('close', () => sockets.delete(socket));
   });
 
+  /// Writes bytes as they go on the wire (already compressed, if so).
+  function wire(res, record, buf, keep = true) {
+    if (keep) record.sentChunks.push(buf);
+    record.sentBytes += buf.length;
+    record.writes.push({ at: Date.now(), bytes: buf.length });
+    return res.write(buf);
+  }
+
   function send(res, record, data) {
     if (res.destroyed || res.writableEnded) return false;
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8');
-    record.sentChunks.push(buf);
-    record.writes.push({ at: Date.now(), bytes: buf.length });
-    res.write(buf);
+    if (!record.gzip) {
+      wire(res, record, buf);
+      return true;
+    }
+    // Each piece is flushed, so that a compressed stream still arrives
+    // event by event.
+    record.plainChunks.push(buf);
+    record.gzip.write(buf);
+    record.gzip.flush(zlib.constants.Z_SYNC_FLUSH);
     return true;
   }
 
+  /// Ends the answer (after the compressor, if any, has emptied).
+  function finish(res, record) {
+    if (!record.gzip) {
+      res.end();
+      return;
+    }
+    record.gzip.end();
+  }
+
+  /// Drops the connection under an answer in progress.
+  function drop(res) {
+    res.socket?.destroy();
+    res.destroy();
+  }
+
   async function sendEvent(res, record, text, split) {
-    if (!split) return send(res, record, text);
+    const piece = record.fault === 'trickle' ? 1 : split ? 3 : 0;
+    if (!piece) return send(res, record, text);
+    const pause = record.fault === 'trickle' ? record.trickleMs : 1;
     const buf = Buffer.from(text, 'utf8');
-    for (let i = 0; i < buf.length; i += 3) {
-      if (!send(res, record, buf.subarray(i, i + 3))) return false;
-      await sleep(1);
+    for (let i = 0; i < buf.length; i += piece) {
+      if (!send(res, record, buf.subarray(i, i + piece))) return false;
+      await sleep(pause);
     }
     return true;
   }
 
   function head(res, record, status, headers) {
     record.status = status;
-    res.writeHead(status, { 'x-mock-request': String(record.id), ...headers });
+    const all = { 'x-mock-request': String(record.id), ...headers };
+    if (record.gzipped) {
+      all['content-encoding'] = 'gzip';
+      delete all['content-length'];
+      record.gzip = zlib.createGzip();
+      record.gzip.on('data', (d) => {
+        if (!res.destroyed) wire(res, record, d);
+      });
+      record.gzip.on('end', () => res.end());
+    }
+    res.writeHead(status, all);
   }
 
-  function json(res, record, status, value, headers = {}) {
+  /// The text of a whole JSON answer, grown by the huge-json or deep-json
+  /// fault.
+  function answerText(req, record, value) {
+    if (record.fault === 'huge-json' && value && typeof value === 'object' && !Array.isArray(value)) {
+      const size = intHeader(req, 'x-mock-size', 20_000_000);
+      const { usage, ...rest } = value;
+      const padded = { ...rest, padding: 'x'.repeat(size) };
+      if (usage) padded.usage = usage;
+      return JSON.stringify(padded);
+    }
     const text = JSON.stringify(value);
+    if (record.fault === 'deep-json' && text.startsWith('{')) {
+      const depth = intHeader(req, 'x-mock-depth', 10_000);
+      return `{"deep":${'['.repeat(depth)}${']'.repeat(depth)},${text.slice(1)}`;
+    }
+    return text;
+  }
+
+  async function json(res, record, status, value, headers = {}) {
+    const req = record.req;
+    const text = answerText(req, record, value);
+    const buf = Buffer.from(text, 'utf8');
+    if (record.fault === 'close-mid-body') {
+      head(res, record, status, { 'content-type': 'application/json', 'content-length': String(buf.length), ...headers });
+      wire(res, record, buf.subarray(0, buf.length >> 1));
+      await sleep(50);
+      drop(res);
+      return;
+    }
+    if (record.fault === 'trickle' && !record.gzipped) {
+      head(res, record, status, { 'content-type': 'application/json', 'content-length': String(buf.length), ...headers });
+      res.flushHeaders();
+      for (let i = 0; i < buf.length; i++) {
+        if (res.destroyed) return;
+        wire(res, record, buf.subarray(i, i + 1));
+        await sleep(record.trickleMs);
+      }
+      res.end();
+      return;
+    }
     head(res, record, status, { 'content-type': 'application/json', ...headers });
-    send(res, record, text);
+    if (record.gzipped) {
+      record.plainChunks.push(buf);
+      record.gzip.end(buf);
+      return;
+    }
+    send(res, record, buf);
     res.end();
   }
 
   async function answer(req, res, record) {
+    if (record.fault && !FAULTS.has(record.fault)) {
+      return json(res, record, 500, { error: { message: `unknown mock fault '${record.fault}'`, type: 'mock_error' } });
+    }
+    record.trickleMs = intHeader(req, 'x-mock-trickle-ms', 10);
     const delay = intHeader(req, 'x-mock-delay-ms', 0);
     if (delay > 0) {
       await sleep(delay);
       if (res.destroyed) return;
     }
+    if (record.fault === 'never-answer') return;
+    if (record.fault === 'invalid-http') {
+      record.status = 0;
+      const junk = Buffer.from('HTTP/1.1 2OO Okay?\r\nContent-Length: banana\r\n\0\r\n\r\n{"not": "http"}');
+      record.sentChunks.push(junk);
+      record.sentBytes += junk.length;
+      res.socket.end(junk);
+      return;
+    }
+    if (req.method === 'HEAD') {
+      head(res, record, 200, { 'content-type': 'application/json', 'content-length': '1234' });
+      res.end();
+      return;
+    }
     const forced = intHeader(req, 'x-mock-status', 0);
     if (forced >= 400) {
-      json(res, record, forced, {
+      return json(res, record, forced, {
         error: { message: `mock failure ${forced}`, type: 'mock_error', param: null, code: `mock_${forced}` },
       });
-      return;
     }
     const route = `${req.method} ${record.path}`;
     if (route === 'POST /v1/chat/completions') return chat(req, res, record);
@@ -187,13 +351,13 @@ export async function startMockUpstream(opts = {}) {
       const data = (opts.models && record.label && opts.models[record.label]) || DEFAULT_MODELS;
       return json(res, record, 200, { object: 'list', data });
     }
-    json(res, record, 404, {
+    return json(res, record, 404, {
       error: { message: `mock has no route ${route}`, type: 'invalid_request_error', param: null, code: 'unknown_url' },
     });
   }
 
   function badBody(res, record) {
-    json(res, record, 400, {
+    return json(res, record, 400, {
       error: { message: 'mock could not parse the JSON body', type: 'invalid_request_error', param: null, code: null },
     });
   }
@@ -224,7 +388,12 @@ export async function startMockUpstream(opts = {}) {
     head(res, record, 200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-mock-kind': 'chat-stream' });
     res.flushHeaders();
     const extra = includeUsage ? { usage: null } : {};
+    const closeAfter = record.fault === 'close-mid-stream' ? intHeader(req, 'x-mock-close-after', 2) : -1;
     for (let i = 0; i < n; i++) {
+      if (i === closeAfter) {
+        await sleep(50);
+        return drop(res);
+      }
       if (i > 0 && gap > 0) await sleep(gap);
       const delta = i === 0 ? { role: 'assistant', content: chunkText(i) } : { content: chunkText(i) };
       const chunk = {
@@ -234,6 +403,7 @@ export async function startMockUpstream(opts = {}) {
       };
       if (!(await sendEvent(res, record, `data: ${JSON.stringify(chunk)}\n\n`, split))) return;
       if (i === 0 && !(await sendEvent(res, record, ': ping\n\n', split))) return;
+      if (i === 0 && record.fault === 'endless-sse-line') return endlessLine(res, record);
     }
     if (includeUsage) {
       const event = `data: ${JSON.stringify({
@@ -243,7 +413,23 @@ export async function startMockUpstream(opts = {}) {
       if (!(await sendEvent(res, record, event, split))) return;
     }
     if (!(await sendEvent(res, record, 'data: [DONE]\n\n', split))) return;
-    res.end();
+    finish(res, record);
+  }
+
+  /// One `data:` line that never ends, written as fast as it is read.
+  async function endlessLine(res, record) {
+    const piece = Buffer.alloc(16 * 1024, 0x78);
+    wire(res, record, Buffer.from('data: {"choices":[{"delta":{"content":"'), false);
+    const cap = 256 * 1024 * 1024;
+    while (!res.destroyed && record.sentBytes < cap) {
+      if (!wire(res, record, piece, false)) {
+        await new Promise((resolve) => {
+          res.once('drain', resolve);
+          res.once('close', resolve);
+        });
+      }
+    }
+    if (!res.destroyed) res.end();
   }
 
   async function messages(req, res, record) {
@@ -289,7 +475,7 @@ export async function startMockUpstream(opts = {}) {
       if (i > 0 && gap > 0) await sleep(gap);
       if (!(await sendEvent(res, record, events[i], split))) return;
     }
-    res.end();
+    finish(res, record);
   }
 
   function embeddings(req, res, record) {
@@ -321,6 +507,8 @@ export async function startMockUpstream(opts = {}) {
     port,
     requests,
     closes,
+    /// label -> fault for every request under `/p/<label>` (mutable).
+    faults,
     /// The most recent request, optionally the most recent one matching.
     lastRequest(predicate = () => true) {
       for (let i = requests.length - 1; i >= 0; i--) if (predicate(requests[i])) return requests[i];
@@ -329,6 +517,11 @@ export async function startMockUpstream(opts = {}) {
     /// Everything sent for `record` so far, as one Buffer.
     sent(record) {
       return Buffer.concat(record.sentChunks);
+    },
+    /// What was written for `record` before compression (the same as
+    /// `sent` for an answer that was not compressed).
+    plain(record) {
+      return record.gzipped ? Buffer.concat(record.plainChunks) : Buffer.concat(record.sentChunks);
     },
     /// Resolves with the first close (past or future) matching `predicate`;
     /// rejects after `ms`.
