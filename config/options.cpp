@@ -120,6 +120,20 @@ error apply_upstream_timeout(settings& cfg, std::string_view v) {
   return std::nullopt;
 }
 
+/// Applies an integer setting of `settings` bounded by [Min, Max].
+template <int settings::*Member, int Min, int Max>
+error apply_bounded(settings& cfg, std::string_view v) {
+  auto n = parse_int_in_range(v, Min, Max);
+  if (!n)
+    return "must be an integer between " + std::to_string(Min) + " and "
+           + std::to_string(Max);
+  cfg.*Member = *n;
+  return std::nullopt;
+}
+
+constexpr int KiB = 1024;
+constexpr int MiB = 1024 * KiB;
+
 error apply_log_format(settings& cfg, std::string_view v) {
   if (v != "json" && v != "text")
     return "must be 'json' or 'text'";
@@ -174,6 +188,50 @@ const std::vector<option_def>& options() {
      "SECONDS", "300",
      "seconds a provider may take to answer, and between streamed parts",
      toml_kind::integer, false, apply_upstream_timeout},
+    {"max_connections", "--max-connections", "GATEHOUSE_MAX_CONNECTIONS",
+     "N", "10000", "client connections open at once; more get 503, 1..1000000",
+     toml_kind::integer, false,
+     apply_bounded<&settings::max_connections, 1, 1000000>},
+    {"max_queued_requests", "--max-queued-requests",
+     "GATEHOUSE_MAX_QUEUED_REQUESTS", "N", "1024",
+     "management requests waiting for a worker; more get 503, 1..1000000",
+     toml_kind::integer, false,
+     apply_bounded<&settings::max_queued_requests, 1, 1000000>},
+    {"max_header_bytes", "--max-header-bytes", "GATEHOUSE_MAX_HEADER_BYTES",
+     "N", "16384", "bytes of a request line and headers, 1024..1048576",
+     toml_kind::integer, false,
+     apply_bounded<&settings::max_header_bytes, KiB, MiB>},
+    {"max_body_bytes", "--max-body-bytes", "GATEHOUSE_MAX_BODY_BYTES", "N",
+     "8388608", "bytes of a proxied request body, 1024..1073741824",
+     toml_kind::integer, false,
+     apply_bounded<&settings::max_body_bytes, KiB, 1024 * MiB>},
+    {"max_manage_body_bytes", "--max-manage-body-bytes",
+     "GATEHOUSE_MAX_MANAGE_BODY_BYTES", "N", "1048576",
+     "bytes of a management request body, 1024..67108864", toml_kind::integer,
+     false, apply_bounded<&settings::max_manage_body_bytes, KiB, 64 * MiB>},
+    {"max_json_depth", "--max-json-depth", "GATEHOUSE_MAX_JSON_DEPTH", "N",
+     "128", "nesting depth of JSON bodies and upstream answers, 8..1024",
+     toml_kind::integer, false,
+     apply_bounded<&settings::max_json_depth, 8, 1024>},
+    {"max_sse_event_bytes", "--max-sse-event-bytes",
+     "GATEHOUSE_MAX_SSE_EVENT_BYTES", "N", "1048576",
+     "bytes of one upstream SSE event (a longer one ends the stream)",
+     toml_kind::integer, false,
+     apply_bounded<&settings::max_sse_event_bytes, KiB, 64 * MiB>},
+    {"max_usage_parse_bytes", "--max-usage-parse-bytes",
+     "GATEHOUSE_MAX_USAGE_PARSE_BYTES", "N", "4194304",
+     "bytes of a whole answer read for usage (beyond: estimated)",
+     toml_kind::integer, false,
+     apply_bounded<&settings::max_usage_parse_bytes, 0, 64 * MiB>},
+    {"auth_limiter_entries", "--auth-limiter-entries",
+     "GATEHOUSE_AUTH_LIMITER_ENTRIES", "N", "100000",
+     "client addresses the sign-up/login limiter tracks, 100..10000000",
+     toml_kind::integer, false,
+     apply_bounded<&settings::auth_limiter_entries, 100, 10000000>},
+    {"drain_grace", "--drain-grace", "GATEHOUSE_DRAIN_GRACE", "SECONDS", "30",
+     "seconds SIGTERM waits for requests and streams, 0..3600",
+     toml_kind::integer, false,
+     apply_bounded<&settings::drain_grace_s, 0, 3600>},
     {"log_format", "--log-format", "GATEHOUSE_LOG_FORMAT", "json|text",
      "text on a terminal, else json", "log line format", toml_kind::string,
      false, apply_log_format},

@@ -56,6 +56,31 @@ struct settings {
   /// "json" or "text"; defaults to text when stderr is a terminal, else
   /// json.
   std::string log_format = default_log_format();
+
+  // -- limits: every byte a client, a tenant or an upstream sends is
+  // bounded by one of these.
+
+  /// Client connections open at once; more are answered 503.
+  int max_connections = 10000;
+  /// Management requests waiting for a worker thread; more are answered
+  /// 503.
+  int max_queued_requests = 1024;
+  /// Bytes of a request line and its headers.
+  int max_header_bytes = 16 * 1024;
+  /// Bytes of a proxied (`/v1/*`) request body.
+  int max_body_bytes = 8 * 1024 * 1024;
+  /// Bytes of a management request body.
+  int max_manage_body_bytes = 1024 * 1024;
+  /// Nesting depth of any JSON text Gatehouse parses.
+  int max_json_depth = 128;
+  /// Bytes of one SSE event read from an upstream.
+  int max_sse_event_bytes = 1024 * 1024;
+  /// Bytes of a whole upstream answer parsed for its usage.
+  int max_usage_parse_bytes = 4 * 1024 * 1024;
+  /// Client addresses the sign-up/login limiter tracks.
+  int auth_limiter_entries = 100000;
+  /// Seconds a drain waits for in-flight requests and streams.
+  int drain_grace_s = 30;
 };
 
 /// What the command line asks the binary to do.

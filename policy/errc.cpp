@@ -44,10 +44,14 @@ std::string_view to_string(errc code) {
       return "upstream_error";
     case errc::upstream_timeout:
       return "upstream_timeout";
+    case errc::guardrail_blocked:
+      return "guardrail_blocked";
+    case errc::overloaded:
+      return "overloaded";
     case errc::internal_error:
-      return "internal_error";
+      return "internal";
   }
-  return "internal_error";
+  return "internal";
 }
 
 int http_status(errc code) {
@@ -55,6 +59,7 @@ int http_status(errc code) {
     case errc::invalid_request:
     case errc::immutable_field:
     case errc::provider_required:
+    case errc::guardrail_blocked:
       return 400;
     case errc::unauthorized:
     case errc::invalid_credentials:
@@ -80,6 +85,8 @@ int http_status(errc code) {
       return 502;
     case errc::upstream_timeout:
       return 504;
+    case errc::overloaded:
+      return 503;
     case errc::internal_error:
       return 500;
   }

@@ -27,6 +27,8 @@ enum class errc {
   budget_exceeded,
   upstream_error,
   upstream_timeout,
+  guardrail_blocked,
+  overloaded,
   internal_error,
 };
 

@@ -1,6 +1,7 @@
 #include "policy/proxy_body.hpp"
 
 #include "policy/json_count.hpp"
+#include "policy/json_parse.hpp"
 
 #include <cstdint>
 #include <limits>
@@ -16,40 +17,8 @@ namespace {
 using json = nlohmann::json;
 using ordered_json = nlohmann::ordered_json;
 
-// Serializing recurses once per nesting level; real request bodies stay far
-// below this.
-constexpr int max_rewrite_depth = 512;
-
 // How deep prompt text is searched inside content parts.
 constexpr int max_content_depth = 8;
-
-// True if the arrays and objects of JSON text `text` nest deeper than
-// `limit`. Brackets inside strings do not count.
-bool nests_deeper_than(std::string_view text, int limit) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > limit)
-        return true;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return false;
-}
 
 // Counts the text of a message content, system prompt, prompt or input: a
 // string, or an array of strings and of parts with `text` and/or nested
@@ -76,15 +45,11 @@ std::size_t content_chars(const json& v, int depth) {
 
 } // namespace
 
-proxy_body_info inspect_body(std::string_view body) {
+proxy_body_info inspect_body(std::string_view body, int max_depth) {
   proxy_body_info info;
   json j;
-  try {
-    j = json::parse(body, nullptr, false);
-  } catch (...) {
-    return info;
-  }
-  if (!j.is_object())
+  info.fault = parse_json(body, max_depth, j);
+  if (info.fault != json_fault::none || !j.is_object())
     return info;
   info.is_json_object = true;
   auto model = j.find("model");
@@ -126,15 +91,13 @@ proxy_body_info inspect_body(std::string_view body) {
 
 std::string rewrite_body(std::string_view body,
                          const std::optional<std::string>& new_model,
-                         bool inject_include_usage) {
+                         bool inject_include_usage, int max_depth) {
   std::string unchanged{body};
   if (!new_model && !inject_include_usage)
     return unchanged;
-  if (nests_deeper_than(body, max_rewrite_depth))
-    return unchanged;
   try {
-    auto j = ordered_json::parse(body, nullptr, false);
-    if (!j.is_object())
+    ordered_json j;
+    if (parse_json(body, max_depth, j) != json_fault::none || !j.is_object())
       return unchanged;
     bool changed = false;
     if (new_model) {

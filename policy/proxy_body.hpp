@@ -5,10 +5,14 @@
 #include <string>
 #include <string_view>
 
+#include "policy/json_parse.hpp"
+
 namespace gatehouse::policy {
 
 /// What the gateway needs to know about a proxied request body.
 struct proxy_body_info {
+  /// Why the body is not acceptable JSON; `none` when it parsed.
+  json_fault fault = json_fault::none;
   /// True if the body is a JSON object; every other field keeps its default
   /// otherwise.
   bool is_json_object = false;
@@ -30,9 +34,12 @@ struct proxy_body_info {
   std::size_t prompt_chars = 0;
 };
 
-/// Reads a proxied request body. Never throws; a body that is not a JSON
-/// object gives the defaults.
-proxy_body_info inspect_body(std::string_view body);
+/// Reads a proxied request body with `parse_json` (whole text, UTF-8, no
+/// NUL, at most `max_depth` deep). Never throws; a body that is not a JSON
+/// object gives the defaults, with `fault` telling why when it is not JSON
+/// at all.
+proxy_body_info inspect_body(std::string_view body,
+                             int max_depth = default_json_depth);
 
 /// Rewrites a proxied JSON body: sets `model` to `new_model` when given
 /// and, when `inject_include_usage`, sets `stream_options.include_usage` to
@@ -42,12 +49,13 @@ proxy_body_info inspect_body(std::string_view body);
 ///
 /// Returns `body` unchanged, byte for byte, when there is nothing to change
 /// (no new model or the same one, and no injection or usage already
-/// requested), when it is not a JSON object, or when it is nested too
-/// deeply to re-serialize safely. OpenAI rejects `stream_options` on a
+/// requested), when it is not a JSON object, or when it is nested deeper
+/// than `max_depth`. OpenAI rejects `stream_options` on a
 /// request that does not stream: inject only for streaming requests.
 /// Never throws.
 std::string rewrite_body(std::string_view body,
                          const std::optional<std::string>& new_model,
-                         bool inject_include_usage);
+                         bool inject_include_usage,
+                         int max_depth = default_json_depth);
 
 } // namespace gatehouse::policy

@@ -10,7 +10,13 @@ constexpr std::string_view utf8_bom = "\xef\xbb\xbf";
 
 } // namespace
 
+sse_parser::sse_parser(std::size_t max_event_bytes)
+  : max_event_bytes_(max_event_bytes) {
+}
+
 void sse_parser::feed(std::string_view bytes, std::vector<sse_event>& out) {
+  if (overflowed_)
+    return;
   if (!started_) {
     // The byte order mark may itself arrive split across chunks.
     while (!bytes.empty() && head_.size() < utf8_bom.size()
@@ -35,6 +41,10 @@ void sse_parser::feed(std::string_view bytes, std::vector<sse_event>& out) {
 }
 
 void sse_parser::finish(std::vector<sse_event>& out) {
+  if (overflowed_) {
+    *this = sse_parser{max_event_bytes_};
+    return;
+  }
   if (!started_) {
     started_ = true;
     std::string held = std::move(head_);
@@ -49,7 +59,19 @@ void sse_parser::finish(std::vector<sse_event>& out) {
   } else if (has_content_) {
     dispatch(out);
   }
-  *this = sse_parser{};
+  *this = sse_parser{max_event_bytes_};
+}
+
+bool sse_parser::over_limit() {
+  if (raw_.size() <= max_event_bytes_)
+    return false;
+  // Nothing of the oversized block is kept or reported.
+  overflowed_ = true;
+  raw_ = std::string{};
+  line_ = std::string{};
+  data_ = std::string{};
+  event_.clear();
+  return true;
 }
 
 void sse_parser::consume(std::string_view bytes, std::vector<sse_event>& out) {
@@ -76,10 +98,13 @@ void sse_parser::consume(std::string_view bytes, std::vector<sse_event>& out) {
     if (pos == std::string_view::npos) {
       raw_.append(bytes.substr(i));
       line_.append(bytes.substr(i));
+      over_limit();
       return;
     }
     raw_.append(bytes.substr(i, pos - i + 1));
     line_.append(bytes.substr(i, pos - i));
+    if (over_limit())
+      return;
     bool cr = bytes[pos] == '\r';
     i = pos + 1;
     after_cr_ = cr;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +42,11 @@ struct sse_event {
 /// reported once the next byte (or `finish`) shows that no LF follows.
 class sse_parser {
 public:
+  /// A parser that gives up on a block (its raw bytes, stray blank lines
+  /// before it included) longer than `max_event_bytes`: see `overflowed`.
+  explicit sse_parser(
+    std::size_t max_event_bytes = std::numeric_limits<std::size_t>::max());
+
   /// Parses the next chunk of the stream and appends every block it
   /// completes to `out`.
   void feed(std::string_view bytes, std::vector<sse_event>& out);
@@ -50,7 +57,15 @@ public:
   /// parser is then ready for a new stream.
   void finish(std::vector<sse_event>& out);
 
+  /// True once a block outgrew the limit; the parser then ignores the rest
+  /// of the stream (a relay should cut it) until `finish`.
+  bool overflowed() const {
+    return overflowed_;
+  }
+
 private:
+  bool over_limit();
+
   void consume(std::string_view bytes, std::vector<sse_event>& out);
   void end_line(std::vector<sse_event>& out);
   void process_field(std::string_view line);
@@ -72,6 +87,8 @@ private:
   std::string data_;
   bool has_data_ = false;
   std::string last_id_;
+  std::size_t max_event_bytes_;
+  bool overflowed_ = false;
 };
 
 } // namespace gatehouse::policy

@@ -1,5 +1,7 @@
 #include "policy/usage.hpp"
 
+#include "policy/json_parse.hpp"
+
 #include "policy/json_count.hpp"
 
 #include <cmath>
@@ -17,13 +19,10 @@ using json = nlohmann::json;
 
 // Parses `text`; a discarded value when it is not a JSON object.
 json parse_object(std::string_view text) {
-  try {
-    auto j = json::parse(text, nullptr, false);
-    if (j.is_object())
-      return j;
-  } catch (...) {
-    // Treated like malformed input below.
-  }
+  json j;
+  if (parse_json(text, default_json_depth, j) == json_fault::none
+      && j.is_object())
+    return j;
   return json(json::value_t::discarded);
 }
 

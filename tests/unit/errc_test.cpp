@@ -32,7 +32,9 @@ const std::vector<std::pair<errc, std::pair<int, std::string>>> api_table{
   {errc::budget_exceeded, {429, "budget_exceeded"}},
   {errc::upstream_error, {502, "upstream_error"}},
   {errc::upstream_timeout, {504, "upstream_timeout"}},
-  {errc::internal_error, {500, "internal_error"}},
+  {errc::guardrail_blocked, {400, "guardrail_blocked"}},
+  {errc::overloaded, {503, "overloaded"}},
+  {errc::internal_error, {500, "internal"}},
 };
 
 } // namespace
@@ -48,7 +50,7 @@ TEST(errc, strings_are_unique) {
   std::set<std::string> seen;
   for (const auto& [code, expected] : api_table)
     EXPECT_TRUE(seen.insert(std::string{to_string(code)}).second);
-  EXPECT_EQ(seen.size(), 20u);
+  EXPECT_EQ(seen.size(), 22u);
 }
 
 TEST(errc, server_errors_log_as_errors_client_errors_below_warn) {

@@ -115,13 +115,24 @@ TEST(proxy_body, inspect_deep_nesting) {
   for (int i = 0; i < 50000; ++i)
     deep += "}]";
   deep += "}]}";
+  // Nesting past the limit makes the body unacceptable JSON (the proxy
+  // answers 400), and it is never rewritten.
   auto info = inspect_body(deep);
-  EXPECT_TRUE(info.is_json_object);
-  EXPECT_EQ(info.model, "m");
-  // Text buried beyond the search depth is not counted.
-  EXPECT_EQ(info.prompt_chars, 0u);
-  // Nor is it rewritten.
+  EXPECT_EQ(info.fault, json_fault::too_deep);
+  EXPECT_FALSE(info.is_json_object);
   EXPECT_EQ(rewrite_body(deep, std::string{"n"}, true), deep);
+  // Within the limit, text buried beyond the search depth is not counted.
+  std::string nested = R"({"model":"m","messages":[{"content":)";
+  for (int i = 0; i < 20; ++i)
+    nested += R"([{"content":)";
+  nested += R"("x")";
+  for (int i = 0; i < 20; ++i)
+    nested += "}]";
+  nested += "}]}";
+  auto ok = inspect_body(nested);
+  EXPECT_EQ(ok.fault, json_fault::none);
+  EXPECT_EQ(ok.model, "m");
+  EXPECT_EQ(ok.prompt_chars, 0u);
 }
 
 TEST(proxy_body, rewrite_model_keeps_member_order) {

@@ -469,3 +469,33 @@ TEST(sse, random_streams_parse_the_same_in_any_chunking) {
       return;
   }
 }
+
+TEST(sse_parser, a_block_over_the_limit_stops_the_parser) {
+  sse_parser p{64};
+  std::vector<sse_event> out;
+  p.feed("data: short\n\n", out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FALSE(p.overflowed());
+  // An endless line: nothing is kept past the limit.
+  for (int i = 0; i < 100; ++i)
+    p.feed(std::string(32, 'x'), out);
+  EXPECT_TRUE(p.overflowed());
+  EXPECT_EQ(out.size(), 1u);
+  p.feed("\n\ndata: later\n\n", out);
+  EXPECT_EQ(out.size(), 1u);
+  // finish resets, keeping the limit.
+  p.finish(out);
+  EXPECT_FALSE(p.overflowed());
+  p.feed(std::string(100, '\n'), out);
+  EXPECT_TRUE(p.overflowed()) << "stray blank lines count too";
+}
+
+TEST(sse_parser, a_block_at_the_limit_passes) {
+  std::string block = "data: " + std::string(50, 'y') + "\n\n";
+  sse_parser p{block.size()};
+  std::vector<sse_event> out;
+  p.feed(block, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].raw, block);
+  EXPECT_FALSE(p.overflowed());
+}
