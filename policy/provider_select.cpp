@@ -4,6 +4,7 @@
 #include <string_view>
 #include <utility>
 
+#include "policy/text.hpp"
 #include "policy/validate.hpp"
 
 namespace gatehouse::policy {
@@ -67,11 +68,11 @@ std::variant<selection, problem> select_provider(const selection_input& in) {
     auto name = lowercase(trim(*in.header_provider));
     if (has_provider(in, name))
       return keep_model(std::move(name), in);
-    auto shown = std::string{trim(*in.header_provider)};
-    if (shown.size() > max_echoed_name)
-      shown = shown.substr(0, max_echoed_name) + "...";
+    // The header may hold any bytes; the message must be valid UTF-8.
     return make_problem(errc::provider_required,
-                        "no provider named '" + shown + "'");
+                        "no provider named '"
+                          + echo(trim(*in.header_provider), max_echoed_name)
+                          + "'");
   }
   auto slash = in.model.find('/');
   if (slash != std::string::npos && slash + 1 < in.model.size()) {

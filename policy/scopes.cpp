@@ -1,5 +1,6 @@
 #include "policy/scopes.hpp"
 
+#include "policy/text.hpp"
 #include "policy/validate.hpp"
 
 namespace gatehouse::policy {
@@ -10,9 +11,16 @@ constexpr std::string_view all_scope = "*";
 constexpr std::string_view provider_tag = "provider:";
 constexpr std::string_view model_tag = "model:";
 constexpr std::size_t max_model_chars = 128;
+// Longest part of a scope quoted in an error message.
+constexpr std::size_t max_echoed_scope = 160;
 
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
+}
+
+// The start of an error message about `scope`, which may hold any bytes.
+std::string invalid(std::string_view scope) {
+  return "invalid scope '" + echo(scope, max_echoed_scope) + "': ";
 }
 
 } // namespace
@@ -23,22 +31,21 @@ std::optional<std::string> validate_scope(std::string_view scope) {
   if (starts_with(scope, provider_tag)) {
     auto name = scope.substr(provider_tag.size());
     if (auto err = validate_provider_name(name))
-      return "invalid scope '" + std::string{scope} + "': " + *err;
+      return invalid(scope) + *err;
     return std::nullopt;
   }
   if (starts_with(scope, model_tag)) {
     auto name = scope.substr(model_tag.size());
     if (name.empty() || name.size() > max_model_chars)
-      return "invalid scope '" + std::string{scope}
-             + "': model name must be 1 to 128 characters";
+      return invalid(scope) + "model name must be 1 to 128 characters";
     for (unsigned char c : name)
       if (c <= 0x20 || c >= 0x7f)
-        return "invalid scope '" + std::string{scope}
-               + "': model name must be printable ASCII without spaces";
+        return invalid(scope)
+               + "model name must be printable ASCII without spaces";
     return std::nullopt;
   }
-  return "invalid scope '" + std::string{scope}
-         + "': expected '*', 'provider:<name>' or 'model:<name>'";
+  return invalid(scope)
+         + "expected '*', 'provider:<name>' or 'model:<name>'";
 }
 
 bool scopes_allow(const std::vector<std::string>& scopes,

@@ -1,9 +1,12 @@
 #include "policy/provider_select.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 #include <vector>
+
+#include "policy/text.hpp"
 
 using namespace gatehouse::policy;
 
@@ -237,4 +240,20 @@ TEST(provider_select, nothing_matches) {
   EXPECT_NE(p.message.find("X-Gatehouse-Provider"), std::string::npos);
   EXPECT_NE(p.message.find("default provider"), std::string::npos);
   EXPECT_EQ(fail(make_input("gpt-4o", {})).code, errc::provider_required);
+}
+
+// Found by the provider_select fuzzer (tests/fuzz/regressions): a header
+// with bytes that are not UTF-8 made a message no JSON answer can carry.
+TEST(provider_select, unknown_header_provider_is_echoed_as_clean_text) {
+  auto in = make_input("gpt-4o", all_providers);
+  for (std::string header :
+       {std::string{"\x9a%%\0\0", 5}, std::string{"open\xff" "ai"},
+        std::string{"a\x01\x7f" "b"}, std::string(300, '\xe2')}) {
+    in.header_provider = header;
+    auto p = fail(in);
+    EXPECT_TRUE(valid_utf8(p.message)) << p.message;
+    EXPECT_FALSE(has_control_bytes(p.message)) << p.message;
+    EXPECT_LT(p.message.size(), 100u);
+    EXPECT_NO_THROW(nlohmann::json({{"message", p.message}}).dump());
+  }
 }

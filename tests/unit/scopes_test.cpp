@@ -1,9 +1,12 @@
 #include "policy/scopes.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 #include <vector>
+
+#include "policy/text.hpp"
 
 using namespace gatehouse::policy;
 
@@ -99,4 +102,21 @@ TEST(scopes, full_matrix) {
   for (const auto& r : rows)
     EXPECT_EQ(scopes_allow(r.scopes, r.provider, r.model), r.allowed)
       << r.provider << "/" << r.model;
+}
+
+// Found by the validators fuzzer (tests/fuzz/regressions): an invalid scope
+// was quoted whole and as sent, so its message could hold bytes that are
+// not UTF-8 and any length.
+TEST(scopes, invalid_scope_is_echoed_as_clean_capped_text) {
+  for (std::string scope :
+       {std::string{"n\x8a"}, std::string{"model:\xff\xfe"},
+        std::string{"provider:a\0b", 12}, "model:" + std::string(5000, 'x'),
+        std::string(100000, '\xc3')}) {
+    auto err = validate_scope(scope);
+    ASSERT_TRUE(err.has_value());
+    EXPECT_TRUE(valid_utf8(*err)) << *err;
+    EXPECT_FALSE(has_control_bytes(*err)) << *err;
+    EXPECT_LT(err->size(), 300u);
+    EXPECT_NO_THROW(nlohmann::json({{"message", *err}}).dump());
+  }
 }
