@@ -9,8 +9,8 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   PROXY_ARGS, assertHealthy, buildRequest, connect, createProvider, expectError, expectOk, getLogs, hex, poll,
-  rawExchange, rawRequest, readResponse, setPlan, signup, sseData, startGatehouse, streamRequest, waitClosed,
-  waitForLog,
+  rawExchange, rawRequest, readResponse, setPlan, sharedNode, signup, sseData, startGatehouse, streamRequest,
+  waitClosed, waitForLog,
 } from './harness.mjs';
 import { DEFAULT_MODELS, REPLY_TEXT, startMockUpstream } from './mock_upstream.mjs';
 
@@ -18,7 +18,6 @@ const MiB = 1024 * 1024;
 const OTHER_MODELS = [{ id: 'hidden-model-1', object: 'model', created: 1, owned_by: 'mock' }];
 
 let mock;
-let node = null;
 const retired = [];
 
 before(async () => {
@@ -30,11 +29,9 @@ before(async () => {
 
 after(async () => {
   for (const gh of retired) await gh.dispose();
+  const code = await shared.dispose();
   await mock?.close();
-  if (!node) return;
-  const alive = node.gh.alive();
-  const { code } = await node.gh.dispose();
-  if (alive) assert.equal(code, 0, 'gatehouse must exit 0 on SIGTERM');
+  if (code !== null && code !== undefined) assert.equal(code, 0, 'gatehouse must exit 0 on SIGTERM');
 });
 
 /// Signs up an enterprise org with providers `openai` (the default) and
@@ -50,20 +47,10 @@ async function orgOn(gh, names = ['openai', 'anthropic']) {
   return { s, keys };
 }
 
-/// The node most tests share, with one org. A test whose hostile request
-/// killed (or hung) the node fails on its health check; the next one gets a
-/// new node. Tests that read the request log use an org of their own, so
-/// that an entry another test left cannot fail them.
-async function shared() {
-  if (node && node.gh.alive()) {
-    const res = await node.gh.raw(buildRequest({ path: '/healthz' }), { timeoutMs: 2000 }).catch(() => null);
-    if (res?.status === 200) return node;
-  }
-  if (node) retired.push(node.gh);
-  const gh = await startGatehouse({ args: [...PROXY_ARGS] });
-  node = { gh, ...(await orgOn(gh)) };
-  return node;
-}
+/// The node most tests share, with one org (see sharedNode). Tests that
+/// read the request log use an org of their own, so that an entry another
+/// test left cannot fail them.
+const shared = sharedNode({ args: [...PROXY_ARGS] }, (gh) => orgOn(gh));
 
 function chatBody(model = 'gpt-4o-mini', extra = {}) {
   return { model, messages: [{ role: 'user', content: 'Say hello.' }], ...extra };
@@ -536,7 +523,9 @@ describe('an endless SSE line (behaviour 7, --max-sse-event-bytes)', () => {
     if (gh) retired.push(gh);
   });
 
-  test('the events before it are relayed, then an error event; the stream is settled', async () => {
+  test('the events before it are relayed, then an error event; the stream is settled', {
+    timeout: 30_000,
+  }, async () => {
     const tag = hex(8);
     const res = await streamRequest(gh.url, '/v1/chat/completions', {
       key: s.apiKey, body: chatBody('gpt-4o-mini', { stream: true }),

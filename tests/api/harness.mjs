@@ -1015,3 +1015,33 @@ export async function waitForSessionLogs(server, s, sessionId, { count = 1, time
     return logs.length >= count ? logs : null;
   }, { timeoutMs, what: `${count} log entries of session ${sessionId}` });
 }
+
+/// A node the tests of a file share: `get()` resolves to {gh, ...setup(gh)}
+/// and replaces the node with a new one (set up again) when it no longer
+/// answers /healthz — so that a test whose request killed or hung the node
+/// fails on its own health check without failing every later test.
+/// `dispose()` stops every node started and resolves to the exit code of
+/// the last one (null when it had died).
+export function sharedNode(opts, setup = async () => ({})) {
+  let current = null;
+  const retired = [];
+  async function get() {
+    if (current && current.gh.alive()) {
+      const res = await rawExchange(current.gh.url, buildRequest({ path: '/healthz' }), { timeoutMs: 2000 })
+        .catch(() => null);
+      if (res?.status === 200) return current;
+    }
+    if (current) retired.push(current.gh);
+    const gh = await startGatehouse(opts);
+    current = { gh, ...(await setup(gh)) };
+    return current;
+  }
+  get.dispose = async () => {
+    for (const gh of retired) await gh.dispose();
+    if (!current) return undefined;
+    const alive = current.gh.alive();
+    const { code } = await current.gh.dispose();
+    return alive ? code : null;
+  };
+  return get;
+}

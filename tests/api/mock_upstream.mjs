@@ -34,11 +34,14 @@
 //   invalid-http      answers bytes that are not HTTP, then closes
 //   gzip-always       gzips the answer whatever Accept-Encoding says
 //   endless-sse-line  streams one content event, then one `data:` line that
-//                     never ends (16 KiB writes, up to 256 MiB)
+//                     never ends (16 KiB writes as fast as they are read);
+//                     after 256 MiB or x-mock-endless-ms (default 10000) it
+//                     drops the connection
 //   huge-json         a whole answer padded to x-mock-size bytes, its usage
 //                     at the very end
 //   deep-json         a whole answer (also of /v1/models) with a field
-//                     nested x-mock-depth arrays deep
+//                     nested x-mock-depth arrays deep; a stream gets one
+//                     extra event of that kind after its first event
 //
 // A HEAD request to any path answers 200 with `content-length: 1234` and no
 // body (as a HEAD answer should).
@@ -404,6 +407,11 @@ export async function startMockUpstream(opts = {}) {
       if (!(await sendEvent(res, record, `data: ${JSON.stringify(chunk)}\n\n`, split))) return;
       if (i === 0 && !(await sendEvent(res, record, ': ping\n\n', split))) return;
       if (i === 0 && record.fault === 'endless-sse-line') return endlessLine(res, record);
+      if (i === 0 && record.fault === 'deep-json') {
+        const depth = intHeader(req, 'x-mock-depth', 10_000);
+        const event = `data: {"deep":${'['.repeat(depth)}${']'.repeat(depth)}}\n\n`;
+        if (!(await sendEvent(res, record, event, split))) return;
+      }
     }
     if (includeUsage) {
       const event = `data: ${JSON.stringify({
@@ -421,15 +429,19 @@ export async function startMockUpstream(opts = {}) {
     const piece = Buffer.alloc(16 * 1024, 0x78);
     wire(res, record, Buffer.from('data: {"choices":[{"delta":{"content":"'), false);
     const cap = 256 * 1024 * 1024;
-    while (!res.destroyed && record.sentBytes < cap) {
-      if (!wire(res, record, piece, false)) {
-        await new Promise((resolve) => {
-          res.once('drain', resolve);
-          res.once('close', resolve);
-        });
-      }
+    const until = Date.now() + intHeader(record.req, 'x-mock-endless-ms', 10_000);
+    let wake = null;
+    const resume = () => wake?.();
+    const timer = setTimeout(resume, until - Date.now());
+    res.on('drain', resume);
+    res.on('close', resume);
+    while (!res.destroyed && record.sentBytes < cap && Date.now() < until) {
+      if (!wire(res, record, piece, false)) await new Promise((resolve) => { wake = resolve; });
     }
-    if (!res.destroyed) res.end();
+    clearTimeout(timer);
+    res.off('drain', resume);
+    res.off('close', resume);
+    if (!res.destroyed) drop(res);
   }
 
   async function messages(req, res, record) {
