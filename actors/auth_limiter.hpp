@@ -14,7 +14,9 @@ struct auth_limiter_state {
 
 /// Allows 10 attempts per client IP in any 15-minute window. Time is part of
 /// each message, so the limiter is deterministic under test.
+/// At most `max_clients` addresses are tracked (IPv6 by /64).
 auth_limiter_actor::behavior_type
-auth_limiter_impl(auth_limiter_actor::stateful_pointer<auth_limiter_state> self);
+auth_limiter_impl(auth_limiter_actor::stateful_pointer<auth_limiter_state> self,
+                  std::size_t max_clients = 100000);
 
 } // namespace gatehouse::actors

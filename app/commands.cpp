@@ -85,6 +85,16 @@ int run_set_plan(const config::settings& cfg,
   return 0;
 }
 
+http::server_limits server_limits_of(const config::settings& cfg) {
+  http::server_limits l;
+  l.header_bytes = static_cast<std::size_t>(cfg.max_header_bytes);
+  l.proxy_body_bytes = static_cast<std::size_t>(cfg.max_body_bytes);
+  l.manage_body_bytes = static_cast<std::size_t>(cfg.max_manage_body_bytes);
+  l.max_connections = static_cast<std::size_t>(cfg.max_connections);
+  l.drain_grace = std::chrono::seconds{cfg.drain_grace_s};
+  return l;
+}
+
 int run_serve(const config::settings& cfg) {
   storage::connection_pool pool{cfg.database_url,
                                 static_cast<size_t>(cfg.threads * 2 + 4)};
@@ -92,8 +102,10 @@ int run_serve(const config::settings& cfg) {
   auto secrets = storage::load_or_create_secrets(cfg.data_dir,
                                                  cfg.master_key_hex,
                                                  cfg.jwt_secret);
-  actors::gateway gw{cfg.threads, pool, secrets};
-  http::worker_pool workers{std::max(4, cfg.threads * 2)};
+  actors::gateway gw{cfg.threads, pool, secrets,
+                     static_cast<std::size_t>(cfg.auth_limiter_entries)};
+  http::worker_pool workers{std::max(4, cfg.threads * 2),
+                            static_cast<std::size_t>(cfg.max_queued_requests)};
   http::services svc{
     cfg, secrets, gw,
     policy::parse_cidr_list(cfg.trusted_proxies).value_or(
@@ -102,11 +114,14 @@ int run_serve(const config::settings& cfg) {
   http::runtime rt{cfg.threads};
   http::proxy data_plane{svc, rt};
   http::dispatcher dispatcher{svc, pool, workers, data_plane};
-  http::server srv{rt, cfg.listen_host, cfg.listen_port, http::server_limits{},
-                   [&](http::http_request req,
-                       std::shared_ptr<http::client_channel> client) {
-                     dispatcher.dispatch(std::move(req), std::move(client));
-                   }};
+  http::server srv{
+    rt, cfg.listen_host, cfg.listen_port, server_limits_of(cfg),
+    [&](http::http_request req, std::shared_ptr<http::client_channel> client) {
+      dispatcher.dispatch(std::move(req), std::move(client));
+    },
+    [&](std::string_view path, std::optional<std::string_view> key) {
+      return data_plane.check_early(path, key);
+    }};
   spdlog::info("serving on {}:{} with {} threads", cfg.listen_host,
                srv.port(), cfg.threads);
   std::cout << "gatehouse listening on http://" << url_host(cfg.listen_host)

@@ -28,6 +28,10 @@ http_response error_response(const policy::problem& p);
 /// A JSON answer.
 http_response json_response(int status, const nlohmann::json& body);
 
+/// Compact JSON text of `j`; never throws on text that is not UTF-8 (it is
+/// replaced).
+std::string dump_json(const nlohmann::json& j);
+
 /// Throws `api_error` when `o` holds a problem, else returns its value.
 template <class Outcome>
 auto unwrap(Outcome&& o) {

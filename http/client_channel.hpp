@@ -16,6 +16,11 @@ public:
   /// Called with false when the client is gone.
   using done_fn = std::function<void(bool ok)>;
 
+  /// Called when the connection ends during a stream; `shutdown` is true
+  /// when the node ended it (its drain grace was over), false when the
+  /// client went away.
+  using disconnect_fn = std::function<void(bool shutdown)>;
+
   virtual ~client_channel() = default;
 
   /// The id sent back as X-Gatehouse-Request-Id.
@@ -33,8 +38,8 @@ public:
   /// Ends a streamed answer; the exchange ends.
   virtual void finish_stream() = 0;
 
-  /// Calls `cb` once if the client disconnects while a stream is open.
-  virtual void on_disconnect(std::function<void()> cb) = 0;
+  /// Calls `cb` once if the connection ends while a stream is open.
+  virtual void on_disconnect(disconnect_fn cb) = 0;
 };
 
 } // namespace gatehouse::http

@@ -76,12 +76,19 @@ void dispatcher::dispatch(http_request req,
     return;
   }
   auto shared = std::make_shared<http_request>(std::move(req));
-  workers_.post([this, m = std::move(m), shared, done = std::move(done),
-                 start] {
+  bool queued = workers_.post([this, m = std::move(m), shared, done, start] {
     auto res = run(m, *shared);
     log_access(*shared, res.status, start);
     done(std::move(res));
   });
+  if (!queued) {
+    auto p = policy::make_problem(errc::overloaded,
+                                  "the node is busy; try again shortly");
+    p.retry_after_s = 1;
+    auto res = error_response(p);
+    log_access(*shared, res.status, start);
+    done(std::move(res));
+  }
 }
 
 http_response dispatcher::run(const route_match& m, const http_request& req) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "http/api_error.hpp"
+#include "policy/json_parse.hpp"
 
 namespace gatehouse::http {
 
@@ -14,13 +15,14 @@ const json null_value = nullptr;
 
 } // namespace
 
-json parse_body(const std::string& body) {
+json parse_body(const std::string& body, int max_depth) {
   if (body.find_first_not_of(" \t\r\n") == std::string::npos)
     return json::object();
-  auto j = json::parse(body, nullptr, false);
-  if (j.is_discarded())
+  json j;
+  auto fault = policy::parse_json(body, max_depth, j);
+  if (fault != policy::json_fault::none)
     throw api_error(policy::errc::invalid_request,
-                    "request body is not valid JSON");
+                    std::string{"request body "} + policy::describe(fault));
   if (!j.is_object())
     throw api_error(policy::errc::invalid_request,
                     "request body must be a JSON object");

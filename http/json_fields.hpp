@@ -12,7 +12,7 @@ namespace gatehouse::http {
 
 /// Parses a management request body: empty means `{}`, anything but a JSON
 /// object is a 400 `invalid_request`.
-nlohmann::json parse_body(const std::string& body);
+nlohmann::json parse_body(const std::string& body, int max_depth);
 
 /// Throws 400 `immutable_field` when `body` names any of `fields`.
 void reject_immutable(const nlohmann::json& body,

@@ -81,9 +81,16 @@ void check_option_gates(const route& r, request_context& ctx,
 } // namespace
 
 std::string client_ip(const http_request& req, const services& svc) {
-  auto xff = req.header("x-forwarded-for");
-  return policy::resolve_client_ip(req.peer_ip, xff ? *xff : "",
-                                   svc.trusted_proxies);
+  // Several X-Forwarded-For lines form one list, in order (RFC 9110 5.3).
+  std::string xff;
+  for (auto& [name, value] : req.headers) {
+    if (name != "x-forwarded-for")
+      continue;
+    if (!xff.empty())
+      xff += ',';
+    xff += value;
+  }
+  return policy::resolve_client_ip(req.peer_ip, xff, svc.trusted_proxies);
 }
 
 void enforce_route(const route& r, request_context& ctx) {
@@ -102,7 +109,7 @@ void enforce_route(const route& r, request_context& ctx) {
     authenticate_session(ctx);
   if (ctx.req.method == "POST" || ctx.req.method == "PUT"
       || ctx.req.method == "PATCH")
-    ctx.body = parse_body(ctx.req.body);
+    ctx.body = parse_body(ctx.req.body, ctx.svc.cfg.max_json_depth);
   if (r.cred != credential::session)
     return;
   if (!policy::at_least(ctx.role, r.min_role))

@@ -8,6 +8,7 @@
 #include "actors/gateway.hpp"
 #include "http/api_error.hpp"
 #include "http/proxy_impl.hpp"
+#include "policy/json_parse.hpp"
 #include "policy/scopes.hpp"
 
 namespace gatehouse::http {
@@ -66,10 +67,16 @@ private:
     k->req.method(bhttp::verb::get);
     k->req.target(t.base_path + "/v1/models");
     k->req.set(bhttp::field::host, host_header(t));
-    if (!t.passthrough && !t.auth_value.empty())
+    k->req.set(bhttp::field::accept_encoding, "identity");
+    if (!t.passthrough && !t.auth_value.empty()) {
+      if (!sendable_credential(t)) {
+        k->conn->close();
+        return one_done();
+      }
       k->req.set(t.auth_header, t.auth_value);
-    else if (auto auth = client_auth(t))
+    } else if (auto auth = client_auth(t)) {
       k->req.set(t.auth_header, *auth);
+    }
     k->req.keep_alive(true);
     k->parser.body_limit(max_list_bytes);
     k->conn->tcp().expires_after(pool_.timeouts().response);
@@ -109,7 +116,10 @@ private:
       return one_done();
     }
     auto& res = k.parser.get();
-    auto body = nlohmann::json::parse(res.body(), nullptr, false);
+    // An upstream's answer is read like any outside JSON: whole, valid and
+    // shallow, or not at all.
+    nlohmann::json body;
+    policy::parse_json(res.body(), px_.svc.cfg.max_json_depth, body);
     if (res.keep_alive() && k.buffer.size() == 0)
       pool_.release(std::move(k.conn));
     else

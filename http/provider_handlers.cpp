@@ -12,6 +12,7 @@
 #include "http/json_fields.hpp"
 #include "policy/ids.hpp"
 #include "policy/ssrf.hpp"
+#include "policy/text.hpp"
 #include "policy/time.hpp"
 #include "policy/validate.hpp"
 #include "storage/secrets.hpp"
@@ -24,15 +25,14 @@ namespace {
 using nlohmann::json;
 using policy::errc;
 
-/// HTTP header-name characters (RFC 9110 tokens).
-bool is_token(std::string_view s) {
-  if (s.empty())
-    return false;
-  for (unsigned char c : s)
-    if (!(std::isalnum(c) || std::string_view{"!#$%&'*+-.^_`|~"}.find(c)
-                               != std::string_view::npos))
-      return false;
-  return true;
+// Values that end up as bytes of an upstream request line or header.
+constexpr std::size_t max_base_url_bytes = 2048;
+constexpr std::size_t max_auth_header_bytes = 128;
+constexpr std::size_t max_auth_scheme_bytes = 64;
+constexpr std::size_t max_api_key_bytes = 4096;
+
+bool has_space(std::string_view s) {
+  return s.find(' ') != std::string_view::npos;
 }
 
 /// Refuses base URLs whose host is, or resolves to, an address the SSRF guard
@@ -40,6 +40,10 @@ bool is_token(std::string_view s) {
 /// time.
 void check_base_url(const request_context& ctx, const json_fields& f,
                     const std::string& url) {
+  if (url.size() > max_base_url_bytes)
+    f.fail("base_url", "must be at most 2048 bytes");
+  if (policy::has_control_bytes(url) || has_space(url))
+    f.fail("base_url", "must not contain spaces or control characters");
   auto parsed = policy::parse_base_url(url);
   if (auto* err = std::get_if<std::string>(&parsed))
     f.fail("base_url", *err);
@@ -105,13 +109,17 @@ void apply_fields(const request_context& ctx, const json_fields& f,
     rec.auth_mode = "api_key";
   }
   if (auto h = f.optional_string("auth_header")) {
-    if (!is_token(*h))
-      f.fail("auth_header", "must be an HTTP header name");
+    if (!policy::is_http_token(*h) || h->size() > max_auth_header_bytes)
+      f.fail("auth_header", "must be an HTTP header name of at most 128 "
+                            "bytes");
     rec.auth_header = *h;
   }
   if (auto sch = f.optional_string("auth_scheme")) {
-    if (!sch->empty() && !is_token(*sch))
-      f.fail("auth_scheme", "must be empty or a single word");
+    if (!sch->empty()
+        && (!policy::is_http_token(*sch)
+            || sch->size() > max_auth_scheme_bytes))
+      f.fail("auth_scheme", "must be empty or a single word of at most 64 "
+                            "bytes");
     rec.auth_scheme = *sch;
   }
   if (f.has("fallback"))
@@ -125,6 +133,11 @@ void apply_fields(const request_context& ctx, const json_fields& f,
   } else if (key) {
     if (key->empty())
       f.fail("api_key", "must not be empty");
+    if (key->size() > max_api_key_bytes)
+      f.fail("api_key", "must be at most 4096 bytes");
+    if (policy::has_control_bytes(*key))
+      f.fail("api_key", "must not contain control characters (CR, LF, NUL, "
+                        "...)");
     seal_key(ctx, rec, *key);
   } else if (!rec.api_key_encrypted) {
     f.fail("api_key", "is required in api_key mode");

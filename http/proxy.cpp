@@ -16,8 +16,10 @@
 #include "policy/api_key.hpp"
 #include "policy/ids.hpp"
 #include "policy/proxy_body.hpp"
+#include "policy/proxy_path.hpp"
 #include "policy/scopes.hpp"
 #include "policy/sse.hpp"
+#include "policy/text.hpp"
 #include "policy/time.hpp"
 #include "policy/usage.hpp"
 
@@ -36,6 +38,10 @@ constexpr size_t stream_read_bytes = 4 * 1024;
 
 /// Bodies kept in a request log when the org logs bodies.
 constexpr size_t max_logged_body = 256 * 1024;
+
+/// Bytes of the X-Gatehouse-* values that are recorded on the log.
+constexpr size_t max_tag_bytes = 256;
+constexpr size_t max_metadata_bytes = 16 * 1024;
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size())
@@ -85,6 +91,36 @@ long long ms_since(clock_type::time_point t) {
     .count();
 }
 
+/// True if `content_type` announces JSON (`application/json`, `…+json`), or
+/// is absent: such bodies must parse.
+bool json_content(std::optional<std::string_view> content_type) {
+  if (!content_type)
+    return true;
+  auto ct = *content_type;
+  ct = ct.substr(0, ct.find(';'));
+  while (!ct.empty() && (ct.back() == ' ' || ct.back() == '\t'))
+    ct.remove_suffix(1);
+  return iequals(ct, "application/json")
+         || (ct.size() > 5 && iequals(ct.substr(ct.size() - 5), "+json"));
+}
+
+/// Checks a X-Gatehouse-* value that is recorded or used for routing.
+std::optional<policy::problem> bad_tag(std::string_view header,
+                                       std::string_view value,
+                                       size_t max_bytes) {
+  const char* why = nullptr;
+  if (value.size() > max_bytes)
+    why = "is too long";
+  else if (policy::has_control_bytes(value))
+    why = "must not contain control characters";
+  else if (!policy::valid_utf8(value))
+    why = "must be valid UTF-8";
+  if (!why)
+    return std::nullopt;
+  return policy::make_problem(errc::invalid_request,
+                              "header '" + std::string{header} + "': " + why);
+}
+
 bool stale_connection_error(const beast::error_code& ec) {
   return ec == bhttp::error::end_of_stream || ec == net::error::eof
          || ec == net::error::connection_reset
@@ -110,7 +146,8 @@ public:
       metadata_(std::move(metadata)),
       started_(clock_type::now()),
       started_ms_(px.svc.now_ms()),
-      pool_(px.pool_here()) {
+      pool_(px.pool_here()),
+      sse_(static_cast<std::size_t>(px.svc.cfg.max_sse_event_bytes)) {
   }
 
   void on_authorized(actors::authorization a) {
@@ -120,7 +157,7 @@ public:
     body_ = policy::rewrite_body(
       req_.body, grant_.rewrite_model ? std::optional{grant_.model}
                                       : std::nullopt,
-      grant_.inject_usage);
+      grant_.inject_usage, px_.svc.cfg.max_json_depth);
     attempt(false);
   }
 
@@ -194,7 +231,8 @@ private:
     r->method_string(req_.method);
     r->target(t.base_path + req_.target);
     for (auto& [name, value] : req_.headers) {
-      if (hop_header(name) || starts_with_ci(name, "x-gatehouse-"))
+      if (hop_header(name) || starts_with_ci(name, "x-gatehouse-")
+          || name == "accept-encoding")
         continue;
       if (!t.passthrough && client_credential(name, t.auth_header))
         continue;
@@ -206,6 +244,8 @@ private:
     if (!t.passthrough && !t.auth_value.empty())
       r->set(t.auth_header, t.auth_value);
     r->set(bhttp::field::host, host_header(t));
+    // Usage is read from every answer: it must arrive uncompressed.
+    r->set(bhttp::field::accept_encoding, "identity");
     r->body() = body_;
     r->keep_alive(true);
     r->prepare_payload();
@@ -213,7 +253,21 @@ private:
   }
 
   void send() {
-    request_ = upstream_request();
+    if (!target().passthrough && !sendable_credential(target())) {
+      // Never the bytes of a header line: a stored value that is not a
+      // valid header refuses the request instead.
+      conn_->close();
+      return refuse_target("has a credential that cannot be sent as a "
+                           "header; update the provider");
+    }
+    try {
+      request_ = upstream_request();
+    } catch (const std::exception& e) {
+      conn_->close();
+      spdlog::warn("request {}: upstream request refused: {}",
+                   req_.request_id, e.what());
+      return refuse_target("cannot be sent this request");
+    }
     conn_->tcp().expires_after(pool_.timeouts().response);
     conn_->visit([self = shared_from_this()](auto& s) {
       bhttp::async_write(s, *self->request_,
@@ -228,6 +282,8 @@ private:
       return retry_or_fail(ec);
     head_.emplace();
     head_->body_limit(max_answer_bytes);
+    // The answer to a HEAD has no body, whatever its Content-Length says.
+    head_->skip(req_.method == "HEAD");
     conn_->visit([self = shared_from_this()](auto& s) {
       bhttp::async_read_header(s, self->buffer_, *self->head_,
                                [self](beast::error_code ec, std::size_t) {
@@ -247,6 +303,18 @@ private:
       return attempt(true);
     }
     fail_before_answer(ec);
+  }
+
+  /// Answers 502 for a provider that cannot take this request.
+  void refuse_target(const std::string& why) {
+    auto& name = target().provider;
+    auto p = policy::make_problem(errc::upstream_error,
+                                  "provider '" + name + "' " + why);
+    auto res = error_response(p);
+    res.headers.emplace_back("X-Gatehouse-Provider", name);
+    auto status = res.status;
+    client_->respond(std::move(res));
+    settle(status, std::string{policy::to_string(p.code)}, {}, false, "");
   }
 
   void fail_before_answer(beast::error_code ec) {
@@ -304,6 +372,12 @@ private:
     status_ = static_cast<int>(h.result_int());
     if (status_ >= 500 && fall_back())
       return;
+    if (req_.method == "HEAD") {
+      auto res = answer_head(h);
+      recycle(h.keep_alive());
+      client_->respond(std::move(res));
+      return settle(status_, "", {}, false, "");
+    }
     auto ct = h[bhttp::field::content_type];
     if (info_.stream && starts_with_ci(ct, "text/event-stream"))
       return start_stream();
@@ -336,7 +410,12 @@ private:
     auto msg = whole_->release();
     auto res = answer_head(msg.base());
     res.body = std::move(msg.body());
-    auto usage = policy::usage_from_body(res.body);
+    // A bigger answer is relayed whole but not read: its usage is
+    // estimated.
+    auto usage = res.body.size() <= static_cast<std::size_t>(
+                                      px_.svc.cfg.max_usage_parse_bytes)
+                   ? policy::usage_from_body(res.body)
+                   : policy::token_usage{};
     auto logged = clip(res.body, grant_.log_bodies);
     recycle(msg.keep_alive());
     auto status = res.status;
@@ -364,8 +443,12 @@ private:
     px_.svc.gw.metrics().stream_opened();
     auto self = shared_from_this();
     auto strand = conn_->executor();
-    client_->on_disconnect([self, strand] {
-      net::post(strand, [self] { self->cancel(); });
+    client_->on_disconnect([self, strand](bool shutdown) {
+      net::post(strand, [self, shutdown] {
+        if (shutdown && self->stream_error_.empty())
+          self->stream_error_ = "shutdown";
+        self->cancel();
+      });
     });
     client_->start_stream(answer_head(stream_->get().base()),
                           [self, strand](bool ok) {
@@ -378,7 +461,7 @@ private:
   }
 
   void read_chunk() {
-    if (cancelled_ || stream_->is_done())
+    if (cancelled_ || cut_ || stream_->is_done())
       return end_stream();
     auto& body = stream_->get().body();
     body.data = chunk_.data();
@@ -412,7 +495,23 @@ private:
       first_byte_ms_ = ms_since(started_);
     std::vector<policy::sse_event> events;
     sse_.feed(std::string_view{chunk_.data(), got}, events);
-    pass_on(relay_events(events));
+    auto out = relay_events(events);
+    if (sse_.overflowed()) {
+      // An event past the limit: the client learns why its stream ends.
+      cut_ = true;
+      stream_error_ = "upstream_error";
+      out += overflow_event();
+    }
+    pass_on(std::move(out));
+  }
+
+  std::string overflow_event() const {
+    auto res = error_response(policy::make_problem(
+      errc::upstream_error,
+      "provider '" + target().provider + "' sent an event over "
+        + std::to_string(px_.svc.cfg.max_sse_event_bytes)
+        + " bytes; the stream was cut"));
+    return "event: error\ndata: " + res.body + "\n\n";
   }
 
   /// The bytes of complete events to pass on — all of them but the
@@ -455,7 +554,7 @@ private:
     if (ended_)
       return;
     ended_ = true;
-    bool complete = !cancelled_ && stream_->is_done();
+    bool complete = !cancelled_ && !cut_ && stream_->is_done();
     if (complete)
       recycle(stream_->get().keep_alive());
     else if (conn_) {
@@ -520,9 +619,9 @@ private:
       log.ttft_ms = *first_byte_ms_;
     log.stream = streamed;
     if (auto h = req_.header("x-gatehouse-session-id"))
-      log.session_id = std::string{*h};
+      log.session_id = policy::clean_utf8(*h, max_tag_bytes);
     if (auto h = req_.header("x-gatehouse-user-id"))
-      log.end_user = std::string{*h};
+      log.end_user = policy::clean_utf8(*h, max_tag_bytes);
     log.metadata_json = metadata_;
     log.request_body = clip(req_.body, grant_.log_bodies);
     if (grant_.log_bodies && !streamed)
@@ -559,6 +658,7 @@ private:
   std::size_t target_index_ = 0;
   bool retried_ = false;
   bool cancelled_ = false;
+  bool cut_ = false; ///< an SSE event over the limit ended the stream
   bool ended_ = false;
 };
 
@@ -575,23 +675,75 @@ proxy::proxy(services& svc, runtime& rt)
 proxy::~proxy() = default;
 
 void proxy::handle(http_request req, std::shared_ptr<client_channel> client) {
+  auto answer = client;
+  try {
+    handle_request(std::move(req), std::move(client));
+  } catch (const std::exception& e) {
+    // A bug; one request's bug must not end the node.
+    spdlog::error("request {} failed: {}", answer->request_id(), e.what());
+    answer->respond(error_response(
+      policy::make_problem(errc::internal_error, "internal error")));
+  }
+}
+
+std::optional<policy::problem>
+proxy::check_early(std::string_view path,
+                   std::optional<std::string_view> key) const {
+  if (!key)
+    return policy::make_problem(errc::unauthorized,
+                                "missing X-Gatehouse-Key header");
+  if (!impl_->svc.gw.key_known(policy::key_hash(*key)))
+    return policy::make_problem(errc::unauthorized, "unknown API key");
+  return std::nullopt;
+}
+
+void proxy::handle_request(http_request req,
+                           std::shared_ptr<client_channel> client) {
+  auto refuse = [&](policy::problem p) {
+    client->respond(error_response(p));
+  };
   auto key = req.header("x-gatehouse-key");
   if (!key)
-    return client->respond(error_response(policy::make_problem(
-      errc::unauthorized, "missing X-Gatehouse-Key header")));
+    return refuse(policy::make_problem(errc::unauthorized,
+                                       "missing X-Gatehouse-Key header"));
+  if (auto why = policy::proxied_path_problem(req.path))
+    return refuse(policy::make_problem(errc::invalid_request, *why));
+  for (auto [name, header] :
+       {std::pair{"x-gatehouse-provider", "X-Gatehouse-Provider"},
+        std::pair{"x-gatehouse-session-id", "X-Gatehouse-Session-Id"},
+        std::pair{"x-gatehouse-user-id", "X-Gatehouse-User-Id"}})
+    if (auto h = req.header(name))
+      if (auto p = bad_tag(header, *h, max_tag_bytes))
+        return refuse(std::move(*p));
+  auto& cfg = impl_->svc.cfg;
   auto key_hash = policy::key_hash(*key);
   std::optional<std::string> metadata;
   if (auto m = req.header("x-gatehouse-metadata")) {
-    auto j = nlohmann::json::parse(*m, nullptr, false);
-    if (!j.is_object())
-      return client->respond(error_response(policy::make_problem(
+    if (auto p = bad_tag("X-Gatehouse-Metadata", *m, max_metadata_bytes))
+      return refuse(std::move(*p));
+    nlohmann::json j;
+    if (policy::parse_json(*m, cfg.max_json_depth, j)
+          != policy::json_fault::none
+        || !j.is_object())
+      return refuse(policy::make_problem(
         errc::invalid_request,
-        "header 'X-Gatehouse-Metadata': must be a JSON object")));
-    metadata = j.dump();
+        "header 'X-Gatehouse-Metadata': must be a JSON object"));
+    metadata = dump_json(j);
   }
   if (req.method == "GET" && req.path == "/v1/models")
     return list_models(*impl_, req, std::move(client), std::move(key_hash));
-  auto info = policy::inspect_body(req.body);
+  policy::proxy_body_info info;
+  if (!req.body.empty() && json_content(req.header("content-type"))) {
+    info = policy::inspect_body(req.body, cfg.max_json_depth);
+    if (info.fault != policy::json_fault::none)
+      return refuse(policy::make_problem(
+        errc::invalid_request,
+        std::string{"request body "} + policy::describe(info.fault)));
+  } else {
+    // A form or a file: priced by its size, so that it cannot pass a
+    // budget for free.
+    info.prompt_chars = req.body.size();
+  }
   actors::proxy_request pr;
   pr.key_hash = std::move(key_hash);
   pr.path = req.path;

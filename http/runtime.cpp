@@ -2,11 +2,29 @@
 
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 namespace gatehouse::http {
 
 namespace {
 
 thread_local std::size_t current_loop = 0;
+
+/// Runs `loop` until it stops. A handler that throws is a bug, but one
+/// request's bug must not end the node: it is logged and the loop goes on
+/// (Asio allows `run` to be called again after an exception).
+void run_loop(boost::asio::io_context& loop) {
+  for (;;) {
+    try {
+      loop.run();
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("an I/O thread caught an exception: {}", e.what());
+    } catch (...) {
+      spdlog::error("an I/O thread caught an unknown exception");
+    }
+  }
+}
 
 } // namespace
 
@@ -28,10 +46,10 @@ void runtime::impl::run() {
   for (std::size_t i = 1; i < loops.size(); ++i)
     threads.emplace_back([this, i] {
       current_loop = i;
-      loops[i]->run();
+      run_loop(*loops[i]);
     });
   current_loop = 0;
-  loops[0]->run();
+  run_loop(*loops[0]);
   for (auto& t : threads)
     t.join();
 }

@@ -28,6 +28,9 @@ namespace {
 
 class session;
 
+/// How long aborted sessions get to settle before the loops stop.
+constexpr std::chrono::milliseconds abort_grace{1500};
+
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
@@ -50,15 +53,20 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   tcp::acceptor acceptor{ioc};
   net::signal_set signals{ioc, SIGINT, SIGTERM};
   net::steady_timer drain_timer{ioc};
+  net::steady_timer accept_timer{ioc};
   std::chrono::steady_clock::time_point drain_deadline;
   server_limits limits;
   dispatch_fn dispatch;
+  early_check_fn early_check;
   std::atomic<bool> draining{false};
+  bool aborted = false; ///< sessions left at the grace's end were aborted
   std::atomic<int> live{0};
   std::mutex mtx;
   std::vector<std::weak_ptr<session>> sessions;
+  std::vector<std::weak_ptr<session>> drained; ///< open when the drain began
 
   void do_accept();
+  void refuse(tcp::socket socket);
   void begin_drain();
   void check_drained();
 };
@@ -73,6 +81,9 @@ class session : public client_channel,
 public:
   session(tcp::socket&& socket, std::shared_ptr<server::impl> srv)
     : stream_(std::move(socket)), srv_(std::move(srv)) {
+    // Holds a request's head and what a client sends ahead; bodies pass
+    // through it into the parser.
+    buffer_.max_size(srv_->limits.header_bytes + 64 * 1024);
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec)
@@ -92,8 +103,19 @@ public:
   /// Closes the connection unless a request is being answered.
   void close_if_idle() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
       if (!self->busy_)
-        self->stream_.socket().close();
+        self->stream_.socket().close(ec);
+    });
+  }
+
+  /// Ends the connection whatever it is doing: a stream's relay hears of it
+  /// as a shutdown, cancels its upstream and settles.
+  void abort() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->client_lost(true);
+      beast::error_code ec;
+      self->stream_.socket().close(ec);
     });
   }
 
@@ -131,11 +153,11 @@ public:
               [self = shared_from_this()] { self->do_finish_stream(); });
   }
 
-  void on_disconnect(std::function<void()> cb) override {
+  void on_disconnect(disconnect_fn cb) override {
     net::post(stream_.get_executor(),
               [self = shared_from_this(), cb = std::move(cb)]() mutable {
                 if (self->client_gone_)
-                  cb();
+                  cb(self->gone_for_shutdown_);
                 else
                   self->disconnect_cb_ = std::move(cb);
               });
@@ -159,12 +181,26 @@ private:
     if (ec)
       return on_error(ec);
     auto& req = parser_->get();
-    auto limit = starts_with(req.target(), "/v1/")
-                   ? srv_->limits.proxy_body_bytes
-                   : srv_->limits.manage_body_bytes;
-    if (auto len = parser_->content_length(); len && *len > limit)
+    bool proxied = starts_with(req.target(), "/v1/");
+    auto limit = proxied ? srv_->limits.proxy_body_bytes
+                         : srv_->limits.manage_body_bytes;
+    auto len = parser_->content_length();
+    if (len && *len > limit)
       return fail(policy::errc::payload_too_large, "request body too large");
     parser_->body_limit(limit);
+    bool large = len ? *len >= early_check_body_bytes : parser_->chunked();
+    if (large && proxied && srv_->early_check) {
+      auto key = req.find("X-Gatehouse-Key");
+      std::string_view target{req.target().data(), req.target().size()};
+      std::optional<std::string_view> key_value;
+      if (key != req.end())
+        key_value = std::string_view{key->value().data(), key->value().size()};
+      if (auto problem = srv_->early_check(
+            target.substr(0, target.find('?')), key_value)) {
+        busy_ = true;
+        return write(error_response(*problem), true);
+      }
+    }
     if (lower(req[bhttp::field::expect]) == "100-continue") {
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(
         bhttp::status::continue_, 11);
@@ -231,6 +267,12 @@ private:
           true);
   }
 
+  /// The answer when building the real one failed: a bug, answered as one.
+  static http_response internal_error() {
+    return error_response(policy::make_problem(
+      policy::errc::internal_error, "internal error"));
+  }
+
   template <class Message>
   void set_head(Message& msg, http_response& res) {
     msg.version(11);
@@ -248,7 +290,16 @@ private:
 
   void write(http_response res, bool force_close) {
     auto msg = std::make_shared<bhttp::response<bhttp::string_body>>();
-    set_head(*msg, res);
+    try {
+      set_head(*msg, res);
+    } catch (const std::exception& e) {
+      // A header Beast refuses (too long, say): never the end of the node.
+      spdlog::error("request {}: answer head refused: {}", request_id_,
+                    e.what());
+      msg = std::make_shared<bhttp::response<bhttp::string_body>>();
+      res = internal_error();
+      set_head(*msg, res);
+    }
     msg->body() = std::move(res.body);
     bool close = force_close || closing();
     msg->keep_alive(!close);
@@ -274,7 +325,14 @@ private:
 
   void do_start_stream(http_response head, done_fn done) {
     auto msg = std::make_shared<bhttp::response<bhttp::empty_body>>();
-    set_head(*msg, head);
+    try {
+      set_head(*msg, head);
+    } catch (const std::exception& e) {
+      spdlog::error("request {}: stream head refused: {}", request_id_,
+                    e.what());
+      client_lost(false);
+      return done(false);
+    }
     msg->keep_alive(!closing());
     msg->chunked(true);
     auto sr = std::make_shared<
@@ -285,7 +343,7 @@ private:
       [self = shared_from_this(), msg, sr,
        done = std::move(done)](beast::error_code ec, std::size_t) {
         if (ec)
-          self->client_lost();
+          self->client_lost(false);
         else
           self->watch_client();
         done(!ec);
@@ -302,7 +360,7 @@ private:
                       done = std::move(done)](beast::error_code ec,
                                               std::size_t) {
                        if (ec)
-                         self->client_lost();
+                         self->client_lost(false);
                        done(!ec);
                      });
   }
@@ -325,9 +383,17 @@ private:
   /// While a stream is open, a read on the client socket notices at once
   /// when the client goes away (it sends nothing else meanwhile).
   void watch_client() {
+    // What a client pipelines during a stream waits in the bounded read
+    // buffer; a client that fills it is not a client to keep.
+    if (buffer_.max_size() - buffer_.size() < watch_bytes) {
+      client_lost(false);
+      beast::error_code ignored;
+      stream_.socket().close(ignored);
+      return;
+    }
     watching_ = true;
     stream_.socket().async_read_some(
-      buffer_.prepare(4096),
+      buffer_.prepare(watch_bytes),
       [self = shared_from_this()](beast::error_code ec, std::size_t n) {
         self->watching_ = false;
         if (!ec) {
@@ -336,7 +402,7 @@ private:
           if (!self->after_watch_)
             return self->watch_client();
         } else if (ec != net::error::operation_aborted) {
-          self->client_lost();
+          self->client_lost(false);
         }
         if (auto next = std::move(self->after_watch_)) {
           self->after_watch_ = nullptr;
@@ -354,14 +420,15 @@ private:
     stream_.socket().cancel(ec);
   }
 
-  void client_lost() {
+  void client_lost(bool shutdown = false) {
     if (client_gone_)
       return;
     client_gone_ = true;
+    gone_for_shutdown_ = shutdown;
     keep_alive_ = false;
     if (auto cb = std::move(disconnect_cb_)) {
       disconnect_cb_ = nullptr;
-      cb();
+      cb(shutdown);
     }
   }
 
@@ -396,6 +463,7 @@ private:
   }
 
   static constexpr std::size_t max_linger_bytes = 16 * 1024 * 1024;
+  static constexpr std::size_t watch_bytes = 4096;
   static constexpr std::chrono::seconds linger_time{2};
   std::size_t linger_left_ = 0;
 
@@ -405,15 +473,32 @@ private:
   std::shared_ptr<server::impl> srv_;
   std::string peer_;
   std::string request_id_;
-  std::function<void()> disconnect_cb_;
+  disconnect_fn disconnect_cb_;
   std::function<void()> after_watch_;
   bool keep_alive_ = true;
   std::atomic<bool> busy_{false};
   bool client_gone_ = false;
+  bool gone_for_shutdown_ = false;
   bool watching_ = false;
 };
 
 } // namespace
+
+void server::impl::refuse(tcp::socket socket) {
+  auto res = error_response(policy::make_problem(
+    policy::errc::overloaded, "too many connections; try again later"));
+  auto text = std::make_shared<std::string>(
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+    "Retry-After: 1\r\nConnection: close\r\nContent-Length: "
+    + std::to_string(res.body.size()) + "\r\n\r\n" + res.body);
+  auto sock = std::make_shared<tcp::socket>(std::move(socket));
+  net::async_write(*sock, net::buffer(*text),
+                   [sock, text](beast::error_code, std::size_t) {
+                     beast::error_code ignored;
+                     sock->shutdown(tcp::socket::shutdown_both, ignored);
+                     sock->close(ignored);
+                   });
+}
 
 void server::impl::do_accept() {
   // Each connection lives on one loop (round robin) for its whole life.
@@ -422,7 +507,18 @@ void server::impl::do_accept() {
     [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
       if (self->draining)
         return;
-      if (!ec) {
+      if (ec && ec != net::error::operation_aborted) {
+        // Out of file descriptors, say: pause instead of spinning.
+        spdlog::warn("accept failed: {}", ec.message());
+        self->accept_timer.expires_after(std::chrono::milliseconds(50));
+        self->accept_timer.async_wait(
+          [self](beast::error_code) { self->do_accept(); });
+        return;
+      }
+      if (!ec && static_cast<std::size_t>(self->live.load())
+                   >= self->limits.max_connections) {
+        self->refuse(std::move(socket));
+      } else if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);
         auto s = std::make_shared<session>(std::move(socket), self);
         {
@@ -453,6 +549,7 @@ void server::impl::begin_drain() {
     for (auto& w : sessions)
       if (auto s = w.lock())
         open.push_back(std::move(s));
+    drained = std::move(sessions);
     sessions.clear();
   }
   for (auto& s : open)
@@ -462,9 +559,21 @@ void server::impl::begin_drain() {
 }
 
 void server::impl::check_drained() {
-  if (live == 0 || std::chrono::steady_clock::now() >= drain_deadline) {
+  auto now = std::chrono::steady_clock::now();
+  if (live > 0 && now >= drain_deadline && !aborted) {
+    // Streams that outlive the grace end now; their relays settle the
+    // partial usage, which takes a moment more.
+    aborted = true;
+    spdlog::warn("drain grace period over; ending {} connections",
+                 live.load());
+    for (auto& w : drained)
+      if (auto s = w.lock())
+        s->abort();
+    drained.clear();
+    drain_deadline = now + abort_grace;
+  } else if (live == 0 || now >= drain_deadline) {
     if (live > 0)
-      spdlog::warn("drain grace period over; dropping {} connections",
+      spdlog::warn("dropping {} connections that did not end",
                    live.load());
     rt.stop();
     return;
@@ -475,10 +584,12 @@ void server::impl::check_drained() {
 }
 
 server::server(runtime& rt, const std::string& host, unsigned short port,
-               server_limits limits, dispatch_fn dispatch)
+               server_limits limits, dispatch_fn dispatch,
+               early_check_fn early_check)
   : impl_(std::make_shared<impl>(rt.get())) {
   impl_->limits = limits;
   impl_->dispatch = std::move(dispatch);
+  impl_->early_check = std::move(early_check);
   tcp::endpoint ep{net::ip::make_address(host), port};
   impl_->acceptor.open(ep.protocol());
   impl_->acceptor.set_option(net::socket_base::reuse_address(true));

@@ -2,6 +2,8 @@
 
 #include <openssl/ssl.h>
 
+#include "policy/text.hpp"
+
 namespace gatehouse::http {
 
 namespace {
@@ -9,12 +11,21 @@ namespace {
 /// Idle connections kept per upstream; more are closed.
 constexpr size_t max_idle_per_upstream = 128;
 
+/// Bytes of a provider credential sent as a header value.
+constexpr size_t max_auth_value_bytes = 8 * 1024;
+
 } // namespace
 
 std::string host_header(const actors::upstream_target& t) {
   bool default_port = (t.scheme == "https" && t.port == 443)
                       || (t.scheme == "http" && t.port == 80);
   return default_port ? t.host : t.host + ":" + std::to_string(t.port);
+}
+
+bool sendable_credential(const actors::upstream_target& t) {
+  return policy::is_http_token(t.auth_header)
+         && t.auth_value.size() <= max_auth_value_bytes
+         && !policy::has_control_bytes(t.auth_value);
 }
 
 upstream_conn::upstream_conn(std::string key, plain stream)

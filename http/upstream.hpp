@@ -41,6 +41,11 @@ struct upstream_timeouts {
 /// The `Host` header value for `t` (the port only when not the scheme's).
 std::string host_header(const actors::upstream_target& t);
 
+/// True if `t`'s stored credential can be sent as a header (a token for a
+/// name, a bounded value without control bytes). Values are validated when
+/// saved; this guards the bytes of the request line once more.
+bool sendable_credential(const actors::upstream_target& t);
+
 /// One connection to a provider; owned by one exchange at a time.
 class upstream_conn {
 public:

@@ -1,8 +1,11 @@
 #include "http/worker_pool.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace gatehouse::http {
 
-worker_pool::worker_pool(int threads) {
+worker_pool::worker_pool(int threads, std::size_t max_queued)
+  : max_queued_(max_queued) {
   for (int i = 0; i < threads; ++i)
     threads_.emplace_back([this] { run(); });
 }
@@ -11,12 +14,15 @@ worker_pool::~worker_pool() {
   stop();
 }
 
-void worker_pool::post(std::function<void()> job) {
+bool worker_pool::post(std::function<void()> job) {
   {
     std::lock_guard guard{mtx_};
+    if (jobs_.size() >= max_queued_)
+      return false;
     jobs_.push_back(std::move(job));
   }
   cv_.notify_one();
+  return true;
 }
 
 void worker_pool::stop() {
@@ -42,7 +48,15 @@ void worker_pool::run() {
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
-    job();
+    try {
+      job();
+    } catch (const std::exception& e) {
+      // Jobs answer their own errors; one that escapes is a bug that must
+      // not end the node.
+      spdlog::error("a worker thread caught an exception: {}", e.what());
+    } catch (...) {
+      spdlog::error("a worker thread caught an unknown exception");
+    }
   }
 }
 

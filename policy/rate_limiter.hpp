@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <deque>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace gatehouse::policy {
@@ -22,9 +23,13 @@ public:
     long long retry_after_ms;
   };
 
-  /// Creates a limiter; throws std::invalid_argument unless both arguments
-  /// are positive.
-  sliding_window_limiter(int max_events, long long window_ms);
+  /// Creates a limiter tracking at most `max_clients` clients; throws
+  /// std::invalid_argument unless the arguments are positive. When the
+  /// table is full, idle clients are forgotten (at most once a second) and,
+  /// if that frees nothing, an arbitrary client is, so that memory stays
+  /// bounded whatever the number of addresses an attacker has.
+  sliding_window_limiter(int max_events, long long window_ms,
+                         std::size_t max_clients = 1000000);
 
   /// Records an event of `client` at `now_ms` if fewer than `max_events`
   /// accepted events lie in (now_ms - window_ms, now_ms]. Denied events are
@@ -51,10 +56,19 @@ public:
 
 private:
   void expire(std::deque<long long>& events, long long now_ms) const;
+  void make_room(long long now_ms);
 
   int max_events_;
   long long window_ms_;
+  std::size_t max_clients_;
+  long long last_prune_ms_ = 0;
+  bool pruned_ = false;
   std::unordered_map<std::string, std::deque<long long>> clients_;
 };
+
+/// The limiter key of a client address: an IPv4 address as it is, an IPv6
+/// address by its /64 network (one subscriber usually holds a whole /64),
+/// anything unparseable as it is.
+std::string limiter_client_key(std::string_view ip);
 
 } // namespace gatehouse::policy
