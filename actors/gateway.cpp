@@ -50,14 +50,15 @@ struct gateway::impl {
   std::shared_ptr<metrics_registry> metrics =
     std::make_shared<metrics_registry>();
 
-  impl(int threads, storage::connection_pool& p, const storage::secrets& s)
+  impl(int threads, storage::connection_pool& p, const storage::secrets& s,
+       std::size_t limiter_entries)
     : cfg(threads),
       sys(cfg),
       pool(p),
       secrets(std::make_shared<const storage::secrets>(s)) {
     db = spawn_storage_workers(sys, pool, 2);
     writer = sys.spawn(storage_writer_impl, db, inbox);
-    limiter = sys.spawn(auth_limiter_impl);
+    limiter = sys.spawn(auth_limiter_impl, limiter_entries);
     sweeper = sys.spawn<caf::detached>(retention_sweeper, &pool);
     auto lease = pool.acquire();
     storage::store st{*lease};
@@ -112,8 +113,10 @@ struct gateway::impl {
 };
 
 gateway::gateway(int threads, storage::connection_pool& pool,
-                 const storage::secrets& secrets)
-  : impl_(std::make_unique<impl>(threads, pool, secrets)) {
+                 const storage::secrets& secrets,
+                 std::size_t auth_limiter_entries)
+  : impl_(std::make_unique<impl>(threads, pool, secrets,
+                                 auth_limiter_entries)) {
 }
 
 gateway::~gateway() {
@@ -160,6 +163,10 @@ gateway::update_org(const std::string& org_id, const org_update& change,
 void gateway::key_created(const std::string& key_hash,
                           const std::string& org_id) {
   impl_->dir->add_key(key_hash, org_id);
+}
+
+bool gateway::key_known(const std::string& key_hash) const {
+  return impl_->dir->org_of_key(key_hash).has_value();
 }
 
 key_verdict gateway::check_key(const std::string& key_hash, long long now_s) {

@@ -43,8 +43,11 @@ public:
 class gateway {
 public:
   /// Starts `threads` scheduler threads; loads the key index from storage.
+  /// The sign-up/login limiter tracks at most `auth_limiter_entries`
+  /// client addresses.
   gateway(int threads, storage::connection_pool& pool,
-          const storage::secrets& secrets);
+          const storage::secrets& secrets,
+          std::size_t auth_limiter_entries = 100000);
   ~gateway();
 
   gateway(const gateway&) = delete;
@@ -78,6 +81,10 @@ public:
 
   /// Makes a key created outside an org actor (at signup) known.
   void key_created(const std::string& key_hash, const std::string& org_id);
+
+  /// True if some org owns `key_hash` (a lock-free look-up; validity is
+  /// decided later).
+  bool key_known(const std::string& key_hash) const;
 
   /// Decides whether the raw key's hash is usable now.
   key_verdict check_key(const std::string& key_hash, long long now_s);
