@@ -219,6 +219,81 @@ describe('management path parameters (behaviour 3)', () => {
   });
 });
 
+describe('text parameters that reach storage (behaviour 1: no escaped exception)', () => {
+  const BAD = { 'invalid UTF-8': '%FF%FE', 'an overlong slash': '%C0%AF', 'a NUL': 'a%00b' };
+
+  /// 200 with nothing found, or 400 invalid_request; never a 5xx.
+  function expectNothingOrRefused(res, what) {
+    assert.ok(res.status < 500, `${what}: ${res.status} ${res.text}`);
+    if (res.status === 400) {
+      expectError(res, 400, 'invalid_request');
+      return;
+    }
+    const json = expectOk(res);
+    const list = Object.values(json).find(Array.isArray);
+    assert.deepEqual(list, [], `${what} found something`);
+  }
+
+  test('query filters of lists', async () => {
+    const { gh, s } = await shared();
+    const filters = [
+      '/api/v1/logs?provider=', '/api/v1/logs?model=', '/api/v1/logs?session_id=', '/api/v1/audit?action=',
+      '/api/v1/audit?actor_id=', '/api/v1/audit?target_type=', '/api/v1/audit?target_id=', '/api/v1/teams?q=',
+      '/api/v1/users?q=',
+    ];
+    const failures = [];
+    for (const f of filters) {
+      for (const [what, value] of Object.entries(BAD)) {
+        const res = await gh.api('GET', `${f}${value}`, { token: s.token });
+        await assertHealthy(gh, `${f} with ${what}`);
+        try {
+          expectNothingOrRefused(res, `${f}${value}`);
+        } catch (e) {
+          failures.push(e.message.split('\n')[0]);
+        }
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+
+  test('a raw non-UTF-8 provider name in the path -> 404 (or 400)', async () => {
+    const { gh, s } = await shared();
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      const res = await gh.raw(Buffer.concat([
+        Buffer.from(`${method} /api/v1/providers/`), Buffer.from([0xff, 0xfe]),
+        Buffer.from(` HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.token}\r\nContent-Type: application/json\r\n`
+          + 'Content-Length: 2\r\nConnection: close\r\n\r\n{}'),
+      ]));
+      await assertHealthy(gh, `${method} of a raw 0xff provider name`);
+      assert.ok([400, 404].includes(res.status), `${method}: ${res.status} ${res.text}`);
+      expectError(res, res.status, res.status === 404 ? 'not_found' : 'invalid_request');
+    }
+  });
+
+  test('login with a NUL in the email -> 401 or 400, never 500', async () => {
+    const { gh } = await shared();
+    for (const email of ['a\u0000@example.com', 'a@example.com\u0000', '\u0000']) {
+      const res = await gh.api('POST', '/api/v1/login', { body: { email, password: 'pw-0123456789' } });
+      await assertHealthy(gh, 'a login with a NUL');
+      assert.ok([400, 401].includes(res.status), `${JSON.stringify(email)}: ${res.status} ${res.text}`);
+      expectError(res, res.status, res.status === 401 ? 'invalid_credentials' : 'invalid_request');
+    }
+  });
+
+  test('a price for a model name with a NUL -> refused or stored, never 500', async () => {
+    const { gh } = await shared();
+    const { s } = await orgOn(gh);
+    for (const model of ['gpt\u0000x', 'gpt\u001bx']) {
+      const body = { models: { [model]: { input_per_mtok: 1, output_per_mtok: 2 } } };
+      const res = await gh.api('PUT', '/api/v1/pricing', { token: s.token, body });
+      await assertHealthy(gh, 'a price for a model with a control character');
+      assert.ok([200, 400].includes(res.status), `${JSON.stringify(model)}: ${res.status} ${res.text}`);
+      if (res.status === 400) expectError(res, 400, 'invalid_request', 'models');
+      expectOk(await gh.api('GET', '/api/v1/pricing', { token: s.token }));
+    }
+  });
+});
+
 describe('provider settings that become header bytes (behaviour 4)', () => {
   async function providerNames(gh, s) {
     const { providers } = expectOk(await gh.api('GET', '/api/v1/providers', { token: s.token }));
@@ -663,7 +738,8 @@ describe('--max-connections', () => {
       over.write(buildRequest({ path: '/healthz' }));
       const res = await readResponse(over, { timeoutMs: 3000 });
       over.destroy();
-      expectError(res, 503, 'overloaded');
+      assert.equal(res.status, 503, res.text);
+      assert.equal(res.json?.error_code, 'overloaded', res.text);
       assert.equal(res.headers['retry-after'], '1');
       // An idle connection still works.
       idle[0].write(buildRequest({ path: '/healthz', close: false }));
@@ -671,6 +747,8 @@ describe('--max-connections', () => {
       idle.pop().destroy();
       await poll(async () => (await rawExchange(gh.url, buildRequest({ path: '/healthz' }))).status === 200,
         { what: 'a new connection once one was closed' });
+      // The whole error shape, request id included.
+      expectError(res, 503, 'overloaded');
     } finally {
       for (const s of idle) s.destroy();
     }
