@@ -5,10 +5,14 @@
 // sockets.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  PROXY_ARGS, assertHealthy, buildRequest, connect, createProvider, expectError, expectOk, getLogs, hex, poll,
+  PROXY_ARGS, assertHealthy, buildRequest, connect, createProvider, dropDatabase, expectError, expectOk,
+  freshDatabase, getLogs, hex, poll,
   rawExchange, rawRequest, readResponse, setPlan, sharedNode, signup, sseData, startGatehouse, streamRequest,
   waitClosed, waitForLog,
 } from './harness.mjs';
@@ -207,9 +211,9 @@ describe('management path parameters (behaviour 3)', () => {
 
   test('raw non-UTF-8 bytes in a path parameter -> an error in the API shape', async () => {
     const { gh, s } = await shared();
-    const path = Buffer.concat([Buffer.from('/api/v1/providers/'), Buffer.from([0xff, 0xfe])]).toString('latin1');
+    const target = Buffer.concat([Buffer.from('/api/v1/providers/'), Buffer.from([0xff, 0xfe])]);
     const res = await gh.raw(Buffer.concat([
-      Buffer.from('GET '), Buffer.from(path, 'latin1'),
+      Buffer.from('GET '), target,
       Buffer.from(` HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.token}\r\nConnection: close\r\n\r\n`),
     ]));
     await assertHealthy(gh, 'a raw 0xff in a path');
@@ -755,6 +759,123 @@ describe('--max-connections', () => {
   });
 });
 
+describe('limits as settings', () => {
+  let gh;
+  let s;
+  before(async () => {
+    gh = await startGatehouse({
+      args: [
+        ...PROXY_ARGS, '--max-header-bytes', '2048', '--max-body-bytes', '4096', '--max-manage-body-bytes', '2048',
+        '--max-json-depth', '8', '--max-usage-parse-bytes', '1024',
+      ],
+    });
+    ({ s } = await orgOn(gh, ['openai']));
+  });
+  after(async () => {
+    if (gh) retired.push(gh);
+  });
+
+  test('--max-header-bytes', async () => {
+    const res = await gh.raw(buildRequest({ path: '/healthz', headers: [['X-Big', 'a'.repeat(3000)]] }));
+    assert.equal(res.status, 431);
+    assert.equal(res.json?.error_code, 'invalid_request');
+    assert.equal((await gh.raw(buildRequest({ path: '/healthz', headers: [['X-Big', 'a'.repeat(1500)]] }))).status,
+      200);
+  });
+
+  test('--max-body-bytes and --max-manage-body-bytes', async () => {
+    const pad = (n) => JSON.stringify(chatBody('gpt-4o-mini', { pad: 'x'.repeat(n) }));
+    expectError((await send(gh, s.apiKey, '/v1/chat/completions', { raw: pad(5000) })).res, 413, 'payload_too_large');
+    assert.equal((await send(gh, s.apiKey, '/v1/chat/completions', { raw: pad(3000) })).res.status, 200);
+    const team = (n) => ({ name: `t-${hex(3)}`, description: 'd'.repeat(n) });
+    expectError(await gh.api('POST', '/api/v1/teams', { token: s.token, body: team(3000) }), 413, 'payload_too_large');
+    expectOk(await gh.api('POST', '/api/v1/teams', { token: s.token, body: team(500) }), 201);
+  });
+
+  test('--max-json-depth', async () => {
+    const nested = (n) => `{"model":"gpt-4o-mini","messages":[],"x":${'['.repeat(n)}${']'.repeat(n)}}`;
+    const deep = await send(gh, s.apiKey, '/v1/chat/completions', { raw: nested(12) });
+    expectError(deep.res, 400, 'invalid_request');
+    assert.equal(deep.rec, undefined);
+    const flat = await send(gh, s.apiKey, '/v1/chat/completions', { raw: nested(4) });
+    assert.equal(flat.res.status, 200, flat.res.text);
+  });
+
+  test('--max-usage-parse-bytes', async () => {
+    const small = await send(gh, s.apiKey, '/v1/chat/completions', { body: chatBody(), headers: { 'x-mock-usage': '3,4' } });
+    const big = await send(gh, s.apiKey, '/v1/chat/completions', {
+      body: chatBody(), headers: { 'x-mock-fault': 'huge-json', 'x-mock-size': '2000', 'x-mock-usage': '3,4' },
+    });
+    assert.equal(big.res.text, mock.sent(big.rec).toString('utf8'));
+    const a = await waitForLog(gh, s, small.res.headers['x-gatehouse-request-id']);
+    assert.deepEqual([a.tokens_in, a.tokens_out, a.usage_estimated], [3, 4, false]);
+    const b = await waitForLog(gh, s, big.res.headers['x-gatehouse-request-id']);
+    assert.equal(b.usage_estimated, true);
+  });
+});
+
+describe('--max-queued-requests', () => {
+  let gh;
+  before(async () => {
+    gh = await startGatehouse({ args: ['--threads', '1', '--max-queued-requests', '1'], bcryptCost: 12 });
+  });
+  after(async () => {
+    if (gh) retired.push(gh);
+  });
+
+  test('management requests beyond the queue get 503 overloaded with Retry-After', async () => {
+    const login = () => gh.api('POST', '/api/v1/login', {
+      body: { email: `nobody-${hex(4)}@example.com`, password: 'pw-0123456789' },
+    });
+    const answers = await Promise.all(Array.from({ length: 24 }, login));
+    const over = answers.filter((r) => r.status === 503);
+    const done = answers.filter((r) => r.status === 401);
+    assert.equal(over.length + done.length, answers.length, answers.map((r) => r.status).join(' '));
+    assert.ok(over.length > 0, 'no request was refused');
+    assert.ok(done.length >= 4, `only ${done.length} requests were served`);
+    for (const r of over) {
+      expectError(r, 503, 'overloaded');
+      assert.equal(r.headers['retry-after'], '1');
+    }
+    await assertHealthy(gh);
+    expectError(await login(), 401, 'invalid_credentials');
+  });
+});
+
+describe('--drain-grace', () => {
+  test('SIGTERM with a stream longer than the grace: exit within grace + 2 s; the stream is logged', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-drain-'));
+    const database = await freshDatabase();
+    const args = [...PROXY_ARGS, '--drain-grace', '1'];
+    let again = null;
+    try {
+      const gh = await startGatehouse({ args, dataDir, database });
+      const { s } = await orgOn(gh, ['openai']);
+      const tag = hex(8);
+      const streaming = streamRequest(gh.url, '/v1/chat/completions', {
+        key: s.apiKey, body: chatBody('gpt-4o-mini', { stream: true }),
+        headers: { 'x-test-tag': tag, 'x-mock-chunks': '100', 'x-mock-chunk-delay-ms': '100' },
+      });
+      await poll(() => recordOf(tag)?.writes.length >= 2, { what: 'the stream under way' });
+      const { code, ms } = await gh.stop();
+      assert.equal(code, 0);
+      assert.ok(ms < 3000 + 500, `the node exited ${ms} ms after SIGTERM (grace 1 s)`);
+      const res = await streaming;
+      assert.ok(!res.text.includes('[DONE]'), 'the stream was not cut');
+      const closed = await mock.waitForClose((c) => c.request === recordOf(tag), 3000);
+      assert.equal(closed.finished, false);
+      again = await startGatehouse({ args, dataDir, database });
+      const entry = await waitForLog(again, s, res.headers['x-gatehouse-request-id']);
+      assert.equal(entry.stream, true);
+      assert.ok(entry.tokens_out > 0, `tokens_out ${entry.tokens_out}`);
+    } finally {
+      await again?.dispose();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      await dropDatabase(database);
+    }
+  });
+});
+
 describe('text that reaches the request log', () => {
   test('a NUL in the model name: logged cleaned, and the writer keeps writing', async () => {
     const { gh } = await shared();
@@ -788,10 +909,10 @@ describe('text that reaches the request log', () => {
   test('raw non-UTF-8 bytes in a proxied path: refused, or logged cleaned', async () => {
     const { gh } = await shared();
     const { s } = await orgOn(gh);
-    const path = Buffer.concat([Buffer.from('/v1/files/f-'), Buffer.from([0xff, 0xfe, 0x01])]).toString('latin1');
+    const target = Buffer.concat([Buffer.from('/v1/files/f-'), Buffer.from([0xff, 0xfe, 0x01])]);
     const tag = hex(8);
     const res = await gh.raw(Buffer.concat([
-      Buffer.from('GET '), Buffer.from(path, 'latin1'),
+      Buffer.from('GET '), target,
       Buffer.from(` HTTP/1.1\r\nHost: x\r\nX-Gatehouse-Key: ${s.apiKey}\r\nX-Gatehouse-Provider: openai\r\n`
         + `X-Test-Tag: ${tag}\r\nConnection: close\r\n\r\n`),
     ]));
