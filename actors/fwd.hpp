@@ -91,11 +91,7 @@ struct auth_reply {
 
 /// One finished exchange for the storage writer: its log record and the
 /// counters it moves.
-struct log_entry {
-  storage::request_log_record log;
-  std::vector<storage::usage_delta> deltas;
-  std::optional<storage::key_use> key;
-};
+using log_entry = storage::log_write;
 
 /// The actor of one organization: owns its plan, settings and key table and
 /// serializes every decision about them.

@@ -57,7 +57,7 @@ struct gateway::impl {
       pool(p),
       secrets(std::make_shared<const storage::secrets>(s)) {
     db = spawn_storage_workers(sys, pool, 2);
-    writer = sys.spawn(storage_writer_impl, db, inbox);
+    writer = sys.spawn(storage_writer_impl, db, inbox, metrics);
     limiter = sys.spawn(auth_limiter_impl, limiter_entries);
     sweeper = sys.spawn<caf::detached>(retention_sweeper, &pool);
     auto lease = pool.acquire();

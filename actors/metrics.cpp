@@ -55,6 +55,18 @@ void metrics_registry::stream_closed() {
   --streams_;
 }
 
+void metrics_registry::log_entry_refused() {
+  ++logs_refused_;
+}
+
+void metrics_registry::log_entries_overflowed(std::uint64_t n) {
+  logs_overflowed_ += n;
+}
+
+void metrics_registry::log_write_failed() {
+  ++log_write_failures_;
+}
+
 void metrics_registry::add(counters& into, const counters& from) {
   for (auto& [k, v] : from.requests)
     into.requests[k] += v;
@@ -101,9 +113,21 @@ metrics_registry::render(const std::optional<std::string>& org_id) const {
   out.counter("gatehouse_budget_rejections_total",
               "Requests refused because a team budget was spent.",
               {{{}, static_cast<double>(c.budget_rejections)}});
-  if (!org_id)
+  if (!org_id) {
     out.gauge("gatehouse_streams_in_flight", "Streams being relayed now.",
               {{{}, static_cast<double>(streams_.load())}});
+    out.counter(
+      "gatehouse_log_entries_dropped_total",
+      "Request logs never stored: refused by the database (invalid) or "
+      "beyond the backlog while it was unreachable (backlog).",
+      {{{{"reason", "invalid"}}, static_cast<double>(logs_refused_.load())},
+       {{{"reason", "backlog"}},
+        static_cast<double>(logs_overflowed_.load())}});
+    out.counter("gatehouse_log_write_failures_total",
+                "Attempts to write a batch of request logs that failed and "
+                "will be retried (database unreachable or busy).",
+                {{{}, static_cast<double>(log_write_failures_.load())}});
+  }
   policy::histogram_data h;
   h.bounds = buckets();
   h.counts = c.latency_buckets;

@@ -32,6 +32,15 @@ public:
   void stream_opened();
   void stream_closed();
 
+  /// A request log the database refused (after isolating it from the rest
+  /// of its batch), or one dropped because too many waited unwritten.
+  void log_entry_refused();
+  void log_entries_overflowed(std::uint64_t n);
+
+  /// A batch of request logs that could not be written now (database down
+  /// or busy); its entries wait for the next attempt.
+  void log_write_failed();
+
   /// The Prometheus text of one org, or of the whole node (all orgs summed).
   std::string render(const std::optional<std::string>& org_id) const;
 
@@ -54,6 +63,9 @@ private:
   mutable std::mutex mtx_;
   std::map<std::string, counters> orgs_;
   std::atomic<std::int64_t> streams_{0};
+  std::atomic<std::uint64_t> logs_refused_{0};
+  std::atomic<std::uint64_t> logs_overflowed_{0};
+  std::atomic<std::uint64_t> log_write_failures_{0};
 };
 
 } // namespace gatehouse::actors

@@ -1,9 +1,12 @@
 #include "actors/storage_writer.hpp"
 
+#include <algorithm>
 #include <memory>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
+#include "actors/metrics.hpp"
 #include "storage/store.hpp"
 
 namespace gatehouse::actors {
@@ -15,29 +18,62 @@ using state_ptr = storage_writer_actor::stateful_pointer<storage_writer_state>;
 /// Beyond this many unwritten entries (storage down), the oldest go.
 constexpr size_t max_pending = 200'000;
 
-/// One batch, in the form the store writes it.
+/// One batch on its way to a storage worker. The worker fills `settled`;
+/// the writer reads it once the answer arrived.
 struct batch {
   std::vector<log_entry> entries;
-
-  void write(storage::store& st) const {
-    std::vector<storage::request_log_record> logs;
-    std::vector<storage::usage_delta> deltas;
-    std::vector<storage::key_use> keys;
-    logs.reserve(entries.size());
-    for (auto& e : entries) {
-      logs.push_back(e.log);
-      deltas.insert(deltas.end(), e.deltas.begin(), e.deltas.end());
-      if (e.key)
-        keys.push_back(*e.key);
-    }
-    st.write_batch(logs, deltas, keys);
-  }
+  std::vector<bool> settled; ///< committed or refused, per entry
 };
+
+/// The database's reason without the statement it quotes.
+std::string_view reason(const char* what) {
+  std::string_view text{what};
+  return text.substr(0, std::min(text.find(" in: "), std::size_t{200}));
+}
+
+/// Writes a batch on a storage worker, isolating refused entries.
+db_job write_job(std::shared_ptr<batch> b,
+                 std::shared_ptr<metrics_registry> metrics) {
+  return db_job{[b, metrics](storage::store& s) {
+    s.write_entries(
+      b->entries, b->settled,
+      [metrics](const log_entry& e, const storage::data_error& why) {
+        spdlog::error("request log {} of org {} dropped: the database "
+                      "refused it ({})",
+                      e.log.id, e.log.org_id, reason(why.what()));
+        if (metrics)
+          metrics->log_entry_refused();
+      });
+  }};
+}
 
 void arm_tick(state_ptr self);
 
+/// Puts the entries of `b` that were neither committed nor refused back in
+/// front of the queue.
+void requeue(state_ptr self, batch& b) {
+  auto& st = self->state;
+  const bool known = b.settled.size() == b.entries.size();
+  std::vector<log_entry> again;
+  for (size_t i = 0; i < b.entries.size(); ++i)
+    if (!known || !b.settled[i])
+      again.push_back(std::move(b.entries[i]));
+  spdlog::error("writing {} request logs failed; will retry", again.size());
+  st.pending.insert(st.pending.begin(), std::make_move_iterator(again.begin()),
+                    std::make_move_iterator(again.end()));
+  if (st.pending.size() > max_pending) {
+    auto drop = st.pending.size() - max_pending;
+    spdlog::error("dropping {} unwritten request logs", drop);
+    if (st.metrics)
+      st.metrics->log_entries_overflowed(drop);
+    st.pending.erase(st.pending.begin(),
+                     st.pending.begin() + static_cast<long>(drop));
+  }
+}
+
 /// Hands everything pending to a storage worker; `done` learns whether it
-/// was committed. A failed batch goes back to the front of the queue.
+/// was committed. What storage could not take goes back to the front of
+/// the queue.
 template <class Done>
 void write_pending(state_ptr self, Done done) {
   auto& st = self->state;
@@ -45,25 +81,26 @@ void write_pending(state_ptr self, Done done) {
     return done(true);
   auto b = std::make_shared<batch>();
   b->entries.swap(st.pending);
-  self->request(st.db, caf::infinite,
-                db_job{[b](storage::store& s) { b->write(s); }})
-    .then([done](bool) mutable { done(true); },
-          [self, b, done](caf::error&) mutable {
-            auto& st = self->state;
-            spdlog::error("writing {} request logs failed; will retry",
-                          b->entries.size());
-            st.pending.insert(st.pending.begin(),
-                              std::make_move_iterator(b->entries.begin()),
-                              std::make_move_iterator(b->entries.end()));
-            if (st.pending.size() > max_pending) {
-              auto drop = st.pending.size() - max_pending;
-              spdlog::error("dropping {} unwritten request logs", drop);
-              st.pending.erase(st.pending.begin(),
-                               st.pending.begin() + static_cast<long>(drop));
-            }
-            arm_tick(self);
-            done(false);
-          });
+  self->request(st.db, caf::infinite, write_job(b, st.metrics))
+    .then(
+      [self, done](bool) mutable {
+        auto& st = self->state;
+        if (st.failures > 0)
+          spdlog::info("request logs are written again after {} failed "
+                       "attempts",
+                       st.failures);
+        st.failures = 0;
+        done(true);
+      },
+      [self, b, done](caf::error&) mutable {
+        auto& st = self->state;
+        ++st.failures;
+        if (st.metrics)
+          st.metrics->log_write_failed();
+        requeue(self, *b);
+        arm_tick(self);
+        done(false);
+      });
 }
 
 /// Moves what the I/O threads left in the inbox to the pending entries.
@@ -76,23 +113,35 @@ void take_inbox(state_ptr self) {
                     std::make_move_iterator(more.end()));
 }
 
+/// The wait before the next attempt: the group commit interval, doubled
+/// for each failed attempt in a row, at most max_retry_interval.
+std::chrono::milliseconds next_interval(int failures) {
+  auto wait = group_commit_interval;
+  for (int i = 0; i < failures && wait < max_retry_interval; ++i)
+    wait *= 2;
+  return std::min(wait, max_retry_interval);
+}
+
 void arm_tick(state_ptr self) {
   if (self->state.tick_armed)
     return;
   self->state.tick_armed = true;
-  self->delayed_send(self, group_commit_interval, tick_atom_v);
+  self->delayed_send(self, next_interval(self->state.failures), tick_atom_v);
 }
 
 } // namespace
 
 storage_writer_actor::behavior_type
 storage_writer_impl(state_ptr self, caf::actor db,
-                    std::shared_ptr<log_inbox> inbox) {
+                    std::shared_ptr<log_inbox> inbox,
+                    std::shared_ptr<metrics_registry> metrics) {
   self->state.db = std::move(db);
   self->state.inbox = std::move(inbox);
+  self->state.metrics = std::move(metrics);
   auto queued = [self] {
     auto& st = self->state;
-    if (st.pending.size() >= group_commit_size)
+    // While storage fails, only the tick tries again.
+    if (st.pending.size() >= group_commit_size && st.failures == 0)
       write_pending(self, [](bool) {});
     else if (!st.pending.empty())
       arm_tick(self);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <vector>
 
 #include "actors/fwd.hpp"
@@ -8,18 +9,26 @@
 
 namespace gatehouse::actors {
 
+class metrics_registry;
+
 /// How long a log entry waits at most before its group commit.
 constexpr std::chrono::milliseconds group_commit_interval{100};
 
 /// Entries that trigger a commit before the interval is over.
 constexpr size_t group_commit_size = 2000;
 
+/// The longest wait between two attempts while storage fails.
+constexpr std::chrono::milliseconds max_retry_interval{5000};
+
 /// State of the storage writer.
 struct storage_writer_state {
   caf::actor db; ///< storage workers that run the blocking writes
   std::shared_ptr<log_inbox> inbox;
+  std::shared_ptr<metrics_registry> metrics; ///< may be null
   std::vector<log_entry> pending;
   bool tick_armed = false;
+  /// Attempts in a row that failed (storage unreachable or busy).
+  int failures = 0;
   static inline const char* name = "storage_writer";
 };
 
@@ -27,8 +36,15 @@ struct storage_writer_state {
 /// storage worker write them in one transaction at most every 100 ms (or
 /// every 2000 entries). It never blocks itself, so it runs on the scheduler
 /// like any actor and costs no thread wake-up per request.
+///
+/// An entry the database refuses (its data) is isolated by splitting the
+/// batch, dropped with a log line and counted in `metrics`; the others are
+/// committed. When storage fails otherwise (unreachable, busy), every entry
+/// not committed waits for the next attempt, at growing intervals up to
+/// `max_retry_interval`; each failed attempt is counted.
 storage_writer_actor::behavior_type storage_writer_impl(
   storage_writer_actor::stateful_pointer<storage_writer_state> self,
-  caf::actor db, std::shared_ptr<log_inbox> inbox);
+  caf::actor db, std::shared_ptr<log_inbox> inbox,
+  std::shared_ptr<metrics_registry> metrics);
 
 } // namespace gatehouse::actors

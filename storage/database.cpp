@@ -9,7 +9,7 @@ namespace gatehouse::storage {
 
 conflict_error::conflict_error(std::string constraint_in,
                                const std::string& what)
-  : storage_error(what), constraint(std::move(constraint_in)) {}
+  : data_error(what), constraint(std::move(constraint_in)) {}
 
 std::string param::to_text() const {
   switch (kind_) {

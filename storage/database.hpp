@@ -150,8 +150,10 @@ public:
   /// Runs one statement with `args` bound to its placeholders and returns
   /// the result rows (none for statements without results or RETURNING).
   /// The prepared form is cached per distinct SQL text. Throws
-  /// conflict_error on a unique violation, connection_error when the
-  /// connection is lost, storage_error otherwise.
+  /// conflict_error on a unique violation, data_error when the database
+  /// refuses a value (another constraint, an encoding, a NUL byte for
+  /// PostgreSQL), connection_error when the connection is lost,
+  /// storage_error otherwise.
   virtual rows exec(std::string_view sql, const params& args) = 0;
 
   /// Runs one statement without parameters.

@@ -25,8 +25,15 @@ struct bad_cursor : storage_error {
   using storage_error::storage_error;
 };
 
+/// The database refused the data of a statement: a constraint, an encoding
+/// or a value it cannot hold. The same statement with the same values would
+/// fail again, unlike a lost connection or a busy database.
+struct data_error : storage_error {
+  using storage_error::storage_error;
+};
+
 /// A UNIQUE or PRIMARY KEY constraint was violated.
-struct conflict_error : storage_error {
+struct conflict_error : data_error {
   /// Builds the error for `constraint` (see the member).
   conflict_error(std::string constraint, const std::string& what);
 

@@ -107,8 +107,8 @@ public:
         values[i] = numbers[i].c_str();
       } else if (a.type() == param::kind::text) {
         if (a.text().find('\0') != std::string::npos)
-          throw storage_error("parameter " + std::to_string(i + 1)
-                              + " holds a NUL byte: " + std::string(sql));
+          throw data_error("parameter " + std::to_string(i + 1)
+                           + " holds a NUL byte: " + std::string(sql));
         values[i] = a.text().c_str();
       }
     }
@@ -233,9 +233,14 @@ private:
     } catch (const pqxx::sql_error& e) {
       const std::string& state = e.sqlstate();
       std::string msg = "PostgreSQL error " + state;
-      if (state.compare(0, 2, "22") != 0 && state.compare(0, 2, "23") != 0)
-        msg += ": " + first_line(e.what());
-      throw storage_error(msg + " in: " + std::string(sql));
+      // Classes 22 (data exception: encoding, range, format) and 23
+      // (integrity constraint) are about the values sent.
+      bool data
+        = state.compare(0, 2, "22") == 0 || state.compare(0, 2, "23") == 0;
+      if (data)
+        throw data_error(msg + " in: " + std::string(sql));
+      throw storage_error(msg + ": " + first_line(e.what())
+                          + " in: " + std::string(sql));
     } catch (const std::exception& e) {
       throw storage_error("PostgreSQL: " + first_line(e.what())
                           + " in: " + std::string(sql));

@@ -201,6 +201,14 @@ struct key_use {
   std::int64_t requests = 0;
 };
 
+/// One finished exchange as the data plane hands it to storage: its request
+/// log and the counters and key use it moves.
+struct log_write {
+  request_log_record log;
+  std::vector<usage_delta> deltas;
+  std::optional<key_use> key;
+};
+
 /// An organization's own price of a model, in micro-dollars per million
 /// tokens.
 struct price_override {

@@ -240,12 +240,23 @@ private:
     return stmt;
   }
 
-  /// Throws the exception matching `rc`. SQLite's messages name tables,
-  /// columns and constraints but never bound values.
+  /// Throws the exception matching `rc`: data_error for the values' fault
+  /// (a constraint, a type, a size), storage_error for the database's
+  /// (busy, I/O, full disk). SQLite's messages name tables, columns and
+  /// constraints but never bound values.
   [[noreturn]] void fail(int rc, std::string_view sql) {
     std::string msg = sqlite3_errmsg(db_);
     if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
       throw conflict_error(parse_constraint(msg), "SQLite: " + msg);
+    switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+      throw data_error("SQLite: " + msg + " (" + sqlite3_errstr(rc)
+                       + ") in: " + std::string(sql));
+    default:
+      break;
+    }
     throw storage_error("SQLite: " + msg + " (" + sqlite3_errstr(rc)
                         + ") in: " + std::string(sql));
   }

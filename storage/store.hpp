@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -321,13 +322,31 @@ public:
   // -- request logs and usage -----------------------------------------------
 
   /// Writes what the data plane accumulated, in one transaction: inserts
-  /// the logs (a duplicate id throws conflict_error and writes nothing),
+  /// the logs (a duplicate id throws conflict_error and writes nothing;
+  /// texts are stored as valid UTF-8 without NUL: each invalid sequence
+  /// and each NUL becomes U+FFFD, the same on every backend),
   /// adds the deltas to their monthly counters and records the key uses
   /// (last use only ever moves forward; requests add up). Deltas of the
   /// same counter and uses of the same key may repeat.
   void write_batch(const std::vector<request_log_record>& logs,
                    const std::vector<usage_delta>& deltas,
                    const std::vector<key_use>& uses);
+
+  /// Called for an entry that write_entries leaves out.
+  using refused_entry
+    = std::function<void(const log_write& entry, const data_error& why)>;
+
+  /// Writes `entries` with write_batch, in one transaction when the
+  /// database takes them all. When it refuses the data of some entry (a
+  /// data_error), the entries are split in halves, each half written in its
+  /// own transaction, until every refused entry stands alone: it is left
+  /// out (its log, counters and key use) and reported to `refused`; all
+  /// others are committed. `settled` gets one flag per entry, set once the
+  /// entry is committed or refused. Any other failure (connection lost,
+  /// database busy or full) propagates: the entries whose flag is still
+  /// unset are to be written again later.
+  void write_entries(const std::vector<log_write>& entries,
+                     std::vector<bool>& settled, const refused_entry& refused);
 
   /// The largest page query_logs returns.
   static constexpr int max_log_page = 1000;

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "policy/text.hpp"
 #include "storage/database.hpp"
 #include "storage/store_rows.hpp"
 
@@ -84,21 +85,32 @@ const std::string log_columns
 
 constexpr std::size_t log_width = 29;
 
+/// Text as a parameter, valid UTF-8 without NUL: much of a log comes from
+/// client headers and bodies, which PostgreSQL would refuse and which the
+/// log API could not put into JSON.
+param clean(const std::string& text) {
+  return param(policy::clean_utf8(text));
+}
+
+param clean(const std::optional<std::string>& text) {
+  return text ? clean(*text) : param();
+}
+
 void append_log(const request_log_record& l, params& args) {
-  args.emplace_back(l.id);
-  args.emplace_back(l.org_id);
-  args.emplace_back(l.request_id);
-  args.emplace_back(l.key_id);
-  args.emplace_back(l.key_prefix);
-  args.emplace_back(l.app_id);
-  args.emplace_back(l.team_id);
-  args.emplace_back(l.user_id);
-  args.emplace_back(l.provider);
-  args.emplace_back(l.model);
-  args.emplace_back(l.method);
-  args.emplace_back(l.path);
+  args.push_back(clean(l.id));
+  args.push_back(clean(l.org_id));
+  args.push_back(clean(l.request_id));
+  args.push_back(clean(l.key_id));
+  args.push_back(clean(l.key_prefix));
+  args.push_back(clean(l.app_id));
+  args.push_back(clean(l.team_id));
+  args.push_back(clean(l.user_id));
+  args.push_back(clean(l.provider));
+  args.push_back(clean(l.model));
+  args.push_back(clean(l.method));
+  args.push_back(clean(l.path));
   args.emplace_back(l.status);
-  args.emplace_back(l.error_code);
+  args.push_back(clean(l.error_code));
   args.emplace_back(l.tokens_in);
   args.emplace_back(l.tokens_out);
   args.emplace_back(l.cost_micros);
@@ -107,13 +119,13 @@ void append_log(const request_log_record& l, params& args) {
   args.emplace_back(l.latency_ms);
   args.emplace_back(l.ttft_ms);
   args.emplace_back(l.stream);
-  args.emplace_back(l.session_id);
-  args.emplace_back(l.end_user);
-  args.emplace_back(l.metadata_json);
-  args.emplace_back(l.env);
-  args.emplace_back(l.request_body);
-  args.emplace_back(l.response_body);
-  args.emplace_back(l.created_at);
+  args.push_back(clean(l.session_id));
+  args.push_back(clean(l.end_user));
+  args.push_back(clean(l.metadata_json));
+  args.push_back(clean(l.env));
+  args.push_back(clean(l.request_body));
+  args.push_back(clean(l.response_body));
+  args.push_back(clean(l.created_at));
 }
 
 request_log_record read_log(const row& r) {
@@ -228,6 +240,51 @@ void store::write_batch(const std::vector<request_log_record>& logs,
              {u.org_id, u.key_id, u.last_used_at, u.requests});
   }
   tx.commit();
+}
+
+namespace {
+
+/// Writes entries [lo, hi) in one transaction; on a data error, each half
+/// on its own, down to single entries, which are refused.
+void write_range(store& st, const std::vector<log_write>& entries,
+                 std::size_t lo, std::size_t hi, std::vector<bool>& settled,
+                 const store::refused_entry& refused) {
+  std::vector<request_log_record> logs;
+  std::vector<usage_delta> deltas;
+  std::vector<key_use> uses;
+  logs.reserve(hi - lo);
+  for (std::size_t i = lo; i < hi; ++i) {
+    const auto& e = entries[i];
+    logs.push_back(e.log);
+    deltas.insert(deltas.end(), e.deltas.begin(), e.deltas.end());
+    if (e.key)
+      uses.push_back(*e.key);
+  }
+  try {
+    st.write_batch(logs, deltas, uses);
+  } catch (const data_error& why) {
+    if (hi - lo == 1) {
+      settled[lo] = true;
+      refused(entries[lo], why);
+      return;
+    }
+    const std::size_t mid = lo + (hi - lo) / 2;
+    write_range(st, entries, lo, mid, settled, refused);
+    write_range(st, entries, mid, hi, settled, refused);
+    return;
+  }
+  std::fill(settled.begin() + static_cast<std::ptrdiff_t>(lo),
+            settled.begin() + static_cast<std::ptrdiff_t>(hi), true);
+}
+
+} // namespace
+
+void store::write_entries(const std::vector<log_write>& entries,
+                          std::vector<bool>& settled,
+                          const refused_entry& refused) {
+  settled.assign(entries.size(), false);
+  if (!entries.empty())
+    write_range(*this, entries, 0, entries.size(), settled, refused);
 }
 
 log_page store::query_logs(const std::string& org_id, const log_filter& filter,

@@ -9,7 +9,7 @@ using namespace gatehouse::actors;
 namespace {
 
 struct fixture : test_coordinator_fixture<> {
-  auth_limiter_actor limiter = sys.spawn(auth_limiter_impl);
+  auth_limiter_actor limiter = sys.spawn(auth_limiter_impl, size_t{100000});
 
   limit_decision hit(const std::string& ip, int64_t now_ms) {
     auto rh = self->request(limiter, caf::infinite, auth_hit_atom_v, ip,

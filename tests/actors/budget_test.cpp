@@ -86,7 +86,7 @@ struct fixture : test_coordinator_fixture<> {
                       month};
     if (!db) {
       db = sys.spawn(storage_worker, &pool);
-      writer = sys.spawn(storage_writer_impl, db, nullptr);
+      writer = sys.spawn(storage_writer_impl, db, nullptr, nullptr);
     }
     hdl = sys.spawn(org_actor_impl, snap,
                     org_links{std::make_shared<directory>(), db, writer,

@@ -118,7 +118,7 @@ struct org_fixture : test_coordinator_fixture<> {
     snapshot_providers[1].auth_header = "x-api-key";
     snapshot_providers[1].auth_scheme = "";
     db = sys.spawn(storage_worker, &pool);
-    writer = sys.spawn(storage_writer_impl, db, nullptr);
+    writer = sys.spawn(storage_writer_impl, db, nullptr, nullptr);
     org_snapshot snap{org, st.load_org_keys(org.id), snapshot_providers,
                       {storage::price_override{"gpt-4o-mini", 1'000'000,
                                                2'000'000}}};

@@ -46,7 +46,7 @@ struct fixture : test_coordinator_fixture<> {
     org = testing::seed_org(st, "free", signup_raw, t0);
     db = sys.spawn(storage_worker, &pool);
     org_snapshot snap{org, st.load_org_keys(org.id)};
-    writer = sys.spawn(storage_writer_impl, db, nullptr);
+    writer = sys.spawn(storage_writer_impl, db, nullptr, nullptr);
     org_hdl = sys.spawn(
       org_actor_impl, snap,
       org_links{dirs, db, writer,

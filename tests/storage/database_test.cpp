@@ -228,6 +228,51 @@ TEST_P(DatabaseTest, ErrorMessagesCarryNoParameterValues) {
   }
 }
 
+TEST_P(DatabaseTest, RefusedValuesAreDataErrors) {
+  migrate(db());
+  db().exec("INSERT INTO orgs (id, slug, name, created_at) "
+            "VALUES ('o1', 'acme', 'Acme', '2026-01-01T00:00:00Z')");
+  // NOT NULL, CHECK and UNIQUE: the values' fault, on both backends.
+  EXPECT_THROW(db().exec("INSERT INTO orgs (id, slug, name, created_at) "
+                         "VALUES ($1, $2, $3, $4)",
+                         {"o2", "globex", "Globex", nullptr}),
+               data_error);
+  EXPECT_THROW(db().exec("INSERT INTO usage_counters (org_id, scope_type, "
+                         "scope_id, month) VALUES ($1, $2, $3, $4)",
+                         {"o1", "bogus", "k1", "2026-01"}),
+               data_error);
+  EXPECT_THROW(db().exec("INSERT INTO orgs (id, slug, name, created_at) "
+                         "VALUES ($1, $2, 'x', 'now')",
+                         {"o2", "acme"}),
+               data_error);
+  // A syntax error is not.
+  try {
+    db().exec("SELEC 1");
+    FAIL() << "no exception";
+  } catch (const data_error&) {
+    FAIL() << "a syntax error is no data error";
+  } catch (const storage_error&) {
+  }
+  // PostgreSQL refuses text that is not UTF-8 or holds a NUL byte; SQLite
+  // stores the bytes as they are.
+  make_table();
+  const std::string invalid = "a\xff\xc0"
+                              "b";
+  const std::string nul("a\0b", 3);
+  if (postgres()) {
+    EXPECT_THROW(
+      db().exec("INSERT INTO t (id, s) VALUES ($1, $2)", {"x", invalid}),
+      data_error);
+    EXPECT_THROW(db().exec("INSERT INTO t (id, s) VALUES ($1, $2)", {"y", nul}),
+                 data_error);
+    EXPECT_EQ(count("t"), 0);
+  } else {
+    db().exec("INSERT INTO t (id, s) VALUES ($1, $2)", {"x", invalid});
+    db().exec("INSERT INTO t (id, s) VALUES ($1, $2)", {"y", nul});
+    EXPECT_EQ(db().exec("SELECT s FROM t WHERE id = 'y'").at(0).text(0), nul);
+  }
+}
+
 TEST_P(DatabaseTest, RunScriptRunsSeveralStatements) {
   db().run_script("CREATE TABLE a (x BIGINT); CREATE TABLE b (y BIGINT);");
   db().exec("INSERT INTO a (x) VALUES ($1)", {1});

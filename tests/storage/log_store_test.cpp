@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "policy/text.hpp"
 #include "storage/database.hpp"
 #include "storage/store.hpp"
 #include "tests/storage/store_fixture.hpp"
@@ -13,6 +14,7 @@
 namespace gatehouse::storage {
 namespace {
 
+using testing::signup;
 using testing::t0;
 
 class LogStoreTest : public testing::store_test {
@@ -241,6 +243,205 @@ TEST_P(LogStoreTest, AFailedBatchWritesNothing) {
   EXPECT_EQ(st().find_key(s.org.id, s.key.id)->last_used_at, std::nullopt);
   // An empty batch is fine.
   st().write_batch({}, {}, {});
+}
+
+TEST_P(LogStoreTest, TextsAreStoredAsCleanUtf8) {
+  auto s = new_org("acme");
+  // NUL, a stray continuation byte, an overlong form, a cut sequence.
+  const std::string bad("\0\x80|\xc0\xaf|\xe2\x82", 8);
+  auto dirty = [&](const std::string& text) { return text + bad; };
+  auto l = make_log(s.org.id, dirty("log-1"), "2026-11-23T13:16:20.042Z");
+  l.request_id = dirty("req");
+  l.key_id = dirty("key");
+  l.key_prefix = dirty("prefix");
+  l.app_id = dirty("app");
+  l.team_id = dirty("team");
+  l.user_id = dirty("user");
+  l.provider = dirty("openai");
+  l.model = dirty("gpt");
+  l.method = dirty("POST");
+  l.path = dirty("/v1/chat");
+  l.error_code = dirty("upstream_error");
+  l.session_id = dirty("session");
+  l.end_user = dirty("end-user");
+  l.metadata_json = dirty(R"({"a":1})");
+  l.env = dirty("prod");
+  l.request_body = dirty("{\"messages\":[]}");
+  l.response_body = dirty("data: x\n\n");
+  write_logs({l});
+
+  auto page = st().query_logs(s.org.id, {}, std::nullopt, 10);
+  ASSERT_EQ(page.logs.size(), 1u);
+  auto& got = page.logs[0];
+  auto clean = [](const std::string& text) { return policy::clean_utf8(text); };
+  auto opt_clean = [&](const std::optional<std::string>& text) {
+    return std::optional<std::string>(clean(*text));
+  };
+  EXPECT_EQ(clean(bad), "\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd|"
+                        "\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(got.id, clean(l.id));
+  EXPECT_EQ(got.request_id, clean(l.request_id));
+  EXPECT_EQ(got.key_id, opt_clean(l.key_id));
+  EXPECT_EQ(got.key_prefix, opt_clean(l.key_prefix));
+  EXPECT_EQ(got.app_id, opt_clean(l.app_id));
+  EXPECT_EQ(got.team_id, opt_clean(l.team_id));
+  EXPECT_EQ(got.user_id, opt_clean(l.user_id));
+  EXPECT_EQ(got.provider, clean(l.provider));
+  EXPECT_EQ(got.model, clean(l.model));
+  EXPECT_EQ(got.method, clean(l.method));
+  EXPECT_EQ(got.path, clean(l.path));
+  EXPECT_EQ(got.error_code, opt_clean(l.error_code));
+  EXPECT_EQ(got.session_id, opt_clean(l.session_id));
+  EXPECT_EQ(got.end_user, opt_clean(l.end_user));
+  EXPECT_EQ(got.metadata_json, opt_clean(l.metadata_json));
+  EXPECT_EQ(got.env, opt_clean(l.env));
+  EXPECT_EQ(got.request_body, opt_clean(l.request_body));
+  EXPECT_EQ(got.response_body, opt_clean(l.response_body));
+  for (const auto& text :
+       {got.id, got.request_id, got.provider, got.model, got.method, got.path,
+        *got.session_id, *got.end_user, *got.metadata_json, *got.request_body,
+        *got.response_body}) {
+    EXPECT_TRUE(policy::valid_utf8(text)) << text;
+    EXPECT_EQ(text.find('\0'), std::string::npos);
+  }
+  // The cleaned values are what filters match.
+  log_filter f;
+  f.session_id = clean(*l.session_id);
+  EXPECT_EQ(ids(s.org.id, f), strings{clean(l.id)});
+}
+
+/// The entries of write_entries: one log each, counting one request of the
+/// org's key.
+std::vector<log_write>
+entries_for(const signup& s, const std::vector<request_log_record>& logs) {
+  std::vector<log_write> out;
+  for (const auto& l : logs) {
+    log_write e;
+    e.log = l;
+    e.deltas.push_back({s.org.id, "key", s.key.id, "2026-02", 1, 1, 2, 3});
+    e.key = key_use{s.key.id, s.org.id, l.created_at, 1};
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+TEST_P(LogStoreTest, RefusedEntriesAreIsolatedAndTheRestCommits) {
+  auto s = new_org("acme");
+  write_logs({make_log(s.org.id, "dup", "2026-02-03T09:00:00.000Z")});
+  std::vector<request_log_record> logs;
+  for (int i = 0; i < 10; ++i)
+    logs.push_back(
+      make_log(s.org.id, "l" + std::to_string(i),
+               "2026-02-03T10:00:0" + std::to_string(i) + ".000Z"));
+  logs[3].id = "dup"; // a unique violation
+  auto entries = entries_for(s, logs);
+  entries[7].deltas[0].scope_type = "bogus"; // a CHECK violation
+
+  std::vector<bool> settled;
+  std::vector<std::string> refused;
+  st().write_entries(entries, settled,
+                     [&](const log_write& e, const data_error&) {
+                       refused.push_back(e.log.id);
+                     });
+  EXPECT_EQ(refused, (strings{"dup", "l7"}));
+  EXPECT_EQ(settled, std::vector<bool>(10, true));
+  EXPECT_FALSE(db().in_transaction());
+  auto got = ids(s.org.id);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got,
+            (strings{"dup", "l0", "l1", "l2", "l4", "l5", "l6", "l8", "l9"}));
+  // The refused entries' counters and key uses went with them.
+  auto usage = st().load_month_usage(s.org.id, "2026-02");
+  ASSERT_EQ(usage.size(), 1u);
+  EXPECT_EQ(usage[0].requests, 8);
+  EXPECT_EQ(usage[0].cost_micros, 24);
+  EXPECT_EQ(st().find_key(s.org.id, s.key.id)->request_count, 8);
+}
+
+/// A connection that fails at its n-th BEGIN as if the server went away.
+class failing_database final : public database {
+public:
+  failing_database(database& inner, int fail_at)
+    : inner_(inner), fail_at_(fail_at) {}
+
+  using database::exec;
+
+  rows exec(std::string_view sql, const params& args) override {
+    return inner_.exec(sql, args);
+  }
+  void run_script(std::string_view sql) override {
+    inner_.run_script(sql);
+  }
+  void begin() override {
+    if (++begins_ == fail_at_)
+      throw connection_error("connection lost");
+    inner_.begin();
+  }
+  void commit() override {
+    inner_.commit();
+  }
+  void rollback() override {
+    inner_.rollback();
+  }
+  bool in_transaction() const noexcept override {
+    return inner_.in_transaction();
+  }
+  bool is_open() const noexcept override {
+    return inner_.is_open();
+  }
+  std::string_view dialect() const noexcept override {
+    return inner_.dialect();
+  }
+
+private:
+  database& inner_;
+  int fail_at_;
+  int begins_ = 0;
+};
+
+TEST_P(LogStoreTest, OtherFailuresKeepTheEntriesNotWritten) {
+  auto s = new_org("acme");
+  write_logs({make_log(s.org.id, "dup", "2026-02-03T09:00:00.000Z")});
+  std::vector<request_log_record> logs;
+  for (int i = 0; i < 10; ++i)
+    logs.push_back(
+      make_log(s.org.id, "l" + std::to_string(i),
+               "2026-02-03T10:00:0" + std::to_string(i) + ".000Z"));
+  logs[0].id = "dup";
+  auto entries = entries_for(s, logs);
+
+  // Transactions: [0,10) refused, [0,5) refused, [0,2) refused, [0,1)
+  // refused alone, [1,2) committed; the sixth BEGIN loses the connection.
+  failing_database flaky(db(), 6);
+  store st_flaky(flaky);
+  std::vector<bool> settled;
+  std::vector<std::string> refused;
+  auto note = [&](const log_write& e, const data_error&) {
+    refused.push_back(e.log.id);
+  };
+  EXPECT_THROW(st_flaky.write_entries(entries, settled, note),
+               connection_error);
+  EXPECT_EQ(refused, strings{"dup"});
+  std::vector<bool> want(10, false);
+  want[0] = want[1] = true;
+  EXPECT_EQ(settled, want);
+  auto got = ids(s.org.id);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (strings{"dup", "l1"}));
+
+  // Later the rest goes through; nothing was lost or counted twice.
+  std::vector<log_write> rest;
+  for (std::size_t i = 0; i < entries.size(); ++i)
+    if (!settled[i])
+      rest.push_back(entries[i]);
+  st().write_entries(rest, settled, note);
+  EXPECT_EQ(settled, std::vector<bool>(8, true));
+  EXPECT_EQ(refused, strings{"dup"});
+  EXPECT_EQ(ids(s.org.id).size(), 10u);
+  auto usage = st().load_month_usage(s.org.id, "2026-02");
+  ASSERT_EQ(usage.size(), 1u);
+  EXPECT_EQ(usage[0].requests, 9);
+  EXPECT_EQ(st().find_key(s.org.id, s.key.id)->request_count, 9);
 }
 
 TEST_P(LogStoreTest, LargeBatches) {
