@@ -489,7 +489,8 @@ void server::impl::refuse(tcp::socket socket) {
     policy::errc::overloaded, "too many connections; try again later"));
   auto text = std::make_shared<std::string>(
     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-    "Retry-After: 1\r\nConnection: close\r\nContent-Length: "
+    "Retry-After: 1\r\nConnection: close\r\nX-Gatehouse-Request-Id: "
+    + policy::uuid_v4() + "\r\nContent-Length: "
     + std::to_string(res.body.size()) + "\r\n\r\n" + res.body);
   auto sock = std::make_shared<tcp::socket>(std::move(socket));
   net::async_write(*sock, net::buffer(*text),

@@ -399,13 +399,28 @@ describe('forwarding', () => {
     assert.deepEqual(rec.body, Buffer.from(raw, 'utf8'));
   });
 
-  test('a body that is not JSON is relayed as it is', async () => {
+  test('a JSON body that does not parse is refused and never relayed', async () => {
     const raw = 'this is not json {';
     const { res, rec } = await send(org.s.apiKey, '/v1/chat/completions', {
       raw, headers: { 'x-gatehouse-provider': 'openai' },
     });
+    assert.equal(rec, undefined, 'nothing reaches the provider');
+    assert.equal(res.status, 400, res.text);
+    assert.equal(res.json.error_code, 'invalid_request');
+    assert.match(res.json.message, /not valid JSON/);
+  });
+
+  test('a body of another content type is relayed as it is', async () => {
+    const raw = 'model=whisper-1&this is not json {';
+    const { res, rec } = await send(org.s.apiKey, '/v1/audio/transcriptions', {
+      raw,
+      headers: {
+        'x-gatehouse-provider': 'openai',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+    });
+    assert.ok(rec, 'the provider got the request');
     assert.deepEqual(rec.body, Buffer.from(raw));
-    assert.equal(res.status, 400, 'the upstream answer, relayed');
     assert.equal(res.text, mock.sent(rec).toString('utf8'));
   });
 
