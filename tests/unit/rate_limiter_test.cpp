@@ -108,3 +108,34 @@ TEST(rate_limiter, rejects_nonsense_configuration) {
   EXPECT_EQ(lim.max_events(), 10);
   EXPECT_EQ(lim.window_ms(), window);
 }
+
+TEST(sliding_window_limiter, the_table_stays_bounded) {
+  sliding_window_limiter l{10, 60'000, 100};
+  for (int i = 0; i < 10'000; ++i)
+    EXPECT_TRUE(l.hit("10.0." + std::to_string(i / 256) + "."
+                        + std::to_string(i % 256),
+                      1'000 + i)
+                  .allowed);
+  EXPECT_LE(l.client_count(), 100u);
+}
+
+TEST(sliding_window_limiter, idle_clients_go_first_when_full) {
+  sliding_window_limiter l{2, 1'000, 2};
+  EXPECT_TRUE(l.hit("a", 0).allowed);
+  EXPECT_TRUE(l.hit("b", 5'000).allowed);
+  EXPECT_TRUE(l.hit("b", 5'001).allowed);
+  // "a" is idle: the prune makes room, and "b" keeps its count.
+  EXPECT_TRUE(l.hit("c", 5'002).allowed);
+  EXPECT_EQ(l.client_count(), 2u);
+  EXPECT_FALSE(l.hit("b", 5'003).allowed);
+}
+
+TEST(limiter_client_key, ipv6_counts_by_64_ipv4_by_address) {
+  EXPECT_EQ(limiter_client_key("192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(limiter_client_key("2001:db8:1:2:aaaa::1"),
+            limiter_client_key("2001:db8:1:2:bbbb::9"));
+  EXPECT_NE(limiter_client_key("2001:db8:1:2::1"),
+            limiter_client_key("2001:db8:1:3::1"));
+  EXPECT_EQ(limiter_client_key("::ffff:192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(limiter_client_key("not an ip"), "not an ip");
+}
