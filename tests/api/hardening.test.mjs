@@ -832,7 +832,7 @@ describe('--max-queued-requests', () => {
     const done = answers.filter((r) => r.status === 401);
     assert.equal(over.length + done.length, answers.length, answers.map((r) => r.status).join(' '));
     assert.ok(over.length > 0, 'no request was refused');
-    assert.ok(done.length >= 1, "no request was served");
+    assert.ok(done.length >= 1, 'no request was served');
     for (const r of over) {
       expectError(r, 503, 'overloaded');
       assert.equal(r.headers['retry-after'], '1');
