@@ -57,7 +57,9 @@ std::optional<ip_address> parse_ip(std::string_view text) {
   auto zone = text.find('%');
   if (zone != std::string_view::npos)
     text = text.substr(0, zone);
-  if (text.empty() || text.size() > 45)
+  // inet_pton reads up to a NUL: "1.2.3.4\0junk" must not pass as 1.2.3.4.
+  if (text.empty() || text.size() > 45
+      || text.find('\0') != std::string_view::npos)
     return std::nullopt;
   std::string buf{text};
   ip_address ip;

@@ -161,3 +161,18 @@ TEST(net, garbage_stops_at_nearest_trusted_hop) {
             "10.0.0.7");
   EXPECT_EQ(resolve_client_ip("10.0.0.2", "<script>", trusted), "10.0.0.2");
 }
+
+// Found by the validators fuzzer (tests/fuzz/regressions): the system
+// parser stops at a NUL byte, so text after one went unseen.
+TEST(net, nul_byte_is_not_an_address) {
+  using namespace std::string_literals;
+  EXPECT_FALSE(parse_ip("1.2.3.4\0junk"s));
+  EXPECT_FALSE(parse_ip("::1\0"s));
+  EXPECT_FALSE(parse_cidr("10.0.0.0\0/8"s));
+  EXPECT_FALSE(parse_cidr("::755\0\0\0%55555"s));
+  EXPECT_FALSE(parse_cidr_list("10.0.0.0/8, 1.2.3.4\0"s));
+  auto trusted = list("10.0.0.0/8");
+  EXPECT_EQ(resolve_client_ip("10.0.0.2", "198.51.100.1\0, 10.0.0.7"s,
+                              trusted),
+            "10.0.0.7");
+}
