@@ -193,7 +193,9 @@ describe('streams', () => {
   for (const how of ['destroy', 'end']) {
     test(`gone mid-stream (${how}): the upstream is cancelled; partial usage logged`, async () => {
       const { gh, s } = await node();
-      const { bytes, tag, session } = chatRequest(s.apiKey, { headers: streamHeaders, body: chatBody({ stream: true }) });
+      const { bytes, tag, session } = chatRequest(s.apiKey, {
+        headers: streamHeaders, body: chatBody({ stream: true }),
+      });
       const t0 = Date.now();
       await leave(gh, bytes, (sock) => received(sock, chunkText(1)), how);
       const closed = await mock.waitForClose((c) => c.request === recordOf(tag), 3000);

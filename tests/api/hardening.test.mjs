@@ -204,7 +204,9 @@ describe('management path parameters (behaviour 3)', () => {
       await assertHealthy(gh, `${method} ${p}`);
       expectError(res, 404, 'not_found');
     }
-    const op = await gh.api('PUT', '/api/v1/admin/orgs/%FF%FE/plan', { token: gh.operatorToken, body: { plan: 'free' } });
+    const op = await gh.api('PUT', '/api/v1/admin/orgs/%FF%FE/plan', {
+      token: gh.operatorToken, body: { plan: 'free' },
+    });
     await assertHealthy(gh, 'PUT /api/v1/admin/orgs/%FF%FE/plan');
     expectError(op, 404, 'not_found');
   });
@@ -802,7 +804,9 @@ describe('limits as settings', () => {
   });
 
   test('--max-usage-parse-bytes', async () => {
-    const small = await send(gh, s.apiKey, '/v1/chat/completions', { body: chatBody(), headers: { 'x-mock-usage': '3,4' } });
+    const small = await send(gh, s.apiKey, '/v1/chat/completions', {
+      body: chatBody(), headers: { 'x-mock-usage': '3,4' },
+    });
     const big = await send(gh, s.apiKey, '/v1/chat/completions', {
       body: chatBody(), headers: { 'x-mock-fault': 'huge-json', 'x-mock-size': '2000', 'x-mock-usage': '3,4' },
     });

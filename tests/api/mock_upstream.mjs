@@ -288,15 +288,16 @@ export async function startMockUpstream(opts = {}) {
     const req = record.req;
     const text = answerText(req, record, value);
     const buf = Buffer.from(text, 'utf8');
+    const sized = { 'content-type': 'application/json', 'content-length': String(buf.length), ...headers };
     if (record.fault === 'close-mid-body') {
-      head(res, record, status, { 'content-type': 'application/json', 'content-length': String(buf.length), ...headers });
+      head(res, record, status, sized);
       wire(res, record, buf.subarray(0, buf.length >> 1));
       await sleep(50);
       drop(res);
       return;
     }
     if (record.fault === 'trickle' && !record.gzipped) {
-      head(res, record, status, { 'content-type': 'application/json', 'content-length': String(buf.length), ...headers });
+      head(res, record, status, sized);
       res.flushHeaders();
       for (let i = 0; i < buf.length; i++) {
         if (res.destroyed) return;

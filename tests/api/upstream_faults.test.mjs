@@ -133,7 +133,9 @@ describe('before any answer', () => {
 
 describe('whole answers', () => {
   test('trickled one byte at a time: relayed intact, usage counted', async () => {
-    const { res, rec, gh, s } = await chat({ 'x-mock-fault': 'trickle', 'x-mock-trickle-ms': '1', 'x-mock-usage': '5,6' });
+    const { res, rec, gh, s } = await chat({
+      'x-mock-fault': 'trickle', 'x-mock-trickle-ms': '1', 'x-mock-usage': '5,6',
+    });
     assert.equal(res.status, 200, res.text);
     assert.ok(rec.writes.length > 100, 'the mock did not trickle');
     assert.equal(res.text, mock.sent(rec).toString('utf8'));
