@@ -190,12 +190,13 @@ describe('SIGTERM with a stream longer than the drain grace', () => {
     try {
       const { gh, s } = await nodeWithOrg(data, ['--drain-grace', '2']);
       // About 30 s of events, 100 ms apart.
+      const tag = hex(8);
       const pending = streamRequest(gh.url, '/v1/chat/completions', {
         key: s.apiKey,
         body: { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Count.' }] },
-        headers: { 'x-mock-chunks': '300', 'x-mock-chunk-delay-ms': '100' },
+        headers: { 'x-mock-chunks': '300', 'x-mock-chunk-delay-ms': '100', 'x-test-tag': tag },
       });
-      await poll(() => mock.lastRequest((r) => r.sentChunks.length >= 4), {
+      await poll(() => mock.lastRequest((r) => r.headers['x-test-tag'] === tag && r.sentChunks.length >= 4), {
         timeoutMs: 5000, what: 'a few streamed events',
       });
       const exit = await gh.stop();
