@@ -28,6 +28,7 @@
 #   BENCH_NGINX_WORKERS [2]
 #   BENCH_BUILD_DIR [build]        BENCH_JOBS [2]
 #   BENCH_SKIP_BUILD [0]           1: use the binaries as they are
+#   BENCH_BUILD_LOCK []            a file to hold with flock while building
 #   BENCH_GATEHOUSE [<build>/gatehouse]  BENCH_BIN_DIR [<build>/bench]
 #   BENCH_KEEP [0]                 1: keep the temp dir (logs) at the end
 #   BENCH_STOP_WAIT [35]           seconds Gatehouse may take to exit on
@@ -55,33 +56,16 @@ KEEP=${BENCH_KEEP:-0}
 STOP_WAIT=${BENCH_STOP_WAIT:-35}
 (( COMPARE_STREAMS > STREAMS )) && COMPARE_STREAMS=$STREAMS
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() {
-  printf '[bench] FAILED: %s\n' "$*" >&2
-  exit 1
-}
+BENCH_TAG=bench
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
-for tool in cmake curl jq wrk nginx awk ss; do
-  command -v "$tool" >/dev/null 2>&1 || [[ -x /usr/sbin/$tool ]] \
-    || die "'$tool' is not installed"
-done
+require_tools cmake curl jq wrk nginx awk ss
 NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
 
 # ---------------------------------------------------------------- cleanup --
 TMP=$(mktemp -d /tmp/gatehouse-bench.XXXXXX)
-MOCK_PID="" GH_PID="" SAMPLER_PID=""
-
-stop_pid() {  # pid, signal, seconds to wait before SIGKILL, [name]
-  local pid=$1 sig=$2 wait_s=$3 name=${4:-} i
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
-  kill "-$sig" "$pid" 2>/dev/null || true
-  for ((i = 0; i < wait_s * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  [[ -n "$name" ]] && log "$name did not exit within $wait_s s of SIG$sig: killed"
-  kill -KILL "$pid" 2>/dev/null || true
-}
+SAMPLER_PID=""
 
 cleanup() {
   local rc=$?
@@ -111,13 +95,7 @@ trap 'exit 130' INT TERM
 
 # ------------------------------------------------------------------ build --
 if [[ "$SKIP_BUILD" != 1 ]]; then
-  if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
-    log "configuring $BUILD_DIR"
-    cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >&2
-  fi
-  log "building gatehouse mock_upstream stream_load"
-  cmake --build "$BUILD_DIR" -j"$JOBS" --target gatehouse mock_upstream \
-    stream_load >&2
+  build_targets "$BUILD_DIR" "$JOBS" gatehouse mock_upstream stream_load
 fi
 for bin in "$GATEHOUSE" "$BIN_DIR/mock_upstream" "$BIN_DIR/stream_load"; do
   [[ -x "$bin" ]] || die "missing binary $bin"
@@ -128,36 +106,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 NOFILE=$(ulimit -n)
 
 # ------------------------------------------------------------- processes --
-port_free() { [[ -z "$(ss -Htln "sport = :$1" 2>/dev/null)" ]]; }
-free_port() {
-  local p i
-  for ((i = 0; i < 200; i++)); do
-    p=$((20000 + RANDOM % 12000))
-    port_free "$p" && { echo "$p"; return 0; }
-  done
-  die "no free port found"
-}
-
-wait_for_line() {  # file, pattern, seconds, pid
-  local i
-  for ((i = 0; i < $3 * 20; i++)); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$4" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
-
-CURL=(curl --noproxy '*' -sS --max-time 10)
-
-log "starting mock_upstream ($MOCK_THREADS thread(s))"
-"$BIN_DIR/mock_upstream" --port 0 --threads "$MOCK_THREADS" \
-  >"$TMP/mock.out" 2>"$TMP/mock.err" &
-MOCK_PID=$!
-wait_for_line "$TMP/mock.out" '^mock listening on' 10 "$MOCK_PID" \
-  || die "mock_upstream did not start"
-MOCK_PORT=$(awk '/^mock listening on/ {print $4; exit}' "$TMP/mock.out")
-MOCK_URL="http://127.0.0.1:$MOCK_PORT"
+start_mock "$MOCK_THREADS"
 
 log "starting nginx ($NGINX_WORKERS workers)"
 NGINX_PORT=$(free_port)
@@ -176,117 +125,21 @@ sed -e "s|@PREFIX@|$TMP/nginx|g" \
   || die "nginx did not start (see above)"
 NGINX_URL="http://127.0.0.1:$NGINX_PORT"
 
-log "starting gatehouse ($GH_THREADS threads, SQLite in a fresh data dir)"
-OPERATOR_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-mkdir -p "$TMP/gh-data"
-"$GATEHOUSE" serve --listen 127.0.0.1:0 --data-dir "$TMP/gh-data" \
-  --operator-token "$OPERATOR_TOKEN" \
-  --allow-private-upstreams 127.0.0.1/32 --log-format json \
-  --threads "$GH_THREADS" --bcrypt-cost 4 \
-  >"$TMP/gatehouse.out" 2>"$TMP/gatehouse.log" &
-GH_PID=$!
-wait_for_line "$TMP/gatehouse.out" 'listening on http://' 20 "$GH_PID" \
-  || die "gatehouse did not start"
-GH_URL=$(grep -o 'http://[0-9.:]*' "$TMP/gatehouse.out" | head -n 1)
-for ((i = 0; i < 100; i++)); do
-  [[ "$("${CURL[@]}" -o /dev/null -w '%{http_code}' "$GH_URL/readyz" \
-    2>/dev/null)" == 200 ]] && break
-  sleep 0.1
-done
-GH_NOFILE=$(awk '/Max open files/ {print $4}' "/proc/$GH_PID/limits")
+start_gatehouse "$GH_THREADS"
 
 # ------------------------------------------------------------ governance --
-# api METHOD PATH AUTH-HEADER [BODY]: sets STATUS and BODY_OUT.
-api() {
-  local method=$1 path=$2 auth=$3 body=${4:-}
-  local args=(-X "$method" -o "$TMP/api.out" -w '%{http_code}')
-  [[ -n "$auth" ]] && args+=(-H "$auth")
-  [[ -n "$body" ]] && args+=(-H 'Content-Type: application/json' -d "$body")
-  STATUS=$("${CURL[@]}" "${args[@]}" "$GH_URL$path") || STATUS=000
-  BODY_OUT=$(cat "$TMP/api.out" 2>/dev/null || true)
-}
-expect_status() {  # what, expected status...
-  local what=$1 s
-  shift
-  for s in "$@"; do [[ "$STATUS" == "$s" ]] && return 0; done
-  die "$what: HTTP $STATUS: $BODY_OUT"
-}
-
-log "governance: signup, enterprise plan, provider, scoped key"
-api POST /api/v1/signup "" '{"email":"bench@example.com",
-  "password":"bench-password-1","org_slug":"bench","org_name":"Bench",
-  "display_name":"Bench"}'
-expect_status "POST /api/v1/signup" 201
-ORG_ID=$(jq -r .org.id <<<"$BODY_OUT")
-TOKEN=$(jq -r .token <<<"$BODY_OUT")
-AUTH="Authorization: Bearer $TOKEN"
-
-api PUT "/api/v1/admin/orgs/$ORG_ID/plan" \
-  "Authorization: Bearer $OPERATOR_TOKEN" '{"plan":"enterprise"}'
-expect_status "PUT /api/v1/admin/orgs/{id}/plan" 200
-api GET /api/v1/auth/entitlements "$AUTH"
-expect_status "GET /api/v1/auth/entitlements" 200
-PLAN=$(jq -r .plan <<<"$BODY_OUT")
-[[ "$PLAN" == enterprise ]] || die "plan is '$PLAN' after set-plan"
-
-api POST /api/v1/providers "$AUTH" "{\"name\":\"openai\",
-  \"base_url\":\"$MOCK_URL\",\"api_key\":\"sk-mock-bench-upstream\"}"
-expect_status "POST /api/v1/providers" 201
-
-TEAM_ID=""
-api POST /api/v1/teams "$AUTH" '{"name":"bench",
-  "description":"load benchmark","monthly_spend_limit_usd":1000000}'
-case "$STATUS" in
-201 | 200)
-  TEAM_ID=$(jq -r '.id // .team.id' <<<"$BODY_OUT")
-  [[ -n "$TEAM_ID" && "$TEAM_ID" != null ]] \
-    || die "POST /api/v1/teams: no id in $BODY_OUT"
-  TEAM_NOTE="team budget: team 'bench', monthly_spend_limit_usd 1000000, key assigned"
-  ;;
-404)
-  TEAM_NOTE="team budget: not available (POST /api/v1/teams answered 404)"
-  ;;
-*) die "POST /api/v1/teams: HTTP $STATUS: $BODY_OUT" ;;
-esac
-log "$TEAM_NOTE"
-
-KEY_BODY='{"name":"bench","scopes":["provider:openai","model:gpt-4o-mini"]'
-[[ -n "$TEAM_ID" ]] && KEY_BODY+=",\"team_id\":\"$TEAM_ID\""
-KEY_BODY+='}'
-api POST /api/v1/keys "$AUTH" "$KEY_BODY"
-expect_status "POST /api/v1/keys" 201
-BENCH_KEY=$(jq -r .raw_key <<<"$BODY_OUT")
-KEY_ID=$(jq -r .key.id <<<"$BODY_OUT")
-export BENCH_KEY
-KEY_HEADER="X-Gatehouse-Key: $BENCH_KEY"
+setup_governance
 
 # One request of each kind through every target before measuring anything.
-CHAT='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}]}'
-SCHAT='{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hello."}]}'
 for target in "$MOCK_URL" "$NGINX_URL" "$GH_URL"; do
-  out=$("${CURL[@]}" -H "$KEY_HEADER" -H 'Content-Type: application/json' \
-    -d "$CHAT" -w '\n%{http_code}' "$target/v1/chat/completions") || true
-  [[ "${out##*$'\n'}" == 200 && "$out" == *'"usage"'* ]] \
-    || die "non-streaming check via $target: $out"
-  out=$("${CURL[@]}" -N -H "$KEY_HEADER" -H 'Content-Type: application/json' \
-    -H 'X-Mock-Chunks: 8' -d "$SCHAT" "$target/v1/chat/completions") || true
-  n=$(grep -c '^data: {' <<<"$out" || true)
-  [[ "$n" == 8 && "$out" == *'data: [DONE]'* ]] \
-    || die "streaming check via $target: $n chunks: $out"
+  check_target "$target"
 done
+out=$CHECK_STREAM_OUT
 # The client did not ask for usage: Gatehouse must not leak its own request.
 grep -q '"usage"' <<<"$out" && die "Gatehouse relayed the usage-only chunk"
 log "checks passed: mock $MOCK_URL, nginx $NGINX_URL, gatehouse $GH_URL"
 
 # -------------------------------------------------------------------- wrk --
-to_us() {  # wrk duration (12.5us, 1.2ms, 2.00s) -> microseconds
-  awk -v v="$1" 'BEGIN {
-    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-    if (u == "us") m = 1; else if (u == "ms") m = 1000;
-    else if (u == "s") m = 1000000; else if (u == "m") m = 60000000; else m = 1
-    printf "%.1f", n * m }'
-}
-
 RESULTS=()  # "scenario|target|rps|p50|p99|errors"
 run_wrk() {  # scenario target-name url script threads connections
   local scenario=$1 name=$2 url=$3 script=$4 t=$5 c=$6
@@ -322,8 +175,6 @@ for s in "${SCENARIOS[@]}"; do
 done
 
 # ---------------------------------------------------------------- streams --
-rss_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
-
 STREAM_TIMEOUT_S=$(((STREAM_CHUNKS * STREAM_DELAY_MS) / 1000 + STREAMS / 5000 + 60))
 run_streams() {  # name url connections -> $TMP/streams-<name>.json
   local name=$1 url=$2 n=$3 ramp
@@ -374,9 +225,7 @@ kill -0 "$GH_PID" 2>/dev/null || die "gatehouse exited during the stream run"
 
 # Usage recorded by governance (the storage writer commits every 100 ms).
 sleep 0.5
-api GET "/api/v1/usage?group_by=key" "$AUTH"
-USAGE_REQUESTS=$(jq -r '.totals.requests // "?"' <<<"$BODY_OUT" 2>/dev/null || echo "?")
-[[ "$STATUS" == 200 ]] || USAGE_REQUESTS="? (HTTP $STATUS)"
+USAGE_REQUESTS=$(usage_requests)
 
 # All measured: stop Gatehouse now to see it drain and exit on SIGTERM.
 log "stopping gatehouse (SIGTERM)"
