@@ -32,7 +32,9 @@ std::optional<ip_address> parse_ip(std::string_view text);
 std::string to_string(const ip_address& ip);
 
 /// Parses "ADDRESS/PREFIX" or a bare address (= /32 or /128). Host bits
-/// beyond the prefix are cleared.
+/// beyond the prefix are cleared. An IPv4-mapped address becomes an IPv4
+/// network: "::ffff:10.0.0.0/104" is 10.0.0.0/8; with a prefix below 96 it
+/// is refused.
 std::optional<cidr> parse_cidr(std::string_view text);
 
 /// True if `ip` (text) lies in `net`; false if `ip` does not parse or is of

@@ -176,3 +176,25 @@ TEST(net, nul_byte_is_not_an_address) {
                               trusted),
             "10.0.0.7");
 }
+
+// Found by the validators fuzzer (tests/fuzz/regressions): the setting
+// check accepted "::ffff:10.0.0.0/104" for --trusted-proxies but the parser
+// refused it, and the node then trusted no proxy at all.
+TEST(net, mapped_network_takes_an_ipv6_prefix) {
+  auto net = parse_cidr("::ffff:10.0.0.0/104");
+  ASSERT_TRUE(net);
+  EXPECT_FALSE(net->network.v6);
+  EXPECT_EQ(net->prefix_len, 8);
+  EXPECT_TRUE(cidr_contains(*net, "10.200.0.1"));
+  EXPECT_TRUE(cidr_contains(*net, "::ffff:10.1.2.3"));
+  EXPECT_FALSE(cidr_contains(*net, "11.0.0.1"));
+  auto host = parse_cidr("::FFFF:192.0.2.7/128");
+  ASSERT_TRUE(host);
+  EXPECT_EQ(host->prefix_len, 32);
+  EXPECT_EQ(parse_cidr("::ffff:192.0.2.7")->prefix_len, 32);
+  EXPECT_FALSE(parse_cidr("::ffff:10.0.0.0/95"));
+  EXPECT_FALSE(parse_cidr("::ffff:10.0.0.0/129"));
+  EXPECT_TRUE(parse_cidr_list("::ffff:10.0.0.0/104, 192.168.0.0/16"));
+  EXPECT_EQ(parse_cidr("10.0.0.0/8")->prefix_len, 8);
+  EXPECT_FALSE(parse_cidr("10.0.0.0/33"));
+}
