@@ -39,16 +39,39 @@ org_actor directory::get_or_spawn(const std::string& org_id,
                                   const std::function<org_actor()>& make) {
   if (auto found = find_org(org_id))
     return found;
-  auto fresh = make();
-  if (!fresh)
-    return fresh;
-  std::unique_lock guard{orgs_mtx_};
-  // Another thread may have spawned the same org meanwhile: keep the first
-  // and let the surplus actor go (it holds no state that was not loaded).
-  auto [pos, inserted] = orgs_.emplace(org_id, fresh);
-  if (!inserted)
-    caf::anon_send_exit(fresh, caf::exit_reason::user_shutdown);
-  return pos->second;
+  std::shared_ptr<spawning> mine;
+  {
+    std::unique_lock guard{orgs_mtx_};
+    if (auto i = orgs_.find(org_id); i != orgs_.end())
+      return i->second;
+    if (auto i = spawning_.find(org_id); i != spawning_.end()) {
+      // Another caller is making this org's actor: wait for it.
+      auto other = i->second;
+      other->ready.wait(guard, [&] { return other->done; });
+      return other->result;
+    }
+    mine = std::make_shared<spawning>();
+    spawning_.emplace(org_id, mine);
+  }
+  // Whatever happens, the waiters learn the outcome and the marker goes.
+  auto finish = [&](org_actor result) {
+    std::unique_lock guard{orgs_mtx_};
+    if (result)
+      orgs_.emplace(org_id, result);
+    spawning_.erase(org_id);
+    mine->result = result;
+    mine->done = true;
+    mine->ready.notify_all();
+  };
+  org_actor fresh;
+  try {
+    fresh = make();
+  } catch (...) {
+    finish({});
+    throw;
+  }
+  finish(fresh);
+  return fresh;
 }
 
 void directory::publish(const std::string& org_id,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -33,8 +34,12 @@ public:
   /// The running actor of `org_id`, or an invalid handle.
   org_actor find_org(const std::string& org_id) const;
 
-  /// The actor of `org_id`, spawned with `make` when not running yet. `make`
-  /// runs outside any lock and may return an invalid handle (org unknown).
+  /// The actor of `org_id`, spawned with `make` when not running yet. At
+  /// most one `make` per org runs at a time: callers that arrive meanwhile
+  /// wait for its result, so an org never gets two actors. `make` runs
+  /// outside the directory's lock (it may read storage) and may return an
+  /// invalid handle (org unknown); an exception from it reaches its caller
+  /// and the waiting callers get an invalid handle.
   org_actor get_or_spawn(const std::string& org_id,
                          const std::function<org_actor()>& make);
 
@@ -57,8 +62,16 @@ private:
   key_shard& shard_of(const std::string& key_hash) const;
 
   mutable std::array<key_shard, shard_count> keys_;
+  /// An org whose actor is being made; callers of get_or_spawn wait on it.
+  struct spawning {
+    std::condition_variable_any ready;
+    bool done = false;
+    org_actor result;
+  };
+
   mutable std::shared_mutex orgs_mtx_;
   std::unordered_map<std::string, org_actor> orgs_;
+  std::unordered_map<std::string, std::shared_ptr<spawning>> spawning_;
   std::unordered_map<std::string, std::shared_ptr<const org_view>> views_;
 };
 

@@ -21,6 +21,8 @@ caf::behavior storage_worker(caf::event_based_actor* self,
         return to_error(policy::make_problem(
           policy::errc::conflict, "conflicts with an existing record ("
                                     + e.constraint + ")"));
+      } catch (const storage::last_owner_error& e) {
+        return to_error(policy::make_problem(policy::errc::conflict, e.what()));
       } catch (const std::exception& e) {
         spdlog::error("storage job failed: {}", e.what());
         return to_error(policy::make_problem(policy::errc::internal_error,

@@ -10,7 +10,8 @@ namespace gatehouse::actors {
 
 /// A blocking actor that runs `db_job`s against a pooled connection and
 /// answers `true` once the job committed, or an error (`conflict` for a
-/// uniqueness violation, `internal_error` otherwise). Spawn it detached.
+/// uniqueness violation or a change refused by the last-owner rule,
+/// `internal_error` otherwise). Spawn it detached.
 caf::behavior storage_worker(caf::event_based_actor* self,
                              storage::connection_pool* pool);
 

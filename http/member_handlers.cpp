@@ -67,16 +67,15 @@ void check_manage(const request_context& ctx, const storage::member_row& m) {
     throw api_error(errc::forbidden, "only owners may manage owners");
 }
 
-/// Refuses a change that would leave the org without an active owner.
-void check_last_owner(request_context& ctx, const storage::member_row& m,
-                      bool removes_owner_rights) {
-  auto owners = ctx.db().count_owners(ctx.org->id, true);
-  if (policy::check_last_owner(role_of(m.membership),
-                               m.membership.status == "active",
-                               static_cast<int>(owners), removes_owner_rights)
-      == policy::last_owner_check::would_remove_last_owner)
-    throw api_error(errc::conflict,
-                    "the last owner cannot be removed, demoted or suspended");
+/// Stores a changed membership. The store refuses, in its transaction, a
+/// change that would leave the org without an active owner: 409.
+void save_membership(request_context& ctx, const storage::membership_record& m,
+                     const storage::audit_record& audit) {
+  try {
+    ctx.db().update_membership(m, audit);
+  } catch (const storage::last_owner_error& e) {
+    throw api_error(errc::conflict, e.what());
+  }
 }
 
 storage::audit_record member_audit(const request_context& ctx,
@@ -263,16 +262,14 @@ http_response handle_users_update(request_context& ctx) {
     if (!policy::may_assign_role(ctx.role, role_of(m), *next))
       throw api_error(errc::forbidden,
                       "only owners may grant or change the owner role");
-    if (*next != role::owner)
-      check_last_owner(ctx, target, true);
     m.role = r;
   } else {
     check_manage(ctx, target);
   }
   if (f.has("team_id"))
     m.team_id = team_param(ctx, f);
-  ctx.db().update_membership(
-    m, member_audit(ctx, "member.update", before, member_view(target)));
+  save_membership(
+    ctx, m, member_audit(ctx, "member.update", before, member_view(target)));
   return json_response(200, member_view(target));
 }
 
@@ -286,11 +283,9 @@ http_response set_status(request_context& ctx, const std::string& status,
   auto& m = target.membership;
   if (m.status == "invited")
     throw api_error(errc::conflict, "the invitation is still pending");
-  if (status == "suspended")
-    check_last_owner(ctx, target, true);
   m.status = status;
-  ctx.db().update_membership(
-    m, member_audit(ctx, action, before, member_view(target)));
+  save_membership(ctx, m,
+                  member_audit(ctx, action, before, member_view(target)));
   return json_response(200, member_view(target));
 }
 
@@ -324,7 +319,7 @@ http_response handle_users_resend(request_context& ctx) {
 http_response handle_users_delete(request_context& ctx) {
   auto target = find_member(ctx);
   check_manage(ctx, target);
-  check_last_owner(ctx, target, true);
+  // The last-owner rule is checked in the storage transaction (409).
   unwrap(ctx.svc.gw.remove_member(ctx.org->id, target.user.id, ctx.who()));
   return json_response(200, {{"deleted", true}, {"id", target.user.id}});
 }

@@ -19,6 +19,14 @@ struct connection_error : storage_error {
   using storage_error::storage_error;
 };
 
+/// A change refused because it would leave an organization without an
+/// active owner (see store::update_membership). Nothing was written.
+struct last_owner_error : storage_error {
+  last_owner_error()
+    : storage_error("the last owner cannot be removed, demoted or "
+                    "suspended") {}
+};
+
 /// A pagination cursor that the store did not issue (or that was altered):
 /// the caller's mistake, not the database's.
 struct bad_cursor : storage_error {

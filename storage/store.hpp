@@ -226,7 +226,11 @@ public:
   /// Stores the role, status, team, invite token hash and invitation time
   /// of `membership` and the audit entry; false when there is no such
   /// membership. A taken token hash throws
-  /// conflict_error("memberships.invite_token_hash").
+  /// conflict_error("memberships.invite_token_hash"). Demoting or
+  /// suspending the only active owner throws last_owner_error: the rule is
+  /// checked in the write transaction, with the org's active owners locked
+  /// (FOR UPDATE on PostgreSQL; SQLite has one writer at a time), so that
+  /// concurrent changes of two owners never remove both.
   bool update_membership(const membership_record& membership,
                          const audit_record& audit);
 
@@ -234,7 +238,8 @@ public:
   /// organization (revoked at `now`) and records the audit entry. Returns
   /// the hashes that stopped working: those of the revoked keys and their
   /// previous hashes (whatever their overlap). Nullopt (and no change) when
-  /// there is no such membership.
+  /// there is no such membership. Removing the only active owner throws
+  /// last_owner_error, checked as in update_membership.
   std::optional<std::vector<std::string>>
   delete_membership(const std::string& org_id, const std::string& user_id,
                     const std::string& now, const audit_record& audit);

@@ -7,6 +7,8 @@
 #include <map>
 #include <stdexcept>
 
+#include "policy/permissions.hpp"
+#include "policy/role.hpp"
 #include "storage/database.hpp"
 #include "storage/store_rows.hpp"
 
@@ -95,6 +97,30 @@ const std::map<std::string, member_sort_key>& member_sorts() {
      }},
   };
   return sorts;
+}
+
+/// In the open transaction: locks the org's active owner memberships, so
+/// that a concurrent change of another owner waits for this transaction
+/// and then sees its outcome, and refuses a change of `user_id` that does
+/// not `keeps_owner` rights when it is the only active owner.
+void guard_last_owner(database& db, const std::string& org_id,
+                      const std::string& user_id, bool keeps_owner) {
+  std::string sql = "SELECT user_id FROM memberships WHERE org_id = $1 "
+                    "AND role = 'owner' AND status = 'active' "
+                    "ORDER BY user_id";
+  // SQLite's transactions take the write lock at BEGIN: they never overlap.
+  if (db.dialect() == "postgresql")
+    sql += " FOR UPDATE";
+  auto owners = db.exec(sql, {org_id});
+  bool is_owner = std::any_of(owners.begin(), owners.end(), [&](const row& r) {
+    return r.text(0) == user_id;
+  });
+  if (!is_owner)
+    return;
+  if (policy::check_last_owner(policy::role::owner, true,
+                               static_cast<int>(owners.size()), !keeps_owner)
+      == policy::last_owner_check::would_remove_last_owner)
+    throw last_owner_error();
 }
 
 } // namespace
@@ -259,19 +285,27 @@ bool store::accept_invite(const std::string& org_id, const std::string& user_id,
 
 bool store::update_membership(const membership_record& m,
                               const audit_record& audit) {
-  return change_audited(db_,
-                        "UPDATE memberships SET role = $3, status = $4, "
-                        "team_id = $5, invite_token_hash = $6, invited_at = $7 "
-                        "WHERE org_id = $1 AND user_id = $2 RETURNING user_id",
-                        {m.org_id, m.user_id, m.role, m.status, m.team_id,
-                         m.invite_token_hash, m.invited_at},
-                        audit);
+  transaction tx(db_);
+  guard_last_owner(db_, m.org_id, m.user_id,
+                   m.role == "owner" && m.status == "active");
+  if (db_
+        .exec("UPDATE memberships SET role = $3, status = $4, "
+              "team_id = $5, invite_token_hash = $6, invited_at = $7 "
+              "WHERE org_id = $1 AND user_id = $2 RETURNING user_id",
+              {m.org_id, m.user_id, m.role, m.status, m.team_id,
+               m.invite_token_hash, m.invited_at})
+        .empty())
+    return false;
+  insert_audit_row(db_, audit);
+  tx.commit();
+  return true;
 }
 
 std::optional<std::vector<std::string>>
 store::delete_membership(const std::string& org_id, const std::string& user_id,
                          const std::string& now, const audit_record& audit) {
   transaction tx(db_);
+  guard_last_owner(db_, org_id, user_id, false);
   auto gone = db_.exec("DELETE FROM memberships "
                        "WHERE org_id = $1 AND user_id = $2 RETURNING user_id",
                        {org_id, user_id});

@@ -322,6 +322,24 @@ describe('PUT /api/v1/users/{id}', () => {
     assert.equal(summary.admins, 1);
   });
 
+  test('the last two owners demoting themselves at once: exactly one succeeds', async () => {
+    for (let round = 0; round < 5; round++) {
+      const a = await signup(gh);
+      const b = await join(gh, a, 'admin');
+      expectOk(await as(gh, a).put(`/api/v1/users/${b.id}`, { role: 'owner' }));
+      const results = await Promise.all([
+        as(gh, a).put(`/api/v1/users/${a.user.id}`, { role: 'admin' }),
+        as(gh, b).put(`/api/v1/users/${b.id}`, { role: 'member' }),
+      ]);
+      const statuses = results.map((r) => r.status).sort();
+      assert.deepEqual(statuses, [200, 409], `round ${round}: ${results.map((r) => r.text).join(' | ')}`);
+      expectError(results.find((r) => r.status === 409), 409, 'conflict');
+      const owners = (await listUsers(gh, a, { role: 'owner' })).users;
+      assert.equal(owners.length, 1, `round ${round}: one owner is left`);
+      assert.equal(owners[0].status, 'active');
+    }
+  });
+
   test('unknown or malformed id -> 404', async () => {
     const owner = await signup(gh);
     expectError(await as(gh, owner).put(`/api/v1/users/${randomUuid()}`, { role: 'viewer' }), 404, 'not_found');

@@ -1,6 +1,9 @@
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -504,6 +507,103 @@ TEST_P(MemberStoreTest, DeleteMembershipRevokesTheUsersKeysInTheOrg) {
   EXPECT_EQ(st().find_key(s.org.id, bobs.id)->status, "active");
   EXPECT_EQ(count("audit_log"), audits + 2);
   EXPECT_FALSE(db().in_transaction());
+}
+
+TEST_P(MemberStoreTest, TheLastActiveOwnerStays) {
+  auto s = seed_members();
+  const auto& owner = s.user.id;
+  const auto audits = count("audit_log");
+  const std::string now = "2026-02-01T00:00:00Z";
+  auto m = *st().find_membership(s.org.id, owner);
+  auto demoted = m;
+  demoted.role = "admin";
+  EXPECT_THROW(st().update_membership(demoted, make_audit(s.org.id, "x")),
+               last_owner_error);
+  auto suspended = m;
+  suspended.status = "suspended";
+  EXPECT_THROW(st().update_membership(suspended, make_audit(s.org.id, "x")),
+               last_owner_error);
+  EXPECT_THROW(
+    st().delete_membership(s.org.id, owner, now, make_audit(s.org.id, "x")),
+    last_owner_error);
+  EXPECT_FALSE(db().in_transaction());
+  EXPECT_EQ(count("audit_log"), audits);
+  EXPECT_EQ(st().find_membership(s.org.id, owner)->role, "owner");
+  EXPECT_EQ(st().find_membership(s.org.id, owner)->status, "active");
+  // Changes that keep the owner's rights are fine.
+  add_team(s.org.id, "team-1");
+  auto moved = m;
+  moved.team_id = "team-1";
+  EXPECT_TRUE(st().update_membership(moved, make_audit(s.org.id, "x")));
+
+  // A suspended owner does not count; with a second active owner the first
+  // may go, and then the second is the last.
+  auto bob = *st().find_membership(s.org.id, "u-bob");
+  bob.role = "owner";
+  EXPECT_TRUE(st().update_membership(bob, make_audit(s.org.id, "x")));
+  EXPECT_THROW(st().update_membership(demoted, make_audit(s.org.id, "x")),
+               last_owner_error);
+  auto alice = *st().find_membership(s.org.id, "u-alice");
+  alice.role = "owner";
+  EXPECT_TRUE(st().update_membership(alice, make_audit(s.org.id, "x")));
+  EXPECT_TRUE(st().update_membership(demoted, make_audit(s.org.id, "x")));
+  EXPECT_THROW(
+    st().delete_membership(s.org.id, "u-alice", now, make_audit(s.org.id, "x")),
+    last_owner_error);
+  // Bob, suspended, may be demoted or removed.
+  bob.role = "member";
+  EXPECT_TRUE(st().update_membership(bob, make_audit(s.org.id, "x")));
+  EXPECT_TRUE(
+    st().delete_membership(s.org.id, "u-bob", now, make_audit(s.org.id, "x")));
+  EXPECT_EQ(st().count_owners(s.org.id, true), 1);
+}
+
+TEST_P(MemberStoreTest, ConcurrentDemotionsOfTheLastTwoOwnersLeaveOne) {
+  auto s = seed_members();
+  const auto& owner = s.user.id;
+  auto alice = *st().find_membership(s.org.id, "u-alice");
+  auto a = *st().find_membership(s.org.id, owner);
+  // Two connections, each demoting one of the two owners at the same time.
+  auto db1 = open_database(url());
+  auto db2 = open_database(url());
+  store st1(*db1);
+  store st2(*db2);
+  for (int round = 0; round < 20; ++round) {
+    alice.role = "owner";
+    a.role = "owner";
+    ASSERT_TRUE(st().update_membership(alice, make_audit(s.org.id, "x")));
+    ASSERT_TRUE(st().update_membership(a, make_audit(s.org.id, "x")));
+    ASSERT_EQ(st().count_owners(s.org.id, true), 2);
+    auto demote_alice = alice;
+    demote_alice.role = "admin";
+    auto demote_a = a;
+    demote_a.role = "member";
+    std::atomic<int> ready{0};
+    std::atomic<int> refused{0};
+    std::atomic<int> done{0};
+    auto run
+      = [&](store& on, const membership_record& m, const audit_record& audit) {
+          ++ready;
+          while (ready.load() < 2)
+            std::this_thread::yield();
+          try {
+            if (on.update_membership(m, audit))
+              ++done;
+          } catch (const last_owner_error&) {
+            ++refused;
+          }
+        };
+    auto audit1 = make_audit(s.org.id, "demote");
+    auto audit2 = make_audit(s.org.id, "demote");
+    std::thread t1(run, std::ref(st1), std::cref(demote_alice),
+                   std::cref(audit1));
+    std::thread t2(run, std::ref(st2), std::cref(demote_a), std::cref(audit2));
+    t1.join();
+    t2.join();
+    ASSERT_EQ(done.load(), 1) << "round " << round;
+    ASSERT_EQ(refused.load(), 1) << "round " << round;
+    ASSERT_EQ(st().count_owners(s.org.id, true), 1) << "round " << round;
+  }
 }
 
 } // namespace
