@@ -12,6 +12,7 @@
 #include "policy/api_key.hpp"
 #include "policy/crypto.hpp"
 #include "policy/ids.hpp"
+#include "policy/jwt.hpp"
 #include "policy/password.hpp"
 #include "policy/permissions.hpp"
 #include "policy/time.hpp"
@@ -114,6 +115,33 @@ std::optional<std::string> team_param(request_context& ctx,
   if (id && !(policy::is_uuid(*id) && ctx.db().team_exists(ctx.org->id, *id)))
     f.fail("team_id", "no such team in this organization");
   return id;
+}
+
+/// The session token of an `Authorization: Bearer` header, if any.
+std::optional<std::string_view> bearer_of(const http_request& req) {
+  auto h = req.header("authorization");
+  constexpr std::string_view scheme = "Bearer ";
+  if (!h || h->size() <= scheme.size() || h->substr(0, scheme.size()) != scheme)
+    return std::nullopt;
+  return h->substr(scheme.size());
+}
+
+/// True when the request acts for the existing account `user`: it carries
+/// a valid session token of that user (signed, unexpired, of an active
+/// membership) as `Authorization: Bearer`, or the account's password.
+bool proves_account(request_context& ctx, const json_fields& f,
+                    const storage::user_record& user) {
+  if (auto token = bearer_of(ctx.req)) {
+    auto claims
+      = policy::verify_jwt(*token, ctx.svc.secrets.jwt_secret, ctx.now_s);
+    if (claims && claims->sub == user.id) {
+      auto m = ctx.db().find_membership(claims->org, claims->sub);
+      if (m && m->status == "active")
+        return true;
+    }
+  }
+  auto password = f.optional_string("password");
+  return password && policy::verify_password(*password, user.password_hash);
 }
 
 } // namespace
@@ -227,6 +255,12 @@ http_response handle_invite_accept(request_context& ctx) {
     hash = policy::hash_password(password, ctx.svc.cfg.bcrypt_cost);
     name = display;
     user.display_name = display;
+  } else if (!proves_account(ctx, f, user)) {
+    // An existing account joins only when it proves itself: otherwise
+    // whoever registered the invited email first would join the org.
+    throw api_error(errc::invalid_credentials,
+                    "this email already has an account: give its password "
+                    "or sign in and send its session token");
   }
   auto now = policy::rfc3339_ms(ctx.now_ms);
   storage::audit_record a;
@@ -239,7 +273,9 @@ http_response handle_invite_accept(request_context& ctx) {
   a.target_id = user.id;
   a.ip = ctx.client_ip;
   a.created_at = policy::rfc3339_ms(ctx.now_ms);
-  ctx.db().accept_invite(m.org_id, user.id, hash, name, now, a);
+  // Two accepts of one token: the second finds nothing pending.
+  if (!ctx.db().accept_invite(m.org_id, user.id, hash, name, now, a))
+    throw api_error(errc::not_found, "no pending invitation for this token");
   auto org = ctx.db().find_org(m.org_id);
   if (!org)
     throw api_error(errc::not_found, "the organization no longer exists");

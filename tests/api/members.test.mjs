@@ -240,26 +240,65 @@ describe('POST /api/v1/invites/accept', () => {
     assert.equal((await memberOf(gh, owner, inv.user.id)).status, 'active');
   });
 
-  test('an existing account keeps its password and name and sees both orgs', async () => {
+  test('an existing account joins with its own password, keeping password and name', async () => {
     const owner = await signup(gh);
     const other = await signup(gh, { display_name: 'Already Here' });
     const inv = await invite(gh, owner, { email: other.email, role: 'admin' });
     assert.equal(inv.user.id, other.user.id, 'the invitation names the existing account');
     const json = expectOk(await acceptRaw({
-      invite_token: inv.invite_token, password: 'a-completely-new-password', display_name: 'Renamed',
+      invite_token: inv.invite_token, password: other.password, display_name: 'Renamed',
     }));
     assert.equal(json.user.id, other.user.id);
     assert.equal(json.org.id, owner.org.id);
-    expectError(await login(other.email, 'a-completely-new-password'), 401, 'invalid_credentials');
     expectOk(await login(other.email, other.password));
     assert.equal((await memberOf(gh, owner, other.user.id)).name, 'Already Here');
     const { orgs } = expectOk(await gh.api('GET', '/api/v1/auth/orgs', { token: json.token }));
     const roles = Object.fromEntries(orgs.map((o) => [o.id, o.role]));
     assert.deepEqual(roles, { [owner.org.id]: 'admin', [other.org.id]: 'owner' });
-    // Accepting without password and name is fine for an existing account.
-    const third = await signup(gh);
-    const inv2 = await invite(gh, third, { email: other.email });
-    expectOk(await acceptRaw({ invite_token: inv2.invite_token }));
+  });
+
+  test('an existing account joins with its session token as Authorization: Bearer', async () => {
+    const owner = await signup(gh);
+    const other = await signup(gh);
+    const inv = await invite(gh, owner, { email: other.email });
+    const res = await gh.api('POST', '/api/v1/invites/accept', {
+      token: other.token, body: { invite_token: inv.invite_token },
+    });
+    const json = expectOk(res);
+    assert.equal(json.user.id, other.user.id);
+    assert.equal(json.org.id, owner.org.id);
+    assert.equal((await memberOf(gh, owner, other.user.id)).status, 'active');
+    assert.equal(expectOk(await me(json.token)).role, 'member');
+    expectOk(await login(other.email, other.password));
+  });
+
+  test('pre-registration: an account made for the invited email first cannot join without proof', async () => {
+    const admin = await signup(gh);
+    const email = newEmail('invitee');
+    // Someone registers the address the admin is about to invite...
+    const squatter = await signup(gh, { email });
+    const inv = await invite(gh, admin, { email, role: 'admin' });
+    assert.equal(inv.user.id, squatter.user.id);
+    // ...and the invitee, following the link, picks a password of their own.
+    const picked = { invite_token: inv.invite_token, password: 'the-invitees-own-password', display_name: 'Invitee' };
+    expectError(await acceptRaw(picked), 401, 'invalid_credentials');
+    expectError(await acceptRaw({ invite_token: inv.invite_token }), 401, 'invalid_credentials');
+    expectError(await acceptRaw({ invite_token: inv.invite_token, password: 42 }), 400, 'invalid_request', 'password');
+    // Another user's session token proves nothing, nor does a forged one.
+    const stranger = await signup(gh);
+    for (const token of [stranger.token, admin.token, `${squatter.token.slice(0, -4)}AAAA`, 'not-a-token']) {
+      expectError(await gh.api('POST', '/api/v1/invites/accept', { token, body: { invite_token: inv.invite_token } }),
+        401, 'invalid_credentials');
+    }
+    // Nothing changed: still invited, the account's password is still its own.
+    assertMember(await memberOf(gh, admin, squatter.user.id), { status: 'invited', role: 'admin' });
+    expectError(await login(email, picked.password), 401, 'invalid_credentials');
+    const { orgs } = expectOk(await gh.api('GET', '/api/v1/auth/orgs', { token: squatter.token }));
+    assert.deepEqual(orgs.map((o) => o.id), [squatter.org.id]);
+    // The invitation stays usable by whoever proves the account.
+    const json = expectOk(await acceptRaw({ invite_token: inv.invite_token, password: squatter.password }));
+    assert.equal(json.user.id, squatter.user.id);
+    assert.equal((await memberOf(gh, admin, squatter.user.id)).status, 'active');
   });
 
   test('unknown or used tokens -> 404', async () => {
