@@ -179,7 +179,10 @@ describe('the data plane', () => {
 
   test("a person in both orgs acts on A only with a token for A", async () => {
     const inv = await invite(gh, A, { email: B.email, role: 'admin' });
-    const joined = expectOk(await gh.api('POST', '/api/v1/invites/accept', { body: { invite_token: inv.invite_token } }));
+    // The existing account proves itself with its own session token.
+    const joined = expectOk(await gh.api('POST', '/api/v1/invites/accept', {
+      token: B.token, body: { invite_token: inv.invite_token },
+    }));
     assert.equal(joined.org.id, A.org.id);
     // B's original token is still scoped to B.
     expectError(await as(gh, B).get(`/api/v1/teams/${a.team.id}`), 404, 'not_found');
