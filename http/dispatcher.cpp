@@ -10,6 +10,7 @@
 #include "http/middleware.hpp"
 #include "http/proxy.hpp"
 #include "http/worker_pool.hpp"
+#include "policy/text.hpp"
 #include "storage/database.hpp"
 #include "storage/pool.hpp"
 #include "storage/store.hpp"
@@ -37,6 +38,23 @@ void log_access(const http_request& req, int status,
   // The path only: a query string may hold anything.
   spdlog::info("{} {} {} {}us request_id={}", req.method, req.path, status,
                us, req.request_id);
+}
+
+/// Text bound for storage must be UTF-8 without NUL (PostgreSQL refuses
+/// anything else): a path parameter that is not names nothing, a query
+/// parameter that is not is a client's mistake.
+void check_text_params(const route_match& m, const http_request& req) {
+  auto clean = [](std::string_view v) {
+    return v.find('\0') == std::string_view::npos && policy::valid_utf8(v);
+  };
+  for (auto& [name, value] : m.params)
+    if (!clean(value))
+      throw api_error(errc::not_found, "no such " + name);
+  for (auto& [name, value] : req.query)
+    if (!clean(name) || !clean(value))
+      throw api_error(errc::invalid_request,
+                      "query parameter '" + policy::echo(name)
+                        + "': must be valid UTF-8 without NUL");
 }
 
 } // namespace
@@ -105,6 +123,7 @@ http_response dispatcher::run(const route_match& m, const http_request& req) {
     ctx.now_ms = svc_.now_ms();
     ctx.now_s = ctx.now_ms / 1000;
     enforce_route(*m.r, ctx);
+    check_text_params(m, req);
     return m.r->handler(ctx);
   } catch (const api_error& e) {
     return error_response(e.problem);

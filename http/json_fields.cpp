@@ -1,9 +1,11 @@
 #include "http/json_fields.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "http/api_error.hpp"
 #include "policy/json_parse.hpp"
+#include "policy/text.hpp"
 
 namespace gatehouse::http {
 
@@ -12,6 +14,31 @@ using nlohmann::json;
 namespace {
 
 const json null_value = nullptr;
+
+/// The dotted path of the first key or string of `j` that holds a NUL
+/// (storage refuses them): "" for a key of the top level. The depth is
+/// bounded by the parser's limit.
+std::optional<std::string> nul_at(const json& j, const std::string& path) {
+  auto has = [](const std::string& t) {
+    return t.find('\0') != std::string::npos;
+  };
+  if (j.is_string())
+    return has(j.get_ref<const std::string&>()) ? std::optional{path}
+                                                 : std::nullopt;
+  if (j.is_object()) {
+    for (auto& [k, v] : j.items()) {
+      if (has(k))
+        return path;
+      if (auto at = nul_at(v, path.empty() ? k : path + "." + k))
+        return at;
+    }
+  } else if (j.is_array()) {
+    for (auto& v : j)
+      if (auto at = nul_at(v, path))
+        return at;
+  }
+  return std::nullopt;
+}
 
 } // namespace
 
@@ -26,6 +53,12 @@ json parse_body(const std::string& body, int max_depth) {
   if (!j.is_object())
     throw api_error(policy::errc::invalid_request,
                     "request body must be a JSON object");
+  if (auto at = nul_at(j, "")) {
+    auto subject = at->empty() ? std::string{"request body"}
+                               : "field '" + policy::echo(*at) + "'";
+    throw api_error(policy::errc::invalid_request,
+                    subject + ": must not contain NUL characters");
+  }
   return j;
 }
 

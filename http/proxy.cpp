@@ -384,11 +384,22 @@ private:
     whole_.emplace(std::move(*head_));
     head_.reset();
     whole_->body_limit(max_answer_bytes);
+    read_whole();
+  }
+
+  /// Reads the rest of a whole answer piece by piece, so that the timeout
+  /// bounds the wait for each piece (as for streams), not the whole body.
+  void read_whole() {
+    if (whole_->is_done())
+      return on_whole({});
+    conn_->tcp().expires_after(pool_.timeouts().response);
     conn_->visit([self = shared_from_this()](auto& s) {
-      bhttp::async_read(s, self->buffer_, *self->whole_,
-                        [self](beast::error_code ec, std::size_t) {
-                          self->on_whole(ec);
-                        });
+      bhttp::async_read_some(s, self->buffer_, *self->whole_,
+                             [self](beast::error_code ec, std::size_t) {
+                               if (ec)
+                                 return self->on_whole(ec);
+                               self->read_whole();
+                             });
     });
   }
 

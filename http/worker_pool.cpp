@@ -17,7 +17,8 @@ worker_pool::~worker_pool() {
 bool worker_pool::post(std::function<void()> job) {
   {
     std::lock_guard guard{mtx_};
-    if (jobs_.size() >= max_queued_)
+    // Idle threads take queued jobs at once: they do not count as waiting.
+    if (jobs_.size() >= max_queued_ + idle_)
       return false;
     jobs_.push_back(std::move(job));
   }
@@ -42,7 +43,9 @@ void worker_pool::run() {
     std::function<void()> job;
     {
       std::unique_lock guard{mtx_};
+      ++idle_;
       cv_.wait(guard, [this] { return stopping_ || !jobs_.empty(); });
+      --idle_;
       if (jobs_.empty())
         return;
       job = std::move(jobs_.front());

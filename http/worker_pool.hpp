@@ -34,6 +34,7 @@ private:
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;
   std::size_t max_queued_;
+  std::size_t idle_ = 0; ///< threads waiting for a job
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };
