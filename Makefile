@@ -5,8 +5,9 @@ MAKEFLAGS += --no-print-directory
 BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
+FUZZ_BUILD ?= build-fuzz
 
-.PHONY: all deps configure build run test test-sanitize test-tsan clean
+.PHONY: all deps configure build run test test-sanitize test-tsan fuzz-build fuzz clean
 
 all: build
 
@@ -23,8 +24,16 @@ run: configure
 	@cmake --build $(BUILD) -j$(JOBS) --target gatehouse
 	@scripts/run
 
-test: build
+test: build fuzz-build
 	@scripts/test
+
+# The libFuzzer harnesses (clang, ASan + UBSan) in their own build; `make
+# test` runs each for a bounded time. See docs/testing.md.
+fuzz-build: deps
+	@scripts/fuzz --build-only --build-dir $(FUZZ_BUILD) --jobs $(JOBS)
+
+fuzz: fuzz-build
+	@scripts/fuzz --no-build --build-dir $(FUZZ_BUILD)
 
 # The tests against instrumented builds (build-asan, build-tsan); see
 # docs/testing.md.
