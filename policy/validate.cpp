@@ -159,21 +159,21 @@ std::optional<std::string> validate_org_slug(std::string_view slug) {
 
 std::optional<std::string> validate_display_name(std::string_view name) {
   if (!is_valid_utf8(name))
-    return "display_name must be valid UTF-8";
+    return "must be valid UTF-8";
   auto t = trim(name);
   if (t.empty())
-    return "display_name is required";
+    return "is required";
   std::size_t count = 0;
   std::size_t i = 0;
   std::uint32_t cp = 0;
   while (i < t.size()) {
     next_code_point(t, i, cp);
     if (is_control(cp))
-      return "display_name must not contain control characters";
+      return "must not contain control characters";
     ++count;
   }
   if (count > max_display_name_chars)
-    return "display_name must be at most 100 characters";
+    return "must be at most 100 characters";
   return std::nullopt;
 }
 
