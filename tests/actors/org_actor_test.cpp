@@ -143,7 +143,10 @@ CAF_TEST(the enterprise plan takes effect at once) {
   CAF_CHECK_EQUAL(up->plan, "enterprise");
   CAF_CHECK(create(policy::generate_api_key()).ok());
   auto lease = pool.acquire();
-  CAF_CHECK_EQUAL(storage::store{*lease}.find_org(org.id)->plan, "enterprise");
+  // CAF_CHECK_EQUAL binds its operands to references: keep the record alive.
+  auto stored = storage::store{*lease}.find_org(org.id);
+  CAF_REQUIRE(stored.has_value());
+  CAF_CHECK_EQUAL(stored->plan, "enterprise");
 }
 
 CAF_TEST(a revoked key is refused on the next check) {
