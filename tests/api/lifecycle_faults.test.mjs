@@ -332,19 +332,24 @@ describe('PostgreSQL restarted under load', () => {
         const duringOutage = answered.filter((r) => r.at >= downAt && r.at <= upAt).length;
         let lost;
         let dropped = 0;
+        let retried = 0;
         await poll(async () => {
           const logs = await allLogs(gh, s);
           lost = missingFrom(logs, load);
           const metrics = await request(gh.url, 'GET', '/metrics', { token: gh.operatorToken });
           dropped = counterSum(metrics.text, 'gatehouse_log_entries_dropped_total');
+          retried = counterSum(metrics.text, 'gatehouse_log_write_failures_total');
           return lost.length === 0 || lost.length <= dropped;
         }, { timeoutMs: 30_000, intervalMs: 500, what: 'every answered request logged or counted' }).catch((e) => {
           throw new Error(`${e.message}; ${lost?.length} of ${answered.length} missing, ${dropped} counted`);
         });
         const failed = load.results.filter((r) => !r.complete).length;
         console.log(`# PostgreSQL restart: ${answered.length} answered (${duringOutage} while it was down), ` +
-          `${failed} failed, ${lost.length} missing from the log, ${dropped} counted as dropped; ` +
-          `management calls and /readyz back ${recoveredMs} ms after the restart`);
+          `${failed} failed, ${lost.length} missing from the log, ${dropped} counted as dropped, ` +
+          `${retried} failed log writes retried; management calls and /readyz back ${recoveredMs} ms ` +
+          'after the restart');
+        assert.ok(duringOutage > 0, 'no request was answered while the database was down');
+        assert.ok(retried > 0, 'the log writer never met the outage (gatehouse_log_write_failures_total)');
       } finally {
         if (gh) assert.equal((await gh.stop()).code, 0);
         await pgCluster('stop', clusterDir).catch(() => {});
