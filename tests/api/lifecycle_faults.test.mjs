@@ -351,9 +351,12 @@ describe('PostgreSQL restarted under load', () => {
         assert.ok(duringOutage > 0, 'no request was answered while the database was down');
         assert.ok(retried > 0, 'the log writer never met the outage (gatehouse_log_write_failures_total)');
       } finally {
-        if (gh) assert.equal((await gh.stop()).code, 0);
-        await pgCluster('stop', clusterDir).catch(() => {});
-        fs.rmSync(dataDir, { recursive: true, force: true });
+        try {
+          if (gh) assert.equal((await gh.stop()).code, 0);
+        } finally {
+          await pgCluster('stop', clusterDir).catch(() => {});
+          fs.rmSync(dataDir, { recursive: true, force: true });
+        }
       }
     });
 });
