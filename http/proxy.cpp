@@ -230,7 +230,8 @@ private:
     r->version(11);
     r->method_string(req_.method);
     r->target(t.base_path + req_.target);
-    for (auto& [name, value] : req_.headers) {
+    for (auto& field : req_.headers) {
+      const std::string& name = field.first;
       if (hop_header(name) || starts_with_ci(name, "x-gatehouse-")
           || name == "accept-encoding")
         continue;
@@ -239,7 +240,7 @@ private:
       if (std::any_of(hop_only.begin(), hop_only.end(),
                       [&](const std::string& h) { return iequals(h, name); }))
         continue;
-      r->insert(name, value);
+      r->insert(name, field.second);
     }
     if (!t.passthrough && !t.auth_value.empty())
       r->set(t.auth_header, t.auth_value);

@@ -190,6 +190,7 @@ describe('app keys on the data plane', () => {
     for (let i = 0; i < 3; i++) assert.equal((await chat(k1.raw_key)).status, 200);
     assert.equal((await chat(k3.raw_key)).status, 200);
     await poll(async () => (await info(a.id)).requests === 3, { what: '3 requests on the app' });
+    await poll(async () => (await info(other.id)).requests === 1, { what: '1 request on the other app' });
     assert.deepEqual(await info(other.id), {
       id: other.id, name: 'Elsewhere', project_type: 'ai_gateway', env: 'dev', is_active: true, keys: 1, requests: 1,
     });
