@@ -98,8 +98,8 @@ std::optional<cidr> parse_cidr(std::string_view text) {
   // An IPv4-mapped address (parsed as IPv4) written in IPv6 form takes an
   // IPv6 prefix: ::ffff:10.0.0.0/104 is 10.0.0.0/8. A prefix shorter than
   // the mapped block would reach beyond IPv4 and is refused.
-  bool mapped = !ip->v6
-                && text.substr(0, slash).find(':') != std::string_view::npos;
+  bool mapped
+    = !ip->v6 && text.substr(0, slash).find(':') != std::string_view::npos;
   if (slash != std::string_view::npos) {
     int written = 0;
     if (!parse_prefix(text.substr(slash + 1), mapped ? 128 : max, written)

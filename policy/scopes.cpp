@@ -44,8 +44,7 @@ std::optional<std::string> validate_scope(std::string_view scope) {
                + "model name must be printable ASCII without spaces";
     return std::nullopt;
   }
-  return invalid(scope)
-         + "expected '*', 'provider:<name>' or 'model:<name>'";
+  return invalid(scope) + "expected '*', 'provider:<name>' or 'model:<name>'";
 }
 
 bool scopes_allow(const std::vector<std::string>& scopes,

@@ -14,8 +14,7 @@
 
 /// Ends the run (a crash to libFuzzer) when `cond` does not hold.
 #define FUZZ_CHECK(cond)                                                       \
-  ((cond) ? (void) 0                                                           \
-          : ::gatehouse::fuzz::fail(#cond, __FILE__, __LINE__))
+  ((cond) ? (void)0 : ::gatehouse::fuzz::fail(#cond, __FILE__, __LINE__))
 
 namespace gatehouse::fuzz {
 

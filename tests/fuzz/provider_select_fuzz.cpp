@@ -22,8 +22,8 @@ namespace {
 
 using namespace gatehouse;
 
-const std::array<const char*, 8> known = {
-  "openai", "anthropic", "google", "mistral", "azure", "groq", "local", "x"};
+const std::array<const char*, 8> known
+  = {"openai", "anthropic", "google", "mistral", "azure", "groq", "local", "x"};
 
 // A provider name: one the detection rules know, or anything.
 std::string name(FuzzedDataProvider& fdp) {

@@ -47,9 +47,8 @@ bool same(const std::vector<sse_event>& a, const std::vector<sse_event>& b,
   if (a.size() < n || b.size() < n)
     return false;
   for (std::size_t i = 0; i < n; ++i)
-    if (a[i].event != b[i].event || a[i].data != b[i].data
-        || a[i].id != b[i].id || a[i].has_data != b[i].has_data
-        || a[i].raw != b[i].raw)
+    if (a[i].event != b[i].event || a[i].data != b[i].data || a[i].id != b[i].id
+        || a[i].has_data != b[i].has_data || a[i].raw != b[i].raw)
       return false;
   return true;
 }

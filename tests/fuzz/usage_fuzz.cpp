@@ -32,8 +32,12 @@ void check_usage(const policy::token_usage& u) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {
   static const std::array<const char*, 6> names
-    = {"", "message_start", "message_delta", "response.completed",
-       "content_block_delta", "response.output_text.delta"};
+    = {"",
+       "message_start",
+       "message_delta",
+       "response.completed",
+       "content_block_delta",
+       "response.output_text.delta"};
   FuzzedDataProvider fdp{data, size};
   auto name = names[fdp.ConsumeIntegralInRange<std::size_t>(0, 5)];
   std::string text{fuzz::as_text(data, size)};
