@@ -28,6 +28,8 @@ void sse_parser::feed(std::string_view bytes, std::vector<sse_event>& out) {
       started_ = true;
       raw_ = std::move(head_);
       head_.clear();
+      if (over_limit())
+        return;
     } else if (!bytes.empty()) {
       started_ = true;
       std::string held = std::move(head_);
@@ -83,6 +85,8 @@ void sse_parser::consume(std::string_view bytes, std::vector<sse_event>& out) {
         // The second half of a CRLF: same line break, no new line.
         raw_ += '\n';
         ++i;
+        if (over_limit())
+          return;
         if (dispatch_pending_) {
           dispatch_pending_ = false;
           dispatch(out);

@@ -499,3 +499,15 @@ TEST(sse_parser, a_block_at_the_limit_passes) {
   EXPECT_EQ(out[0].raw, block);
   EXPECT_FALSE(p.overflowed());
 }
+
+TEST(sse_parser, a_crlf_that_crosses_the_limit_stops_the_parser) {
+  // "data: x\r" fills the limit; the LF of its CRLF is one byte too many.
+  sse_parser p{8};
+  std::vector<sse_event> out;
+  p.feed("data: x\r", out);
+  EXPECT_FALSE(p.overflowed());
+  p.feed("\n\r\n", out);
+  EXPECT_TRUE(p.overflowed());
+  for (auto& ev : out)
+    EXPECT_LE(ev.raw.size(), 8u);
+}
