@@ -164,13 +164,15 @@ using storage_writer_actor = caf::typed_actor<
   // Write everything pending now; answers once committed.
   caf::replies_to<flush_atom>::with<bool>>;
 
-/// Counts one SSE stream's usage and text; reports them at its end.
+/// Counts one SSE stream's usage and text; reports them at its end. The
+/// end message carries the events of the last read, so that a stream that
+/// arrives in one read costs the actor a single message.
 struct end_reply {
   std::function<void(stream_summary)> fn;
 };
 using stream_actor = caf::typed_actor<
   caf::reacts_to<chunk_atom, std::vector<policy::sse_event>>,
-  caf::reacts_to<end_atom, end_reply>>;
+  caf::reacts_to<end_atom, std::vector<policy::sse_event>, end_reply>>;
 
 /// Sliding-window limiter of the authentication endpoints.
 using auth_limiter_actor = caf::typed_actor<

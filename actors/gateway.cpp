@@ -46,7 +46,8 @@ struct gateway::impl {
   storage_writer_actor writer;
   auth_limiter_actor limiter;
   caf::actor sweeper;
-  std::shared_ptr<log_inbox> inbox = std::make_shared<log_inbox>();
+  std::shared_ptr<log_inbox> inbox =
+    std::make_shared<log_inbox>(group_commit_size);
   std::shared_ptr<metrics_registry> metrics =
     std::make_shared<metrics_registry>();
 
@@ -212,9 +213,11 @@ public:
     caf::anon_send(hdl_, chunk_atom_v, std::move(events));
   }
 
-  void finish(std::function<void(stream_summary)> done) override {
+  void finish(std::vector<policy::sse_event> last,
+              std::function<void(stream_summary)> done) override {
     finished_ = true;
-    caf::anon_send(hdl_, end_atom_v, end_reply{std::move(done)});
+    caf::anon_send(hdl_, end_atom_v, std::move(last),
+                   end_reply{std::move(done)});
   }
 
 private:
@@ -295,7 +298,8 @@ void gateway::settle(settlement done) {
 
 std::shared_ptr<stream_relay> gateway::open_stream() {
   return std::make_shared<actor_stream_relay>(
-    impl_->sys.spawn(stream_actor_impl));
+    // Lazily: the actor is scheduled by its first message, not at spawn.
+    impl_->sys.spawn<caf::lazy_init>(stream_actor_impl));
 }
 
 policy::outcome<storage::provider_record>

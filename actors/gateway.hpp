@@ -30,11 +30,13 @@ class stream_relay {
 public:
   virtual ~stream_relay() = default;
 
-  /// Hands relayed events over for counting.
+  /// Hands relayed events over for counting (at most once per read).
   virtual void account(std::vector<policy::sse_event> events) = 0;
 
-  /// Ends the stream; `done` gets the usage and text seen.
-  virtual void finish(std::function<void(stream_summary)> done) = 0;
+  /// Ends the stream with the events of its last read; `done` gets the
+  /// usage and text seen.
+  virtual void finish(std::vector<policy::sse_event> last,
+                      std::function<void(stream_summary)> done) = 0;
 };
 
 /// Owns the actor system, the directory, the storage workers and the auth

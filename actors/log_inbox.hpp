@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <mutex>
 #include <vector>
 
@@ -7,32 +8,48 @@
 
 namespace gatehouse::actors {
 
-/// Where I/O threads drop finished exchanges for the storage writer. Only
-/// the entry that finds the inbox empty rings the writer, so under load one
-/// message carries many entries instead of one message (and one thread
-/// wake-up) per request.
+/// Where I/O threads drop finished exchanges for the storage writer. The
+/// writer is rung once per group commit, not per entry: by the first entry
+/// after it emptied the inbox (it then waits for its commit interval) and
+/// again when a full batch is waiting. So under any load the I/O threads
+/// wake the writer about ten times a second.
 class log_inbox {
 public:
-  /// Adds an entry; true when the inbox was empty, i.e. the writer must be
-  /// told (every entry pushed meanwhile rides along with that message).
-  bool push(log_entry entry) {
-    std::lock_guard guard{mtx_};
-    bool was_empty = entries_.empty();
-    entries_.push_back(std::move(entry));
-    return was_empty;
+  /// `batch` entries waiting ring the writer at once.
+  explicit log_inbox(std::size_t batch) : batch_(batch) {
   }
 
-  /// Everything waiting.
+  /// Adds an entry; true when the writer must be told.
+  bool push(log_entry entry) {
+    std::lock_guard guard{mtx_};
+    entries_.push_back(std::move(entry));
+    if (!rung_) {
+      rung_ = true;
+      return true;
+    }
+    return entries_.size() == batch_;
+  }
+
+  /// How many entries wait.
+  std::size_t size() {
+    std::lock_guard guard{mtx_};
+    return entries_.size();
+  }
+
+  /// Everything waiting; the next entry rings again.
   std::vector<log_entry> take() {
     std::lock_guard guard{mtx_};
     std::vector<log_entry> out;
     out.swap(entries_);
+    rung_ = false;
     return out;
   }
 
 private:
   std::mutex mtx_;
   std::vector<log_entry> entries_;
+  std::size_t batch_;
+  bool rung_ = false;
 };
 
 } // namespace gatehouse::actors

@@ -152,8 +152,14 @@ storage_writer_impl(state_ptr self, caf::actor db,
       queued();
     },
     [=](log_atom) {
-      take_inbox(self);
-      queued();
+      // Rung by the first entry after a commit: wait for the interval,
+      // unless a full batch is already waiting.
+      if (self->state.inbox && self->state.inbox->size() >= group_commit_size)
+        take_inbox(self);
+      if (self->state.pending.empty())
+        arm_tick(self);
+      else
+        queued();
     },
     [=](tick_atom) {
       self->state.tick_armed = false;

@@ -2,17 +2,27 @@
 
 namespace gatehouse::actors {
 
+namespace {
+
+void count(stream_state& st, const std::vector<policy::sse_event>& events) {
+  for (const auto& ev : events) {
+    st.usage.on_event(ev);
+    st.text.on_event(ev);
+  }
+}
+
+} // namespace
+
 stream_actor::behavior_type
 stream_actor_impl(stream_actor::stateful_pointer<stream_state> self) {
   return {
     [=](chunk_atom, const std::vector<policy::sse_event>& events) {
-      for (auto& ev : events) {
-        self->state.usage.on_event(ev);
-        self->state.text.on_event(ev);
-      }
+      count(self->state, events);
     },
-    [=](end_atom, const end_reply& reply) {
+    [=](end_atom, const std::vector<policy::sse_event>& events,
+        const end_reply& reply) {
       auto& st = self->state;
+      count(st, events);
       stream_summary out;
       auto u = st.usage.result();
       out.usage_present = u.present;

@@ -192,6 +192,34 @@ to_us() {  # wrk duration (12.5us, 1.2ms, 2.00s) -> microseconds
     printf "%.1f", n * m }'
 }
 
+# gh_threads PID: how many threads the process has.
+gh_threads() { find "/proc/$1/task" -mindepth 1 -maxdepth 1 | wc -l; }
+
+# proc_cost PID...: "USER-TICKS SYS-TICKS CONTEXT-SWITCHES" summed over the
+# processes (all their threads).
+proc_cost() {
+  local pid u=0 k=0 c=0 line
+  for pid in "$@"; do
+    # Fields after the command name: state is 1, utime 12, stime 13.
+    line=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+    u=$((u + $(awk '{print $12}' <<<"$line")))
+    k=$((k + $(awk '{print $13}' <<<"$line")))
+    c=$((c + $(cat "/proc/$pid"/task/*/status 2>/dev/null | awk '
+      /^(non)?voluntary_ctxt_switches:/ {n += $2} END {print n + 0}')))
+  done
+  echo "$u $k $c"
+}
+
+# per_request BEFORE AFTER REQUESTS: "USER-µs|KERNEL-µs|SWITCHES" per request
+# from two proc_cost samples.
+per_request() {
+  awk -v b="$1" -v a="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+    split(b, x, " "); split(a, y, " ")
+    if (n <= 0) { print "0|0|0"; exit }
+    printf "%.1f|%.1f|%.2f", (y[1] - x[1]) * 1e6 / hz / n,
+      (y[2] - x[2]) * 1e6 / hz / n, (y[3] - x[3]) / n }'
+}
+
 rss_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
 # Usage recorded by governance: requests logged for the org (all time).

@@ -450,6 +450,10 @@ private:
     stream_.emplace(std::move(*head_));
     head_.reset();
     stream_->body_limit(boost::none);
+    // Each read parses everything already buffered (every complete chunk
+    // of the chunked encoding), not one chunk: one client write and at
+    // most one message to the stream actor per upstream read.
+    stream_->eager(true);
     relay_ = px_.svc.gw.open_stream();
     chunk_.resize(stream_read_bytes);
     px_.svc.gw.metrics().stream_opened();
@@ -508,6 +512,11 @@ private:
     std::vector<policy::sse_event> events;
     sse_.feed(std::string_view{chunk_.data(), got}, events);
     auto out = relay_events(events);
+    // The events of the read that ends the stream travel with its end.
+    if (!stream_->is_done() && !pending_.empty()) {
+      relay_->account(std::move(pending_));
+      pending_.clear();
+    }
     if (sse_.overflowed()) {
       // An event past the limit: the client learns why its stream ends.
       cut_ = true;
@@ -527,15 +536,18 @@ private:
   }
 
   /// The bytes of complete events to pass on — all of them but the
-  /// usage-only chunk requested on the client's behalf; the events go to the
-  /// stream actor for counting.
+  /// usage-only chunk requested on the client's behalf; the events wait in
+  /// `pending_` for the stream actor, which counts them.
   std::string relay_events(std::vector<policy::sse_event>& events) {
     std::string out;
     for (auto& ev : events)
       if (!(grant_.inject_usage && policy::is_usage_only_chunk(ev)))
         out += ev.raw;
-    if (!events.empty())
-      relay_->account(std::move(events));
+    if (pending_.empty())
+      pending_ = std::move(events);
+    else
+      pending_.insert(pending_.end(), std::make_move_iterator(events.begin()),
+                      std::make_move_iterator(events.end()));
     return out;
   }
 
@@ -583,7 +595,7 @@ private:
     else
       client->finish_stream();
     auto self = shared_from_this();
-    relay_->finish([self](actors::stream_summary sum) {
+    relay_->finish(std::move(pending_), [self](actors::stream_summary sum) {
       self->settle_stream(sum);
     });
   }
@@ -664,6 +676,8 @@ private:
   std::vector<char> chunk_;
   policy::sse_parser sse_;
   std::shared_ptr<actors::stream_relay> relay_;
+  /// Events relayed but not yet handed to the stream actor.
+  std::vector<policy::sse_event> pending_;
   std::optional<long long> first_byte_ms_;
   std::string stream_error_;
   int status_ = 0;

@@ -1,6 +1,9 @@
 #include "http/runtime_impl.hpp"
 
+#include <string>
 #include <thread>
+
+#include <pthread.h>
 
 #include <spdlog/spdlog.h>
 
@@ -26,6 +29,13 @@ void run_loop(boost::asio::io_context& loop) {
   }
 }
 
+/// "gh.io.N" in `top -H`, `ps -L` and profiles (loop 0 runs on the main
+/// thread, which keeps the program's name).
+void name_thread(std::size_t i) {
+  auto name = "gh.io." + std::to_string(i);
+  pthread_setname_np(pthread_self(), name.c_str());
+}
+
 } // namespace
 
 runtime::impl::impl(int threads) {
@@ -46,6 +56,7 @@ void runtime::impl::run() {
   for (std::size_t i = 1; i < loops.size(); ++i)
     threads.emplace_back([this, i] {
       current_loop = i;
+      name_thread(i);
       run_loop(*loops[i]);
     });
   current_loop = 0;

@@ -47,8 +47,13 @@ struct stream_fixture : test_coordinator_fixture<> {
     sched.run();
   }
 
-  void end(const stream_actor& s) {
-    caf::anon_send(s, end_atom_v, end_reply{[this](stream_summary sum) {
+  /// Ends the stream; `last` (the bytes of the last read) rides along.
+  void end(const stream_actor& s, const std::string& last = "") {
+    std::vector<policy::sse_event> events;
+    parser.feed(last, events);
+    parser.finish(events);
+    caf::anon_send(s, end_atom_v, std::move(events),
+                   end_reply{[this](stream_summary sum) {
                      summary = std::move(sum);
                    }});
     sched.run();
@@ -85,6 +90,16 @@ CAF_TEST(a stream without usage reports the text it carried) {
   end(s);
   CAF_CHECK(!summary->usage_present);
   CAF_CHECK_EQUAL(summary->text_chars, 8);
+}
+
+CAF_TEST(a stream that arrives in one read is counted from its end message) {
+  auto s = sys.spawn<caf::lazy_init>(stream_actor_impl);
+  end(s, chunk("Hi") + usage_chunk + "data: [DONE]\n\n");
+  CAF_REQUIRE(summary.has_value());
+  CAF_CHECK(summary->usage_present);
+  CAF_CHECK_EQUAL(summary->input_tokens, 11);
+  CAF_CHECK_EQUAL(summary->output_tokens, 7);
+  CAF_CHECK_EQUAL(summary->text_chars, 2);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
