@@ -15,7 +15,9 @@
 #
 # Environment: BENCH_DURATION [8], BENCH_GATEHOUSE_THREADS [nproc],
 # BENCH_MOCK_THREADS [1], BENCH_BUILD_DIR [build], BENCH_SKIP_BUILD [0],
-# BENCH_PROFILE_OUT, BENCH_TOP [30] (lines per list).
+# BENCH_PROFILE_OUT, BENCH_TOP [30] (lines per list), BENCH_PERF_FREQ [999]
+# (samples per second), BENCH_PERF_CALLGRAPH [fp] (`dwarf` unwinds stacks
+# without frame pointers, at a higher cost while recording).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -67,7 +69,7 @@ declare -A tick0
 for t in /proc/"$GH_PID"/task/*; do
   tick0[${t##*/}]=$(sed 's/^.*) //' "$t/stat" | awk '{print $12 + $13}')
 done
-perf record -F 999 -g -p "$GH_PID" -o "$TMP/perf.data" -- sleep "$DURATION" \
+perf record -F "${BENCH_PERF_FREQ:-999}" -g ${BENCH_PERF_CALLGRAPH:+--call-graph "$BENCH_PERF_CALLGRAPH"} -p "$GH_PID" -o "$TMP/perf.data" -- sleep "$DURATION" \
   >/dev/null 2>"$TMP/perf.err" &
 PERF_PID=$!
 wrk -t"$threads" -c"$CONNS" -d"${DURATION}s" -s bench/wrk/$SCRIPT \
@@ -93,6 +95,11 @@ echo "### Hottest functions (self time)"
 perf report -i "$TMP/perf.data" --no-children --sort dso,sym -g none \
   --percent-limit 0.5 --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' \
   | head -n "$TOP"
+echo
+echo "### Inclusive time of Gatehouse's own functions (self + callees)"
+perf report -i "$TMP/perf.data" --children --sort sym -g none \
+  --percent-limit 1 --stdio --dsos gatehouse 2>/dev/null | grep -v '^#' \
+  | grep -v '^$' | cut -c1-200 | head -n "$TOP"
 echo
 echo "### Hottest stacks (folded, root first; full list in $OUT)"
 perf script -i "$TMP/perf.data" 2>/dev/null | awk '

@@ -618,7 +618,7 @@ private:
               bool streamed, const std::string& response_body) {
     actors::settlement s;
     auto& log = s.log;
-    log.id = policy::uuid_v4();
+    log.id = policy::uuid_v7(started_ms_);
     log.org_id = grant_.org_id;
     log.request_id = req_.request_id;
     log.key_id = grant_.key_id;

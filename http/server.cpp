@@ -1,3 +1,4 @@
+#include <chrono>
 #include "http/server.hpp"
 
 #include <array>
@@ -170,7 +171,10 @@ private:
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(srv_->limits.header_bytes));
     parser_->body_limit(srv_->limits.proxy_body_bytes);
-    request_id_ = policy::uuid_v4();
+    request_id_ = policy::uuid_v7(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch())
+        .count());
     stream_.expires_after(srv_->limits.read_timeout);
     bhttp::async_read_header(
       stream_, buffer_, *parser_,

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  PROXY_ARGS, UUID_V4, assertRecentTimestamp, createKey, createProvider, expectError, expectOk, getLogs, hex, poll,
+  PROXY_ARGS, UUID_V7, assertRecentTimestamp, createKey, createProvider, expectError, expectOk, getLogs, hex, poll,
   randomUuid, setPlan, signup, startGatehouse, waitForLog,
 } from './harness.mjs';
 import { closedPortUrl, startMockUpstream } from './mock_upstream.mjs';
@@ -78,7 +78,11 @@ describe('log entries', () => {
     const res = await chat(s.apiKey);
     const entry = await waitForLog(gh, s, rid(res));
     assert.deepEqual(Object.keys(entry).sort(), LOG_FIELDS);
-    assert.match(entry.id, UUID_V4);
+    assert.match(entry.id, UUID_V7);
+    assert.match(entry.request_id, UUID_V7);
+    // Time-ordered: the first 48 bits are the entry's creation time.
+    assert.ok(Math.abs(parseInt(entry.id.replace('-', '').slice(0, 12), 16)
+      - Date.parse(entry.created_at)) < 1000, entry.id);
     assertRecentTimestamp(entry.created_at);
     assert.deepEqual({ ...entry, id: null, created_at: null, latency_ms: null, ttft_ms: null }, {
       id: null, created_at: null, latency_ms: null, ttft_ms: null,
