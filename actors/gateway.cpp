@@ -10,6 +10,7 @@
 #include "actors/org_actor.hpp"
 #include "actors/storage_worker.hpp"
 #include "actors/storage_writer.hpp"
+#include "actors/stream_pool.hpp"
 #include "actors/stream_actor.hpp"
 #include "storage/secrets.hpp"
 #include "actors/retention.hpp"
@@ -34,6 +35,9 @@ struct system_config : caf::actor_system_config {
 
 constexpr auto call_timeout = std::chrono::seconds(30);
 
+/// Stream actors kept for reuse once their streams ended.
+constexpr std::size_t max_idle_streams = 4096;
+
 } // namespace
 
 struct gateway::impl {
@@ -50,6 +54,7 @@ struct gateway::impl {
     std::make_shared<log_inbox>(group_commit_size);
   std::shared_ptr<metrics_registry> metrics =
     std::make_shared<metrics_registry>();
+  std::shared_ptr<stream_actor_pool> streams;
 
   impl(int threads, storage::connection_pool& p, const storage::secrets& s,
        std::size_t limiter_entries)
@@ -61,6 +66,7 @@ struct gateway::impl {
     writer = sys.spawn(storage_writer_impl, db, inbox, metrics);
     limiter = sys.spawn(auth_limiter_impl, limiter_entries);
     sweeper = sys.spawn<caf::detached>(retention_sweeper, &pool);
+    streams = std::make_shared<stream_actor_pool>(sys, max_idle_streams);
     auto lease = pool.acquire();
     storage::store st{*lease};
     for (auto& entry : st.load_key_index(std::time(nullptr)))
@@ -198,15 +204,20 @@ authorization unknown_key() {
   return out;
 }
 
-/// The stream relay backed by a stream actor.
+/// The stream relay backed by a stream actor from the pool.
 class actor_stream_relay : public stream_relay {
 public:
-  explicit actor_stream_relay(stream_actor hdl) : hdl_(std::move(hdl)) {
+  explicit actor_stream_relay(std::shared_ptr<stream_actor_pool> pool)
+    : pool_(std::move(pool)), hdl_(pool_->take()) {
   }
 
   ~actor_stream_relay() override {
+    // An exchange that ended without finishing: reset the actor all the
+    // same (nobody waits for its summary).
     if (!finished_)
-      caf::anon_send_exit(hdl_, caf::exit_reason::user_shutdown);
+      caf::anon_send(hdl_, end_atom_v, std::vector<policy::sse_event>{},
+                     end_reply{});
+    pool_->give_back(std::move(hdl_));
   }
 
   void account(std::vector<policy::sse_event> events) override {
@@ -221,6 +232,7 @@ public:
   }
 
 private:
+  std::shared_ptr<stream_actor_pool> pool_;
   stream_actor hdl_;
   bool finished_ = false;
 };
@@ -297,9 +309,7 @@ void gateway::settle(settlement done) {
 }
 
 std::shared_ptr<stream_relay> gateway::open_stream() {
-  return std::make_shared<actor_stream_relay>(
-    // Lazily: the actor is scheduled by its first message, not at spawn.
-    impl_->sys.spawn<caf::lazy_init>(stream_actor_impl));
+  return std::make_shared<actor_stream_relay>(impl_->streams);
 }
 
 policy::outcome<storage::provider_record>
@@ -386,6 +396,7 @@ void gateway::shutdown() {
   if (!impl_)
     return;
   flush();
+  impl_->streams->close();
   caf::anon_send_exit(impl_->writer, caf::exit_reason::user_shutdown);
   for (auto& hdl : impl_->dir->all_orgs())
     caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);

@@ -29,8 +29,11 @@ stream_actor_impl(stream_actor::stateful_pointer<stream_state> self) {
       out.input_tokens = u.input_tokens;
       out.output_tokens = u.output_tokens;
       out.text_chars = static_cast<long long>(st.text.chars());
-      reply.fn(std::move(out));
-      self->quit();
+      if (reply.fn)
+        reply.fn(std::move(out));
+      // Ready for the next stream (actors are pooled, see stream_pool.hpp).
+      st.usage = policy::stream_usage{};
+      st.text = policy::stream_text_counter{};
     },
   };
 }

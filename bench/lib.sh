@@ -75,7 +75,8 @@ start_gatehouse() {
   log "starting gatehouse ($1 threads, SQLite in a fresh data dir)"
   OPERATOR_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
   mkdir -p "$TMP/gh-data"
-  "$GATEHOUSE" serve --listen 127.0.0.1:0 --data-dir "$TMP/gh-data" \
+  ${BENCH_PRELOAD:+env LD_PRELOAD="$BENCH_PRELOAD"} \
+    "$GATEHOUSE" serve --listen 127.0.0.1:0 --data-dir "$TMP/gh-data" \
     --operator-token "$OPERATOR_TOKEN" \
     --allow-private-upstreams 127.0.0.1/32 --log-format json \
     --threads "$1" --bcrypt-cost 4 \

@@ -29,6 +29,7 @@
 #   BENCH_SCENARIOS [all]          wrk scenarios to run, comma-separated
 #                                  (e.g. "non-stream c64,stream c64")
 #   BENCH_SKIP_STREAMS [0]         1: skip the stream_load runs
+#   BENCH_PRELOAD []               LD_PRELOAD for Gatehouse (allocator trials)
 #   BENCH_BUILD_DIR [build]        BENCH_JOBS [2]
 #   BENCH_SKIP_BUILD [0]           1: use the binaries as they are
 #   BENCH_BUILD_LOCK []            a file to hold with flock while building

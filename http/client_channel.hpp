@@ -29,14 +29,16 @@ public:
   /// Sends a complete answer; the exchange ends.
   virtual void respond(http_response res) = 0;
 
-  /// Sends the head of a chunked answer (`res.body` is ignored).
+  /// Starts a chunked answer (`res.body` is ignored). The head is sent with
+  /// the first chunk, or with the end.
   virtual void start_stream(http_response head, done_fn done) = 0;
 
   /// Sends one chunk of a streamed answer.
   virtual void write_chunk(std::string data, done_fn done) = 0;
 
-  /// Ends a streamed answer; the exchange ends.
-  virtual void finish_stream() = 0;
+  /// Ends a streamed answer, with `tail` as its last chunk when not empty,
+  /// in one write; the exchange ends.
+  virtual void finish_stream(std::string tail = {}) = 0;
 
   /// Calls `cb` once if the connection ends while a stream is open.
   virtual void on_disconnect(disconnect_fn cb) = 0;

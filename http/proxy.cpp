@@ -154,10 +154,16 @@ public:
     if (!a.ok)
       return client_->respond(error_response(a.denial));
     grant_ = std::move(a.permit);
-    body_ = policy::rewrite_body(
-      req_.body, grant_.rewrite_model ? std::optional{grant_.model}
-                                      : std::nullopt,
-      grant_.inject_usage, px_.svc.cfg.max_json_depth);
+    if (grant_.inject_usage && !grant_.rewrite_model && info_.is_json_object
+        && req_.body.find("\"stream_options\"") == std::string::npos)
+      // The common case of a stream: no second parse to add one member.
+      body_ = policy::append_member(req_.body,
+                                    R"("stream_options":{"include_usage":true})");
+    else
+      body_ = policy::rewrite_body(
+        req_.body, grant_.rewrite_model ? std::optional{grant_.model}
+                                        : std::nullopt,
+        grant_.inject_usage, px_.svc.cfg.max_json_depth);
     attempt(false);
   }
 
@@ -523,6 +529,8 @@ private:
       stream_error_ = "upstream_error";
       out += overflow_event();
     }
+    if (cut_ || stream_->is_done())
+      return end_stream(std::move(out));
     pass_on(std::move(out));
   }
 
@@ -574,7 +582,9 @@ private:
       conn_->close();
   }
 
-  void end_stream() {
+  /// Ends the stream; `last` (the events of the read that ended it) goes to
+  /// the client in the same write as the end.
+  void end_stream(std::string last = {}) {
     if (ended_)
       return;
     ended_ = true;
@@ -587,13 +597,8 @@ private:
     }
     std::vector<policy::sse_event> events;
     sse_.finish(events);
-    auto tail = relay_events(events);
-    auto client = client_;
-    if (!tail.empty() && !cancelled_)
-      client->write_chunk(std::move(tail),
-                          [client](bool) { client->finish_stream(); });
-    else
-      client->finish_stream();
+    auto tail = std::move(last) + relay_events(events);
+    client_->finish_stream(cancelled_ ? std::string{} : std::move(tail));
     auto self = shared_from_this();
     relay_->finish(std::move(pending_), [self](actors::stream_summary sum) {
       self->settle_stream(sum);

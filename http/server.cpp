@@ -149,9 +149,11 @@ public:
     });
   }
 
-  void finish_stream() override {
+  void finish_stream(std::string tail) override {
     net::post(stream_.get_executor(),
-              [self = shared_from_this()] { self->do_finish_stream(); });
+              [self = shared_from_this(), tail = std::move(tail)]() mutable {
+                self->do_finish_stream(std::move(tail));
+              });
   }
 
   void on_disconnect(disconnect_fn cb) override {
@@ -327,61 +329,96 @@ private:
 
   // -- streaming -----------------------------------------------------------
 
+  /// Serializes the head of a chunked answer; it goes out with the first
+  /// chunk (or the end), so that a stream arriving in one upstream read
+  /// costs one write to the client.
   void do_start_stream(http_response head, done_fn done) {
-    auto msg = std::make_shared<bhttp::response<bhttp::empty_body>>();
+    bhttp::response<bhttp::empty_body> msg;
     try {
-      set_head(*msg, head);
+      set_head(msg, head);
+      msg.keep_alive(!closing());
+      msg.chunked(true);
+      stream_head_ = serialize_head(msg);
     } catch (const std::exception& e) {
       spdlog::error("request {}: stream head refused: {}", request_id_,
                     e.what());
       client_lost(false);
       return done(false);
     }
-    msg->keep_alive(!closing());
-    msg->chunked(true);
-    auto sr = std::make_shared<
-      bhttp::response_serializer<bhttp::empty_body>>(*msg);
-    stream_.expires_after(srv_->limits.read_timeout);
-    bhttp::async_write_header(
-      stream_, *sr,
-      [self = shared_from_this(), msg, sr,
-       done = std::move(done)](beast::error_code ec, std::size_t) {
-        if (ec)
-          self->client_lost(false);
-        else
-          self->watch_client();
-        done(!ec);
+    watch_client();
+    done(true);
+  }
+
+  static std::string serialize_head(bhttp::response<bhttp::empty_body>& msg) {
+    std::string out;
+    bhttp::response_serializer<bhttp::empty_body> sr{msg};
+    sr.split(true);
+    beast::error_code ec;
+    while (!ec && !sr.is_header_done())
+      sr.next(ec, [&](beast::error_code&, const auto& buffers) {
+        for (auto b : beast::buffers_range_ref(buffers))
+          out.append(static_cast<const char*>(b.data()), b.size());
+        sr.consume(beast::buffer_bytes(buffers));
       });
+    if (ec)
+      throw beast::system_error{ec};
+    return out;
+  }
+
+  /// Writes the pending head (if any), `data` as one chunk (if not empty)
+  /// and, when `last`, the final chunk: one gathered write.
+  template <class Done>
+  void write_stream(std::string data, bool last, Done done) {
+    auto parts = std::make_shared<std::array<std::string, 3>>();
+    auto& [prefix, body, suffix] = *parts;
+    prefix = std::move(stream_head_);
+    stream_head_.clear();
+    body = std::move(data);
+    if (!body.empty()) {
+      char size[20];
+      auto n = std::snprintf(size, sizeof size, "%zx\r\n", body.size());
+      prefix.append(size, static_cast<std::size_t>(n));
+      suffix = "\r\n";
+    }
+    if (last)
+      suffix += "0\r\n\r\n";
+    std::array<net::const_buffer, 3> bufs{net::buffer(prefix),
+                                          net::buffer(body),
+                                          net::buffer(suffix)};
+    stream_.expires_after(srv_->limits.read_timeout);
+    net::async_write(stream_, bufs,
+                     [self = shared_from_this(), parts,
+                      done = std::move(done)](beast::error_code ec,
+                                              std::size_t) mutable {
+                       done(ec);
+                     });
   }
 
   void do_write_chunk(std::string data, done_fn done) {
     if (client_gone_)
       return done(false);
-    auto buf = std::make_shared<std::string>(std::move(data));
-    stream_.expires_after(srv_->limits.read_timeout);
-    net::async_write(stream_, bhttp::make_chunk(net::buffer(*buf)),
-                     [self = shared_from_this(), buf,
-                      done = std::move(done)](beast::error_code ec,
-                                              std::size_t) {
-                       if (ec)
-                         self->client_lost(false);
-                       done(!ec);
-                     });
+    if (data.empty() && stream_head_.empty())
+      return done(true);
+    write_stream(std::move(data), false,
+                 [self = shared_from_this(),
+                  done = std::move(done)](beast::error_code ec) {
+                   if (ec)
+                     self->client_lost(false);
+                   done(!ec);
+                 });
   }
 
-  void do_finish_stream() {
+  void do_finish_stream(std::string tail) {
     if (client_gone_) {
       stop_watch_then([self = shared_from_this()] { self->end_exchange(true); });
       return;
     }
-    stream_.expires_after(srv_->limits.read_timeout);
-    net::async_write(stream_, bhttp::make_chunk_last(),
-                     [self = shared_from_this()](beast::error_code ec,
-                                                 std::size_t) {
-                       bool close = ec || self->closing();
-                       self->stop_watch_then(
-                         [self, close] { self->end_exchange(close); });
-                     });
+    write_stream(std::move(tail), true,
+                 [self = shared_from_this()](beast::error_code ec) {
+                   bool close = ec || self->closing();
+                   self->stop_watch_then(
+                     [self, close] { self->end_exchange(close); });
+                 });
   }
 
   /// While a stream is open, a read on the client socket notices at once
@@ -477,6 +514,8 @@ private:
   std::shared_ptr<server::impl> srv_;
   std::string peer_;
   std::string request_id_;
+  /// The head of a streamed answer until the first write carries it.
+  std::string stream_head_;
   disconnect_fn disconnect_cb_;
   std::function<void()> after_watch_;
   bool keep_alive_ = true;

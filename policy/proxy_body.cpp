@@ -129,4 +129,23 @@ std::string rewrite_body(std::string_view body,
   }
 }
 
+std::string append_member(std::string_view object_json,
+                          std::string_view member) {
+  auto close = object_json.find_last_of('}');
+  if (close == std::string_view::npos)
+    return std::string{object_json};
+  // Empty object: the character before the `}` (whitespace aside) is `{`.
+  auto before = object_json.find_last_not_of(" \t\r\n", close - 1);
+  bool empty = close == 0 || (before != std::string_view::npos
+                              && object_json[before] == '{');
+  std::string out;
+  out.reserve(object_json.size() + member.size() + 1);
+  out.append(object_json.substr(0, close));
+  if (!empty)
+    out.push_back(',');
+  out.append(member);
+  out.append(object_json.substr(close));
+  return out;
+}
+
 } // namespace gatehouse::policy

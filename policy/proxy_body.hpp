@@ -58,4 +58,11 @@ std::string rewrite_body(std::string_view body,
                          bool inject_include_usage,
                          int max_depth = default_json_depth);
 
+/// Appends `member` (`"name":value`, itself valid JSON) as the last member
+/// of `object_json`, which must be a valid JSON object (say, one
+/// `inspect_body` accepted), keeping every other byte: the cheap way to add
+/// a member the object is known not to have, without parsing it again.
+std::string append_member(std::string_view object_json,
+                          std::string_view member);
+
 } // namespace gatehouse::policy

@@ -92,6 +92,27 @@ CAF_TEST(a stream without usage reports the text it carried) {
   CAF_CHECK_EQUAL(summary->text_chars, 8);
 }
 
+CAF_TEST(an actor starts afresh for the next stream) {
+  auto s = sys.spawn(stream_actor_impl);
+  feed(s, chunk("first stream") + usage_chunk);
+  end(s);
+  CAF_REQUIRE(summary.has_value());
+  CAF_CHECK(summary->usage_present);
+  summary.reset();
+  end(s, chunk("abc"));
+  CAF_REQUIRE(summary.has_value());
+  CAF_CHECK(!summary->usage_present);
+  CAF_CHECK_EQUAL(summary->input_tokens, 0);
+  CAF_CHECK_EQUAL(summary->text_chars, 3);
+  // An abandoned stream resets it without a summary.
+  caf::anon_send(s, chunk_atom_v, std::vector<policy::sse_event>{});
+  caf::anon_send(s, end_atom_v, std::vector<policy::sse_event>{}, end_reply{});
+  sched.run();
+  summary.reset();
+  end(s);
+  CAF_CHECK_EQUAL(summary->text_chars, 0);
+}
+
 CAF_TEST(a stream that arrives in one read is counted from its end message) {
   auto s = sys.spawn<caf::lazy_init>(stream_actor_impl);
   end(s, chunk("Hi") + usage_chunk + "data: [DONE]\n\n");

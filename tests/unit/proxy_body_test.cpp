@@ -1,6 +1,7 @@
 #include "policy/proxy_body.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 
@@ -208,4 +209,18 @@ TEST(proxy_body, rewrite_keeps_values) {
   auto rewritten = rewrite_body(brackets, std::string{"y"}, false);
   EXPECT_EQ(rewritten.substr(0, 16), R"({"model":"y","s")");
   EXPECT_EQ(inspect_body(rewritten).model, "y");
+}
+
+TEST(append_member, adds_a_last_member_and_keeps_every_other_byte) {
+  const std::string member = R"("stream_options":{"include_usage":true})";
+  EXPECT_EQ(append_member(R"({"model":"m", "stream":true} )", member),
+            R"({"model":"m", "stream":true,"stream_options":{"include_usage":true}} )");
+  EXPECT_EQ(append_member("{}", member),
+            R"({"stream_options":{"include_usage":true}})");
+  EXPECT_EQ(append_member(" { \n } ", member),
+            " { \n \"stream_options\":{\"include_usage\":true}} ");
+  // The result is what a full rewrite would send.
+  const std::string body = R"({"model":"m","stream":true,"n":{"a":[1,2]}})";
+  EXPECT_EQ(nlohmann::json::parse(append_member(body, member)),
+            nlohmann::json::parse(rewrite_body(body, std::nullopt, true)));
 }
