@@ -92,6 +92,10 @@ public:
       run_script("PRAGMA busy_timeout=5000;"
                  "PRAGMA journal_mode=WAL;"
                  "PRAGMA synchronous=NORMAL;"
+                 // Statement journals (a multi-row insert or upsert keeps
+                 // one, to undo itself alone) and sorts stay in memory:
+                 // on disk they cost two writes for each log row.
+                 "PRAGMA temp_store=MEMORY;"
                  "PRAGMA foreign_keys=ON;");
     } catch (...) {
       sqlite3_close_v2(db_);
