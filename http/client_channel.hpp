@@ -10,7 +10,7 @@ namespace gatehouse::http {
 /// The client end of one request, as the session exposes it to whoever
 /// answers: a complete response, or a chunked stream written piece by piece.
 /// Every method may be called from any thread; completions run on the
-/// connection's strand.
+/// connection's loop.
 class client_channel {
 public:
   /// Called with false when the client is gone.

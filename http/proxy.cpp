@@ -133,7 +133,7 @@ bool stale_connection_error(const beast::error_code& ec) {
 namespace {
 
 /// One proxied request, from authorization to settlement. After the
-/// upstream connection is acquired, every step runs on its strand.
+/// upstream connection is acquired, every step runs on its loop (one thread).
 class exchange : public std::enable_shared_from_this<exchange> {
 public:
   exchange(proxy::impl& px, http_request req,
@@ -464,17 +464,17 @@ private:
     chunk_.resize(stream_read_bytes);
     px_.svc.gw.metrics().stream_opened();
     auto self = shared_from_this();
-    auto strand = conn_->executor();
-    client_->on_disconnect([self, strand](bool shutdown) {
-      net::post(strand, [self, shutdown] {
+    auto loop = conn_->executor();
+    client_->on_disconnect([self, loop](bool shutdown) {
+      net::post(loop, [self, shutdown] {
         if (shutdown && self->stream_error_.empty())
           self->stream_error_ = "shutdown";
         self->cancel();
       });
     });
     client_->start_stream(answer_head(stream_->get().base()),
-                          [self, strand](bool ok) {
-                            net::post(strand, [self, ok] {
+                          [self, loop](bool ok) {
+                            net::post(loop, [self, ok] {
                               if (!ok)
                                 self->cancel();
                               self->read_chunk();
@@ -563,9 +563,9 @@ private:
     if (out.empty() || cancelled_)
       return read_chunk();
     auto self = shared_from_this();
-    auto strand = conn_->executor();
-    client_->write_chunk(std::move(out), [self, strand](bool ok) {
-      net::post(strand, [self, ok] {
+    auto loop = conn_->executor();
+    client_->write_chunk(std::move(out), [self, loop](bool ok) {
+      net::post(loop, [self, ok] {
         if (!ok)
           self->cancel();
         self->read_chunk();

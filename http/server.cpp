@@ -129,7 +129,7 @@ public:
   void respond(http_response res) override {
     // The session waits idle for its answer (no operation pending, no
     // handler running), so the write may start on the caller's thread; its
-    // completion runs on the session's strand.
+    // completion runs on the session's loop.
     write(std::move(res), false);
   }
 

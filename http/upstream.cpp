@@ -88,18 +88,20 @@ void upstream_pool::connect(const actors::upstream_target& t,
                             acquire_fn done) {
   if (policy::is_metadata_hostname(t.host) && !allowed_.all)
     return done(net::error::access_denied, nullptr);
-  auto strand = net::make_strand(ioc_);
+  // One thread runs each loop, so the loop's own executor serializes
+  // every handler of the connection: no strand (and none of its locking).
+  auto ex = ioc_.get_executor();
   // An address needs no resolver (whose single thread would queue every
   // connect of a burst behind one another).
   beast::error_code literal_ec;
   auto literal = net::ip::make_address(t.host, literal_ec);
   if (!literal_ec)
-    return connect_to({tcp::endpoint{literal, t.port}}, t, strand,
+    return connect_to({tcp::endpoint{literal, t.port}}, t, ex,
                       std::move(done));
-  auto resolver = std::make_shared<tcp::resolver>(strand);
+  auto resolver = std::make_shared<tcp::resolver>(ex);
   resolver->async_resolve(
     t.host, std::to_string(t.port),
-    [this, t, strand, resolver,
+    [this, t, ex, resolver,
      done = std::move(done)](beast::error_code ec,
                              tcp::resolver::results_type results) mutable {
       if (ec)
@@ -107,13 +109,13 @@ void upstream_pool::connect(const actors::upstream_target& t,
       std::vector<tcp::endpoint> endpoints;
       for (auto& r : results)
         endpoints.push_back(r.endpoint());
-      connect_to(std::move(endpoints), t, strand, std::move(done));
+      connect_to(std::move(endpoints), t, ex, std::move(done));
     });
 }
 
 void upstream_pool::connect_to(std::vector<tcp::endpoint> endpoints,
                                const actors::upstream_target& t,
-                               net::strand<net::io_context::executor_type> strand,
+                               net::io_context::executor_type ex,
                                acquire_fn done) {
   auto key = key_of(t);
   // The SSRF guard at connect time: a name may resolve elsewhere now than
@@ -126,7 +128,7 @@ void upstream_pool::connect_to(std::vector<tcp::endpoint> endpoints,
   }
   if (allowed.empty())
     return done(net::error::access_denied, nullptr);
-  auto stream = std::make_shared<beast::tcp_stream>(strand);
+  auto stream = std::make_shared<beast::tcp_stream>(ex);
   stream->expires_after(timeouts_.connect);
   stream->async_connect(
     allowed, [this, t, key, stream, done = std::move(done)](

@@ -17,7 +17,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -60,7 +59,7 @@ public:
     return key_;
   }
 
-  /// The strand every operation of this connection runs on.
+  /// The executor of the loop every operation of this connection runs on.
   net::any_io_executor executor();
 
   /// The underlying TCP stream (timeouts, closing).
@@ -115,7 +114,7 @@ private:
   /// Connects to the first of `endpoints` the SSRF guard allows.
   void connect_to(std::vector<tcp::endpoint> endpoints,
                   const actors::upstream_target& t,
-                  net::strand<net::io_context::executor_type> strand,
+                  net::io_context::executor_type ex,
                   acquire_fn done);
 
   net::io_context& ioc_;
