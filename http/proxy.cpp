@@ -456,10 +456,6 @@ private:
     stream_.emplace(std::move(*head_));
     head_.reset();
     stream_->body_limit(boost::none);
-    // Each read parses everything already buffered (every complete chunk
-    // of the chunked encoding), not one chunk: one client write and at
-    // most one message to the stream actor per upstream read.
-    stream_->eager(true);
     relay_ = px_.svc.gw.open_stream();
     chunk_.resize(stream_read_bytes);
     px_.svc.gw.metrics().stream_opened();
@@ -502,6 +498,8 @@ private:
   void on_chunk(beast::error_code ec) {
     if (ec == bhttp::error::need_buffer)
       ec = {};
+    if (!ec)
+      drain(ec);
     auto got = chunk_.size() - stream_->get().body().size;
     if (ec) {
       if (!cancelled_) {
@@ -532,6 +530,30 @@ private:
     if (cut_ || stream_->is_done())
       return end_stream(std::move(out));
     pass_on(std::move(out));
+  }
+
+  /// A read hands over one piece of the chunked encoding; the rest of what
+  /// the socket delivered (often the whole answer) waits in `buffer_`.
+  /// Parsing it now, instead of one piece per read, makes one client write
+  /// and at most one message to the stream actor per upstream read.
+  /// (The parser's `eager` option would do this too, but then a read waits
+  /// until the whole body buffer is full.)
+  void drain(beast::error_code& ec) {
+    auto& body = stream_->get().body();
+    while (!stream_->is_done() && buffer_.size() > 0 && body.size > 0) {
+      beast::error_code put_ec;
+      auto n = stream_->put(buffer_.data(), put_ec);
+      buffer_.consume(n);
+      if (put_ec == bhttp::error::need_more
+          || put_ec == bhttp::error::need_buffer)
+        return;
+      if (put_ec) {
+        ec = put_ec;
+        return;
+      }
+      if (n == 0)
+        return;
+    }
   }
 
   std::string overflow_event() const {
