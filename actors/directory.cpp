@@ -29,10 +29,19 @@ directory::org_of_key(const std::string& key_hash) const {
   return i->second;
 }
 
+std::size_t directory::key_count() const {
+  std::size_t n = 0;
+  for (auto& s : keys_) {
+    std::shared_lock guard{s.mtx};
+    n += s.org_by_hash.size();
+  }
+  return n;
+}
+
 org_actor directory::find_org(const std::string& org_id) const {
   std::shared_lock guard{orgs_mtx_};
   auto i = orgs_.find(org_id);
-  return i == orgs_.end() ? org_actor{} : i->second;
+  return i == orgs_.end() ? org_actor{} : i->second->hdl;
 }
 
 org_actor directory::get_or_spawn(const std::string& org_id,
@@ -42,8 +51,8 @@ org_actor directory::get_or_spawn(const std::string& org_id,
   std::shared_ptr<spawning> mine;
   {
     std::unique_lock guard{orgs_mtx_};
-    if (auto i = orgs_.find(org_id); i != orgs_.end())
-      return i->second;
+    if (auto i = orgs_.find(org_id); i != orgs_.end() && i->second->hdl)
+      return i->second->hdl;
     if (auto i = spawning_.find(org_id); i != spawning_.end()) {
       // Another caller is making this org's actor: wait for it.
       auto other = i->second;
@@ -56,8 +65,13 @@ org_actor directory::get_or_spawn(const std::string& org_id,
   // Whatever happens, the waiters learn the outcome and the marker goes.
   auto finish = [&](org_actor result) {
     std::unique_lock guard{orgs_mtx_};
-    if (result)
-      orgs_.emplace(org_id, result);
+    if (result) {
+      // The actor may have published its first view already.
+      auto& e = orgs_[org_id];
+      if (!e)
+        e = std::make_unique<org_entry>();
+      e->hdl = result;
+    }
     spawning_.erase(org_id);
     mine->result = result;
     mine->done = true;
@@ -74,25 +88,105 @@ org_actor directory::get_or_spawn(const std::string& org_id,
   return fresh;
 }
 
+org_hold directory::take(org_entry& e, std::int64_t now_s) {
+  e.acquired.fetch_add(1, std::memory_order_acq_rel);
+  // Most holds of a busy org fall in the same second: read before writing
+  // so that they do not all dirty the line.
+  if (e.last_used_s.load(std::memory_order_relaxed) < now_s)
+    e.last_used_s.store(now_s, std::memory_order_relaxed);
+  return org_hold{e.hdl, e.view, &e.released};
+}
+
+org_hold directory::hold(const std::string& org_id, std::int64_t now_s) {
+  std::shared_lock guard{orgs_mtx_};
+  auto i = orgs_.find(org_id);
+  if (i == orgs_.end() || !i->second->hdl)
+    return {};
+  return take(*i->second, now_s);
+}
+
+org_hold directory::hold_or_spawn(const std::string& org_id,
+                                  std::int64_t now_s,
+                                  const std::function<org_actor()>& make) {
+  // An actor that retires between the spawn and the hold is made again.
+  for (;;) {
+    if (auto h = hold(org_id, now_s))
+      return h;
+    if (!get_or_spawn(org_id, make))
+      return {};
+  }
+}
+
+org_hold directory::held(const std::string& org_id) const {
+  std::shared_lock guard{orgs_mtx_};
+  auto i = orgs_.find(org_id);
+  if (i == orgs_.end())
+    return {};
+  auto& e = *i->second;
+  return org_hold{e.hdl, e.view, &e.released};
+}
+
+std::vector<idle_org> directory::idle_orgs(std::int64_t before_s) const {
+  std::vector<idle_org> out;
+  std::shared_lock guard{orgs_mtx_};
+  for (auto& [id, e] : orgs_) {
+    if (!e->hdl || e->last_used_s.load(std::memory_order_relaxed) >= before_s)
+      continue;
+    // Released first: a hold taken between the two reads shows up as
+    // acquired > released.
+    auto released = e->released.load(std::memory_order_acquire);
+    auto acquired = e->acquired.load(std::memory_order_acquire);
+    if (acquired == released)
+      out.push_back(idle_org{id, e->hdl, acquired});
+  }
+  return out;
+}
+
+bool directory::retire(const std::string& org_id, const org_actor& hdl,
+                       std::uint64_t uses) {
+  std::unique_lock guard{orgs_mtx_};
+  auto i = orgs_.find(org_id);
+  if (i == orgs_.end() || i->second->hdl != hdl)
+    return false;
+  auto& e = *i->second;
+  // Holds are taken under the shared lock, so none can start now.
+  if (e.acquired.load() != uses || e.released.load() != uses)
+    return false;
+  orgs_.erase(i);
+  return true;
+}
+
 void directory::publish(const std::string& org_id,
                         std::shared_ptr<const org_view> view) {
   std::unique_lock guard{orgs_mtx_};
-  views_[org_id] = std::move(view);
+  auto& e = orgs_[org_id];
+  if (!e)
+    e = std::make_unique<org_entry>();
+  e->view = std::move(view);
 }
 
 std::shared_ptr<const org_view>
 directory::view_of(const std::string& org_id) const {
   std::shared_lock guard{orgs_mtx_};
-  auto i = views_.find(org_id);
-  return i == views_.end() ? nullptr : i->second;
+  auto i = orgs_.find(org_id);
+  return i == orgs_.end() ? nullptr : i->second->view;
 }
 
 std::vector<org_actor> directory::all_orgs() const {
   std::shared_lock guard{orgs_mtx_};
   std::vector<org_actor> out;
-  for (auto& [id, hdl] : orgs_)
-    out.push_back(hdl);
+  for (auto& [id, e] : orgs_)
+    if (e->hdl)
+      out.push_back(e->hdl);
   return out;
+}
+
+std::size_t directory::live_orgs() const {
+  std::shared_lock guard{orgs_mtx_};
+  std::size_t n = 0;
+  for (auto& [id, e] : orgs_)
+    n += e->hdl ? 1 : 0;
+  return n;
 }
 
 } // namespace gatehouse::actors

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -9,6 +11,7 @@
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "actors/fwd.hpp"
 
@@ -16,10 +19,45 @@ namespace gatehouse::actors {
 
 struct org_view;
 
-/// Maps API-key hashes to org ids and org ids to their org actors.
+/// A live org actor and its published view, held for one use: the actor
+/// does not passivate while any hold on it is outstanding. Whoever got a
+/// hold gives it back exactly once with release().
+struct org_hold {
+  org_actor hdl;                        ///< invalid while being spawned
+  std::shared_ptr<const org_view> view; ///< the last one published
+  /// The entry's release counter; stays valid until released.
+  std::atomic<std::uint64_t>* released = nullptr;
+
+  /// True if the org has a live entry (and this is a hold on it).
+  explicit operator bool() const {
+    return released != nullptr;
+  }
+
+  /// Gives the hold back (once).
+  void release() {
+    if (released)
+      released->fetch_add(1, std::memory_order_acq_rel);
+    released = nullptr;
+  }
+};
+
+/// A live org that has been idle, as seen by idle_orgs().
+struct idle_org {
+  std::string org_id;
+  org_actor hdl;
+  std::uint64_t uses = 0; ///< holds taken so far; retire() needs it
+};
+
+/// Maps API-key hashes to org ids and org ids to their live org actors.
 ///
 /// Thread-safe and sharded, so that HTTP threads read it concurrently without
 /// funnelling through one actor. Org actors keep the key part current.
+///
+/// A passivated org (no actor) costs only its keys' entries here. Whoever
+/// uses a live org's actor or view from outside the actor takes a hold
+/// first (hold(), hold_or_spawn()); an actor may retire() only when no hold
+/// is outstanding and none was taken since it last looked, which makes
+/// "idle" and "gone" one atomic step.
 class directory {
 public:
   /// Records that `key_hash` belongs to `org_id`.
@@ -31,7 +69,11 @@ public:
   /// The org owning `key_hash`, if any.
   std::optional<std::string> org_of_key(const std::string& key_hash) const;
 
-  /// The running actor of `org_id`, or an invalid handle.
+  /// The number of key hashes known.
+  std::size_t key_count() const;
+
+  /// The running actor of `org_id`, or an invalid handle. A message sent to
+  /// it without a hold may find it passivated (and be dropped).
   org_actor find_org(const std::string& org_id) const;
 
   /// The actor of `org_id`, spawned with `make` when not running yet. At
@@ -43,8 +85,33 @@ public:
   org_actor get_or_spawn(const std::string& org_id,
                          const std::function<org_actor()>& make);
 
+  /// A hold on the live org `org_id` used at `now_s`; empty (nothing held)
+  /// when the org has no actor.
+  org_hold hold(const std::string& org_id, std::int64_t now_s);
+
+  /// Like hold(), spawning the actor with `make` (see get_or_spawn) when
+  /// the org has none; empty when `make` found no such org.
+  org_hold hold_or_spawn(const std::string& org_id, std::int64_t now_s,
+                         const std::function<org_actor()>& make);
+
+  /// The view and release counter of a hold taken earlier on `org_id`,
+  /// without taking another: for the settlement of a granted request.
+  org_hold held(const std::string& org_id) const;
+
+  /// Live orgs with no hold outstanding and no use since before `before_s`.
+  std::vector<idle_org> idle_orgs(std::int64_t before_s) const;
+
+  /// Takes the org out of the directory if `hdl` is still its actor, no
+  /// hold is outstanding and exactly `uses` were ever taken: the caller
+  /// then stops. False (nothing changed) otherwise.
+  bool retire(const std::string& org_id, const org_actor& hdl,
+              std::uint64_t uses);
+
   /// All running org actors (for shutdown).
   std::vector<org_actor> all_orgs() const;
+
+  /// The number of running org actors.
+  std::size_t live_orgs() const;
 
   /// Makes `view` what requests of `org_id` are authorized from.
   void publish(const std::string& org_id,
@@ -61,7 +128,18 @@ private:
   };
   key_shard& shard_of(const std::string& key_hash) const;
 
-  mutable std::array<key_shard, shard_count> keys_;
+  /// A live org: its actor, its view and the counters of its holds.
+  struct org_entry {
+    org_actor hdl;
+    std::shared_ptr<const org_view> view;
+    std::atomic<std::uint64_t> acquired{0};
+    std::atomic<std::uint64_t> released{0};
+    std::atomic<std::int64_t> last_used_s{0};
+  };
+
+  /// Takes a hold on `e`; call with orgs_mtx_ held (shared suffices).
+  static org_hold take(org_entry& e, std::int64_t now_s);
+
   /// An org whose actor is being made; callers of get_or_spawn wait on it.
   struct spawning {
     std::condition_variable_any ready;
@@ -69,10 +147,10 @@ private:
     org_actor result;
   };
 
+  mutable std::array<key_shard, shard_count> keys_;
   mutable std::shared_mutex orgs_mtx_;
-  std::unordered_map<std::string, org_actor> orgs_;
+  std::unordered_map<std::string, std::unique_ptr<org_entry>> orgs_;
   std::unordered_map<std::string, std::shared_ptr<spawning>> spawning_;
-  std::unordered_map<std::string, std::shared_ptr<const org_view>> views_;
 };
 
 } // namespace gatehouse::actors

@@ -48,6 +48,7 @@ using put_app_atom = caf::atom_constant<caf::atom("putapp")>;
 using del_app_atom = caf::atom_constant<caf::atom("delapp")>;
 using drop_member_atom = caf::atom_constant<caf::atom("dropmember")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 
 constexpr auto authkey_atom_v = authkey_atom::value;
 constexpr auto create_key_atom_v = create_key_atom::value;
@@ -77,6 +78,7 @@ constexpr auto put_app_atom_v = put_app_atom::value;
 constexpr auto del_app_atom_v = del_app_atom::value;
 constexpr auto drop_member_atom_v = drop_member_atom::value;
 constexpr auto sweep_atom_v = sweep_atom::value;
+constexpr auto passivate_atom_v = passivate_atom::value;
 
 /// One unit of blocking storage work, run by a storage worker.
 struct db_job {
@@ -116,8 +118,11 @@ using org_actor = caf::typed_actor<
   // Current organization record.
   caf::replies_to<get_org_atom>::with<storage::org_record>,
   // Re-read plan, name and settings from storage (changes made outside
-  // this node or by the command line).
+  // this node or by the command line; the change watcher sends it).
   caf::reacts_to<refresh_atom>,
+  // Stop if still idle: the idle sweep saw this many holds taken in all
+  // (see directory::retire); the time is now in milliseconds.
+  caf::reacts_to<passivate_atom, uint64_t, int64_t>,
   // Authorize a proxied request (request/response form, for tests and
   // bridges).
   caf::replies_to<authorize_atom, proxy_request>::with<authorization>,

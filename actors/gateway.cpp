@@ -8,6 +8,7 @@
 #include "actors/directory.hpp"
 #include "actors/fwd.hpp"
 #include "actors/org_actor.hpp"
+#include "actors/org_watch.hpp"
 #include "actors/storage_worker.hpp"
 #include "actors/storage_writer.hpp"
 #include "actors/stream_pool.hpp"
@@ -50,6 +51,7 @@ struct gateway::impl {
   storage_writer_actor writer;
   auth_limiter_actor limiter;
   caf::actor sweeper;
+  caf::actor watch;
   std::shared_ptr<log_inbox> inbox =
     std::make_shared<log_inbox>(group_commit_size);
   std::shared_ptr<metrics_registry> metrics =
@@ -57,7 +59,7 @@ struct gateway::impl {
   std::shared_ptr<stream_actor_pool> streams;
 
   impl(int threads, storage::connection_pool& p, const storage::secrets& s,
-       std::size_t limiter_entries)
+       std::size_t limiter_entries, int idle_timeout_s)
     : cfg(threads),
       sys(cfg),
       pool(p),
@@ -69,13 +71,20 @@ struct gateway::impl {
     streams = std::make_shared<stream_actor_pool>(sys, max_idle_streams);
     auto lease = pool.acquire();
     storage::store st{*lease};
+    // Changes logged before now are in what org actors load.
+    org_watch_config wc;
+    wc.idle_timeout = std::chrono::seconds{idle_timeout_s};
+    wc.start_after = st.last_org_change();
     for (auto& entry : st.load_key_index(std::time(nullptr)))
       dir->add_key(entry.key_hash, entry.org_id);
+    watch = sys.spawn(org_watch, dir, db, std::move(wc));
   }
 
-  /// The org's actor, spawned from storage on first use.
-  std::optional<org_actor> org(const std::string& org_id) {
-    auto hdl = dir->get_or_spawn(org_id, [&]() -> org_actor {
+  /// A hold on the org's actor, spawned from storage when it has none
+  /// (first use, or passivated); empty for an unknown org. The caller
+  /// releases it.
+  org_hold org(const std::string& org_id, long long now_s) {
+    return dir->hold_or_spawn(org_id, now_s, [&]() -> org_actor {
       auto lease = pool.acquire();
       storage::store st{*lease};
       auto rec = st.find_org(org_id);
@@ -90,12 +99,10 @@ struct gateway::impl {
                         st.list_apps(org_id),
                         st.load_month_usage(org_id, month),
                         month};
+      metrics->org_actor_started();
       return sys.spawn(org_actor_impl, std::move(snap),
                        org_links{dir, db, writer, secrets, metrics});
     });
-    if (!hdl)
-      return std::nullopt;
-    return hdl;
   }
 
   /// Sends a request and waits for its answer.
@@ -111,19 +118,21 @@ struct gateway::impl {
 
   template <class T, class... Ts>
   policy::outcome<T> call_org(const std::string& org_id, Ts&&... xs) {
-    auto hdl = org(org_id);
-    if (!hdl)
+    auto h = org(org_id, std::time(nullptr));
+    if (!h)
       return policy::make_problem(policy::errc::not_found,
                                   "no organization with id '" + org_id + "'");
-    return call<T>(*hdl, std::forward<Ts>(xs)...);
+    auto out = call<T>(h.hdl, std::forward<Ts>(xs)...);
+    h.release();
+    return out;
   }
 };
 
 gateway::gateway(int threads, storage::connection_pool& pool,
                  const storage::secrets& secrets,
-                 std::size_t auth_limiter_entries)
-  : impl_(std::make_unique<impl>(threads, pool, secrets,
-                                 auth_limiter_entries)) {
+                 std::size_t auth_limiter_entries, int org_idle_timeout_s)
+  : impl_(std::make_unique<impl>(threads, pool, secrets, auth_limiter_entries,
+                                 org_idle_timeout_s)) {
 }
 
 gateway::~gateway() {
@@ -239,6 +248,21 @@ private:
 
 } // namespace
 
+namespace {
+
+/// Passes an authorization on; a refusal gives the request's hold on its
+/// org back at once, a grant keeps it until the exchange settles.
+auth_reply holding(std::atomic<std::uint64_t>* released,
+                   std::function<void(authorization)> done) {
+  return auth_reply{[released, done = std::move(done)](authorization a) {
+    if (!a.ok)
+      released->fetch_add(1, std::memory_order_acq_rel);
+    done(std::move(a));
+  }};
+}
+
+} // namespace
+
 void gateway::authorize(proxy_request req,
                         std::function<void(authorization)> done) {
   auto org_id = impl_->dir->org_of_key(req.key_hash);
@@ -246,29 +270,34 @@ void gateway::authorize(proxy_request req,
     return done(unknown_key());
   // The fast path: decide from the view the org actor published, on this
   // thread. Budgets and rate limits are atomic ledgers shared with the
-  // actor; only a new month needs the actor itself.
-  if (auto view = impl_->dir->view_of(*org_id);
-      view && view->month == policy::month_of(req.now_s)) {
-    auto a = actors::authorize(*view, req);
-    if (!a.ok)
+  // actor; only a new month needs the actor itself. The hold keeps the
+  // actor from passivating until the request settles.
+  auto h = impl_->dir->hold(*org_id, req.now_s);
+  if (h && h.view && h.view->month == policy::month_of(req.now_s)) {
+    auto a = actors::authorize(*h.view, req);
+    if (!a.ok) {
       impl_->metrics->record_denial(*org_id, a.denial.code);
+      h.release();
+    }
     return done(std::move(a));
   }
-  if (auto hdl = impl_->dir->find_org(*org_id)) {
-    caf::anon_send(hdl, authorize_atom_v, std::move(req),
-                   auth_reply{std::move(done)});
+  if (h) {
+    caf::anon_send(h.hdl, authorize_atom_v, std::move(req),
+                   holding(h.released, std::move(done)));
     return;
   }
-  // First request for this org on this node: its state comes from storage,
-  // which must not block the caller's thread.
+  // First request for this org on this node, or the first since it
+  // passivated: its state comes from storage, which must not block the
+  // caller's thread.
   auto* self = impl_.get();
   impl_->sys.spawn<caf::detached>(
     [self, id = *org_id, req, done](caf::event_based_actor* worker) {
-      auto hdl = self->org(id);
-      if (!hdl)
+      auto h = self->org(id, req.now_s);
+      if (!h)
         done(unknown_key());
       else
-        caf::anon_send(*hdl, authorize_atom_v, req, auth_reply{done});
+        caf::anon_send(h.hdl, authorize_atom_v, req,
+                       holding(h.released, done));
       worker->quit();
     });
 }
@@ -279,16 +308,23 @@ void gateway::key_targets(std::string key_hash, long long now_s,
   if (!org_id)
     return done(unknown_key());
   auto* self = impl_.get();
-  auto send = [now_s, key_hash, done](const org_actor& hdl) {
-    caf::anon_send(hdl, targets_atom_v, key_hash, static_cast<int64_t>(now_s),
-                   auth_reply{done});
+  // The hold is given back once the answer is out: a listing reserves
+  // nothing.
+  auto send = [now_s, key_hash, done](org_hold h) {
+    auto* released = h.released;
+    caf::anon_send(h.hdl, targets_atom_v, key_hash,
+                   static_cast<int64_t>(now_s),
+                   auth_reply{[released, done](authorization a) {
+                     released->fetch_add(1, std::memory_order_acq_rel);
+                     done(std::move(a));
+                   }});
   };
-  if (auto hdl = impl_->dir->find_org(*org_id))
-    return send(hdl);
+  if (auto h = impl_->dir->hold(*org_id, now_s))
+    return send(h);
   impl_->sys.spawn<caf::detached>(
-    [self, id = *org_id, send, done](caf::event_based_actor* worker) {
-      if (auto hdl = self->org(id))
-        send(*hdl);
+    [self, id = *org_id, now_s, send, done](caf::event_based_actor* worker) {
+      if (auto h = self->org(id, now_s))
+        send(h);
       else
         done(unknown_key());
       worker->quit();
@@ -297,15 +333,19 @@ void gateway::key_targets(std::string key_hash, long long now_s,
 
 void gateway::settle(settlement done) {
   // Priced from the published view and counted in the shared ledger on
-  // this thread; only the log entry travels, straight to the writer.
-  if (auto view = impl_->dir->view_of(done.log.org_id)) {
-    auto entry = settle_exchange(*view, std::move(done), impl_->metrics.get());
+  // this thread; only the log entry travels, straight to the writer. The
+  // grant's hold is given back after the entry is queued, so that the org
+  // cannot passivate before the writer has it.
+  auto h = impl_->dir->held(done.log.org_id);
+  if (h.view) {
+    auto entry = settle_exchange(*h.view, std::move(done),
+                                 impl_->metrics.get());
     if (impl_->inbox->push(std::move(entry)))
       caf::anon_send(impl_->writer, log_atom_v);
-    return;
+  } else if (h.hdl) {
+    caf::anon_send(h.hdl, settle_atom_v, std::move(done));
   }
-  if (auto hdl = impl_->dir->find_org(done.log.org_id))
-    caf::anon_send(hdl, settle_atom_v, std::move(done));
+  h.release();
 }
 
 std::shared_ptr<stream_relay> gateway::open_stream() {
@@ -388,6 +428,10 @@ metrics_registry& gateway::metrics() {
   return *impl_->metrics;
 }
 
+std::size_t gateway::live_orgs() const {
+  return impl_->dir->live_orgs();
+}
+
 void gateway::flush() {
   impl_->call<bool>(impl_->writer, flush_atom_v);
 }
@@ -402,6 +446,7 @@ void gateway::shutdown() {
     caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(impl_->limiter, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(impl_->sweeper, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(impl_->watch, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(impl_->db, caf::exit_reason::user_shutdown);
   impl_.reset();
 }

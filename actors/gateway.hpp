@@ -46,10 +46,13 @@ class gateway {
 public:
   /// Starts `threads` scheduler threads; loads the key index from storage.
   /// The sign-up/login limiter tracks at most `auth_limiter_entries`
-  /// client addresses.
+  /// client addresses. An org actor that no request or call used for
+  /// `org_idle_timeout_s` seconds passivates; it is spawned again from
+  /// storage on its next use.
   gateway(int threads, storage::connection_pool& pool,
           const storage::secrets& secrets,
-          std::size_t auth_limiter_entries = 100000);
+          std::size_t auth_limiter_entries = 100000,
+          int org_idle_timeout_s = 300);
   ~gateway();
 
   gateway(const gateway&) = delete;
@@ -171,6 +174,9 @@ public:
 
   /// The node's counters for Prometheus.
   metrics_registry& metrics();
+
+  /// The number of organizations with a live actor on this node.
+  std::size_t live_orgs() const;
 
   /// Writes every pending log entry now.
   void flush();

@@ -2,6 +2,7 @@
 
 #include "policy/pricing.hpp"
 #include "policy/prometheus.hpp"
+#include "storage/database.hpp"
 
 namespace gatehouse::actors {
 
@@ -67,6 +68,15 @@ void metrics_registry::log_write_failed() {
   ++log_write_failures_;
 }
 
+void metrics_registry::org_actor_started() {
+  ++org_actors_;
+}
+
+void metrics_registry::org_actor_passivated() {
+  --org_actors_;
+  ++passivations_;
+}
+
 void metrics_registry::add(counters& into, const counters& from) {
   for (auto& [k, v] : from.requests)
     into.requests[k] += v;
@@ -127,6 +137,17 @@ metrics_registry::render(const std::optional<std::string>& org_id) const {
                 "Attempts to write a batch of request logs that failed and "
                 "will be retried (database unreachable or busy).",
                 {{{}, static_cast<double>(log_write_failures_.load())}});
+    out.gauge("gatehouse_org_actors",
+              "Organizations with a live actor on this node (the others "
+              "are passivated and cost no timer or memory beyond their "
+              "keys' directory entries).",
+              {{{}, static_cast<double>(org_actors_.load())}});
+    out.counter("gatehouse_org_passivations_total",
+                "Org actors stopped after their idle timeout.",
+                {{{}, static_cast<double>(passivations_.load())}});
+    out.counter("gatehouse_storage_statements_total",
+                "SQL statements run by this process.",
+                {{{}, static_cast<double>(storage::statements_run())}});
   }
   policy::histogram_data h;
   h.bounds = buckets();

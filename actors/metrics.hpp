@@ -41,6 +41,10 @@ public:
   /// or busy); its entries wait for the next attempt.
   void log_write_failed();
 
+  /// An org actor was spawned (from storage) or passivated.
+  void org_actor_started();
+  void org_actor_passivated();
+
   /// The Prometheus text of one org, or of the whole node (all orgs summed).
   std::string render(const std::optional<std::string>& org_id) const;
 
@@ -66,6 +70,8 @@ private:
   std::atomic<std::uint64_t> logs_refused_{0};
   std::atomic<std::uint64_t> logs_overflowed_{0};
   std::atomic<std::uint64_t> log_write_failures_{0};
+  std::atomic<std::int64_t> org_actors_{0};
+  std::atomic<std::uint64_t> passivations_{0};
 };
 
 } // namespace gatehouse::actors

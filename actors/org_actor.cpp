@@ -174,7 +174,6 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
     if (k.rec.rate_limit_rpm)
       st.rates[id] = std::make_shared<key_rate>();
   publish(st);
-  self->delayed_send(self, org_refresh_interval, refresh_atom_v);
   return {
     [=](authkey_atom, const std::string& hash, int64_t now_s) {
       return verdict_for(self->state, hash, now_s);
@@ -612,11 +611,33 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
               st.org.settings_json = (*fresh)->settings_json;
               publish(st);
             }
-            self->delayed_send(self, org_refresh_interval, refresh_atom_v);
           },
-          [=](caf::error&) {
-            self->delayed_send(self, org_refresh_interval, refresh_atom_v);
+          [](caf::error&) {
+            // The next change is announced again; a node restart reads all.
           });
+    },
+    [=](passivate_atom, uint64_t uses, int64_t now_ms) {
+      auto& st = self->state;
+      if (st.passivating || !rates_at_rest(st, now_ms * 1000))
+        return;
+      st.passivating = true;
+      // Settled spend that the writer still holds would be missing from
+      // storage when the org is spawned again: commit it first.
+      self->request(st.links.writer, caf::infinite, flush_atom_v)
+        .then(
+          [=](bool ok) {
+            auto& st = self->state;
+            st.passivating = false;
+            if (!ok
+                || !st.links.dir->retire(st.org.id,
+                                         caf::actor_cast<org_actor>(self),
+                                         uses))
+              return;
+            if (st.links.metrics)
+              st.links.metrics->org_actor_passivated();
+            self->quit();
+          },
+          [=](caf::error&) { self->state.passivating = false; });
     },
   };
 }

@@ -81,15 +81,21 @@ struct org_state : org_view {
   org_links links;
   /// Counts committed mutations, so a refresh that raced one is dropped.
   uint64_t version = 0;
+  /// A passivation waits for the storage writer's flush.
+  bool passivating = false;
   static inline const char* name = "org_actor";
 };
-
-/// How often an org actor re-reads its organization row.
-constexpr std::chrono::seconds org_refresh_interval{5};
 
 /// Spawns with `spawn(org_actor_impl, snapshot, links)`: `links.db` runs
 /// storage jobs (see storage_worker.hpp); the org actor awaits each write
 /// before it changes its state and answers.
+///
+/// The actor keeps no timer. It re-reads its organization row when told
+/// (`refresh_atom`, from the change watcher) and stops when told it is idle
+/// (`passivate_atom`, from the idle sweep) once nothing it owns lives only
+/// in memory: no request holds it, its keys' rate limits are at rest, and
+/// the storage writer has committed every settled request. Spawned again
+/// from storage, it then starts exactly where it stopped.
 org_actor::behavior_type
 org_actor_impl(org_actor::stateful_pointer<org_state> self, org_snapshot snap,
                org_links links);
@@ -121,6 +127,10 @@ authorization key_targets(const org_view& st, const std::string& hash,
 
 /// Makes `st` the view I/O threads authorize from.
 void publish(const org_state& st);
+
+/// True when every key's rate limit has fully recovered at `now_us`, so a
+/// fresh rate state would decide the same.
+bool rates_at_rest(const org_view& st, std::int64_t now_us);
 
 /// The connection details of a stored provider; decrypts its key.
 policy::outcome<upstream_target>

@@ -306,6 +306,13 @@ log_entry settle_exchange(const org_view& st, settlement done,
   return entry;
 }
 
+bool rates_at_rest(const org_view& st, std::int64_t now_us) {
+  for (auto& [id, r] : st.rates)
+    if (r->tat_us.load() > now_us)
+      return false;
+  return true;
+}
+
 void publish(const org_state& st) {
   st.links.dir->publish(st.org.id, std::make_shared<const org_view>(
                                      static_cast<const org_view&>(st)));

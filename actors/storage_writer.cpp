@@ -49,6 +49,20 @@ db_job write_job(std::shared_ptr<batch> b,
 
 void arm_tick(state_ptr self);
 
+/// Tells the flushes waiting for the batches in flight, once none is.
+void check_drained(state_ptr self) {
+  auto& st = self->state;
+  if (st.writing > 0)
+    return;
+  // A batch that failed is pending again: the next flush writes it.
+  auto waiting = std::move(st.drained);
+  st.drained.clear();
+  auto ok = st.drained_ok;
+  st.drained_ok = true;
+  for (auto& f : waiting)
+    f(ok);
+}
+
 /// Puts the entries of `b` that were neither committed nor refused back in
 /// front of the queue.
 void requeue(state_ptr self, batch& b) {
@@ -81,25 +95,31 @@ void write_pending(state_ptr self, Done done) {
     return done(true);
   auto b = std::make_shared<batch>();
   b->entries.swap(st.pending);
+  ++st.writing;
   self->request(st.db, caf::infinite, write_job(b, st.metrics))
     .then(
       [self, done](bool) mutable {
         auto& st = self->state;
+        --st.writing;
         if (st.failures > 0)
           spdlog::info("request logs are written again after {} failed "
                        "attempts",
                        st.failures);
         st.failures = 0;
         done(true);
+        check_drained(self);
       },
       [self, b, done](caf::error&) mutable {
         auto& st = self->state;
+        --st.writing;
+        st.drained_ok = false;
         ++st.failures;
         if (st.metrics)
           st.metrics->log_write_failed();
         requeue(self, *b);
         arm_tick(self);
         done(false);
+        check_drained(self);
       });
 }
 
@@ -169,7 +189,16 @@ storage_writer_impl(state_ptr self, caf::actor db,
     [=](flush_atom) {
       take_inbox(self);
       auto rp = self->make_response_promise<bool>();
-      write_pending(self, [rp](bool ok) mutable { rp.deliver(ok); });
+      write_pending(self, [self, rp](bool ok) mutable {
+        if (!ok) {
+          rp.deliver(false);
+          return;
+        }
+        // Batches that left before this one may still be on their way.
+        self->state.drained.emplace_back(
+          [rp](bool all) mutable { rp.deliver(all); });
+        check_drained(self);
+      });
       return rp;
     },
   };

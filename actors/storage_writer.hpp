@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -29,6 +30,12 @@ struct storage_writer_state {
   bool tick_armed = false;
   /// Attempts in a row that failed (storage unreachable or busy).
   int failures = 0;
+  /// Batches handed to a storage worker and not answered yet.
+  int writing = 0;
+  /// Flushes waiting for the batches in flight; told whether all of them
+  /// committed.
+  std::vector<std::function<void(bool)>> drained;
+  bool drained_ok = true;
   static inline const char* name = "storage_writer";
 };
 
@@ -42,6 +49,9 @@ struct storage_writer_state {
 /// committed. When storage fails otherwise (unreachable, busy), every entry
 /// not committed waits for the next attempt, at growing intervals up to
 /// `max_retry_interval`; each failed attempt is counted.
+///
+/// A flush answers once everything handed to it before, including batches
+/// already on their way, is committed (true) or one of them failed (false).
 storage_writer_actor::behavior_type storage_writer_impl(
   storage_writer_actor::stateful_pointer<storage_writer_state> self,
   caf::actor db, std::shared_ptr<log_inbox> inbox,

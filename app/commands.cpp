@@ -103,7 +103,8 @@ int run_serve(const config::settings& cfg) {
                                                  cfg.master_key_hex,
                                                  cfg.jwt_secret);
   actors::gateway gw{cfg.threads, pool, secrets,
-                     static_cast<std::size_t>(cfg.auth_limiter_entries)};
+                     static_cast<std::size_t>(cfg.auth_limiter_entries),
+                     cfg.org_idle_timeout_s};
   http::worker_pool workers{std::max(4, cfg.threads * 2),
                             static_cast<std::size_t>(cfg.max_queued_requests)};
   http::services svc{

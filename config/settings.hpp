@@ -81,6 +81,8 @@ struct settings {
   int auth_limiter_entries = 100000;
   /// Seconds a drain waits for in-flight requests and streams.
   int drain_grace_s = 30;
+  /// Seconds an org actor stays unused before it passivates.
+  int org_idle_timeout_s = 300;
 };
 
 /// What the command line asks the binary to do.

@@ -1,5 +1,6 @@
 #include "storage/database.hpp"
 
+#include <atomic>
 #include <charconv>
 
 #include "storage/postgres_database.hpp"
@@ -62,6 +63,18 @@ bool row::boolean(std::size_t i) const {
 }
 
 database::~database() = default;
+
+namespace {
+std::atomic<std::uint64_t> statements{0};
+} // namespace
+
+std::uint64_t statements_run() noexcept {
+  return statements.load(std::memory_order_relaxed);
+}
+
+void count_statement() noexcept {
+  statements.fetch_add(1, std::memory_order_relaxed);
+}
 
 std::unique_ptr<database> open_database(const std::string& url) {
   auto starts_with = [&](std::string_view prefix) {

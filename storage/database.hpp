@@ -184,6 +184,13 @@ public:
   virtual std::string_view dialect() const noexcept = 0;
 };
 
+/// Statements run by every connection of this process so far (exec and
+/// scripts), for the operator's metrics.
+std::uint64_t statements_run() noexcept;
+
+/// Counts one statement; called by the backends.
+void count_statement() noexcept;
+
 /// Opens `url`: `sqlite://PATH` (the file and its directories are created,
 /// mode 0600/0700) or `postgresql://...` / `postgres://...` (passed to
 /// libpq as the connection string). Throws storage_error (connection_error

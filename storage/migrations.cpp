@@ -273,6 +273,17 @@ const std::vector<migration>& migrations() {
       "SUBSTR(REPLACE(SUBSTR(created_at, 21), 'Z', '') || '000', 1, 3) || "
       "'Z'), id)",
       "DROP INDEX audit_log_by_org"}},
+    {4,
+     "change log of organizations, read by every node instead of polling",
+     // One row per change of an org made by a writer other than its org
+     // actor on this node (the command line, another node), written in the
+     // change's transaction. seq orders the rows; the store assigns it
+     // under a lock so that rows become visible in seq order.
+     {"CREATE TABLE org_changes ("
+      "seq BIGINT NOT NULL, "
+      "org_id TEXT NOT NULL, "
+      "created_at TEXT NOT NULL, "
+      "CONSTRAINT org_changes__seq PRIMARY KEY (seq))"}},
   };
   return all;
 }

@@ -98,6 +98,7 @@ public:
   using database::exec;
 
   rows exec(std::string_view sql, const params& args) override {
+    count_statement();
     std::vector<std::string> numbers(args.size());
     std::vector<const char*> values(args.size(), nullptr);
     for (std::size_t i = 0; i < args.size(); ++i) {
@@ -142,6 +143,7 @@ public:
   }
 
   void run_script(std::string_view sql) override {
+    count_statement();
     try {
       if (tx_) {
         tx_->exec(std::string(sql));

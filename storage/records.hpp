@@ -94,6 +94,12 @@ struct key_index_entry {
   std::string org_id;
 };
 
+/// One entry of the change log of organizations (see store::org_changes).
+struct org_change {
+  std::int64_t seq = 0;
+  std::string org_id;
+};
+
 /// One audit-log entry: who changed what, with the state before and after
 /// (secrets masked by the caller).
 struct audit_record {

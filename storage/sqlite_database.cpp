@@ -112,6 +112,7 @@ public:
   using database::exec;
 
   rows exec(std::string_view sql, const params& args) override {
+    count_statement();
     sqlite3_stmt* stmt = prepare(sql);
     // Leave the cached statement reset and unbound whatever happens.
     struct reset_guard {
@@ -172,6 +173,7 @@ public:
   }
 
   void run_script(std::string_view sql) override {
+    count_statement();
     std::string text(sql);
     char* err = nullptr;
     int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);

@@ -166,6 +166,23 @@ public:
   bool set_org_plan(const std::string& org_id, const std::string& plan,
                     const audit_record& audit);
 
+  // -- change log of organizations ------------------------------------------
+  //
+  // update_org and set_org_plan add a row in their transaction, so that
+  // every node learns of the change (and tells the org's live actor to
+  // read the row again) without polling each organization.
+
+  /// Changes with a sequence number above `seq`, oldest first, at most
+  /// `limit`. Rows become visible in sequence order.
+  std::vector<org_change> org_changes_after(std::int64_t seq, int limit);
+
+  /// The sequence number of the newest change; 0 when there is none.
+  std::int64_t last_org_change();
+
+  /// Deletes the changes recorded before `before` (RFC 3339); answers how
+  /// many went.
+  std::int64_t prune_org_changes(const std::string& before);
+
   // -- memberships ----------------------------------------------------------
 
   /// The membership of `user_id` in `org_id`, whatever its status.

@@ -1,0 +1,119 @@
+#include "actors/org_watch.hpp"
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/directory.hpp"
+#include "policy/time.hpp"
+#include "storage/store.hpp"
+
+namespace gatehouse::actors {
+
+namespace {
+
+using state_ptr = caf::stateful_actor<org_watch_state>*;
+
+/// Rows read from the change log at most per read.
+constexpr int max_changes_per_read = 1000;
+
+/// How often old changes are deleted.
+constexpr std::int64_t prune_every_ms = 600'000;
+
+/// Tells the idle live orgs to passivate.
+void sweep(state_ptr self, std::int64_t now_ms) {
+  auto& st = self->state;
+  auto before_s = now_ms / 1000 - st.cfg.idle_timeout.count();
+  for (auto& idle : st.dir->idle_orgs(before_s))
+    self->send(idle.hdl, passivate_atom_v, idle.uses, now_ms);
+}
+
+/// Reads the change log and tells the live actors of changed orgs.
+void read_changes(state_ptr self, std::int64_t now_ms) {
+  auto& st = self->state;
+  if (st.reading)
+    return;
+  st.reading = true;
+  auto found = std::make_shared<std::vector<storage::org_change>>();
+  auto after = st.cursor;
+  std::optional<std::string> prune_before;
+  if (now_ms >= st.next_prune_ms) {
+    st.next_prune_ms = now_ms + prune_every_ms;
+    prune_before = policy::rfc3339_ms(
+      now_ms - std::chrono::milliseconds(st.cfg.change_retention).count());
+  }
+  self
+    ->request(st.db, caf::infinite,
+              db_job{[found, after, prune_before](storage::store& s) {
+                if (prune_before)
+                  s.prune_org_changes(*prune_before);
+                *found = s.org_changes_after(after, max_changes_per_read);
+              }})
+    .then(
+      [self, found](bool) {
+        auto& st = self->state;
+        st.reading = false;
+        std::set<std::string> told;
+        for (auto& c : *found) {
+          st.cursor = std::max(st.cursor, c.seq);
+          if (!told.insert(c.org_id).second)
+            continue;
+          if (auto hdl = st.dir->find_org(c.org_id))
+            self->send(hdl, refresh_atom_v);
+        }
+      },
+      [self](caf::error& err) {
+        self->state.reading = false;
+        spdlog::warn("reading the change log of organizations failed: {}",
+                     caf::to_string(err));
+      });
+}
+
+} // namespace
+
+std::chrono::seconds sweep_interval(std::chrono::seconds idle_timeout) {
+  return std::clamp(idle_timeout / 4, std::chrono::seconds{1},
+                    std::chrono::seconds{30});
+}
+
+caf::behavior org_watch(caf::stateful_actor<org_watch_state>* self,
+                        std::shared_ptr<directory> dir, caf::actor db,
+                        org_watch_config cfg) {
+  auto& st = self->state;
+  st.dir = std::move(dir);
+  st.db = std::move(db);
+  st.cursor = cfg.start_after;
+  if (!cfg.now_ms)
+    cfg.now_ms = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+    };
+  st.cfg = std::move(cfg);
+  auto now = st.cfg.now_ms();
+  st.next_sweep_ms =
+    now + std::chrono::milliseconds(sweep_interval(st.cfg.idle_timeout)).count();
+  st.next_prune_ms = now;
+  self->delayed_send(self, st.cfg.change_interval, tick_atom_v);
+  return {
+    [=](tick_atom) {
+      auto& st = self->state;
+      auto now = st.cfg.now_ms();
+      read_changes(self, now);
+      if (now >= st.next_sweep_ms) {
+        st.next_sweep_ms =
+          now
+          + std::chrono::milliseconds(sweep_interval(st.cfg.idle_timeout))
+              .count();
+        sweep(self, now);
+      }
+      self->delayed_send(self, st.cfg.change_interval, tick_atom_v);
+    },
+    [=](sweep_atom) { sweep(self, self->state.cfg.now_ms()); },
+  };
+}
+
+} // namespace gatehouse::actors

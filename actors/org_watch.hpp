@@ -1,0 +1,61 @@
+#pragma once
+
+// The node-wide watch over org actors: one actor with one timer, whatever
+// the number of organizations. It replaces a timer per org actor.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "actors/fwd.hpp"
+
+namespace gatehouse::actors {
+
+class directory;
+class metrics_registry;
+
+/// How the org watch works.
+struct org_watch_config {
+  /// An org actor unused for this long passivates.
+  std::chrono::seconds idle_timeout{300};
+  /// How often the change log is read.
+  std::chrono::milliseconds change_interval{1000};
+  /// Changes up to this one were made before the node started.
+  std::int64_t start_after = 0;
+  /// Changes older than this are deleted from the log (every node has read
+  /// them long before).
+  std::chrono::seconds change_retention{3600};
+  /// The clock, in milliseconds since the epoch.
+  std::function<std::int64_t()> now_ms;
+};
+
+/// How often the idle sweep runs for an idle timeout: a quarter of it,
+/// between 1 and 30 seconds.
+std::chrono::seconds sweep_interval(std::chrono::seconds idle_timeout);
+
+/// State of the org watch.
+struct org_watch_state {
+  std::shared_ptr<directory> dir;
+  caf::actor db; ///< storage workers
+  org_watch_config cfg;
+  std::int64_t cursor = 0;  ///< the last change told
+  bool reading = false;     ///< a read of the change log is under way
+  std::int64_t next_sweep_ms = 0;
+  std::int64_t next_prune_ms = 0;
+  static inline const char* name = "org_watch";
+};
+
+/// Every `change_interval`, reads the changes logged since the last one it
+/// saw (one indexed query, however many organizations there are) and tells
+/// the live actors of the orgs concerned to read their row again; orgs
+/// without an actor need nothing, they load fresh when next used. Every
+/// sweep_interval(), tells the live org actors that no request or call has
+/// used for `idle_timeout` to passivate (see org_actor_impl). Answers
+/// `tick_atom` (its timer) and `sweep_atom` (sweep now, for tests and
+/// shutdown).
+caf::behavior org_watch(caf::stateful_actor<org_watch_state>* self,
+                        std::shared_ptr<directory> dir, caf::actor db,
+                        org_watch_config cfg);
+
+} // namespace gatehouse::actors
