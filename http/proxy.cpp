@@ -33,6 +33,10 @@ using clock_type = std::chrono::steady_clock;
 /// Largest non-streamed answer relayed.
 constexpr size_t max_answer_bytes = 64 * 1024 * 1024;
 
+/// Relayed events wait until they add up to this many bytes before the
+/// stream actor is told (or until the stream ends).
+constexpr std::size_t account_batch_bytes = 1024;
+
 /// The most a stream relays from one read.
 constexpr size_t stream_read_bytes = 4 * 1024;
 
@@ -516,11 +520,6 @@ private:
     std::vector<policy::sse_event> events;
     sse_.feed(std::string_view{chunk_.data(), got}, events);
     auto out = relay_events(events);
-    // The events of the read that ends the stream travel with its end.
-    if (!stream_->is_done() && !pending_.empty()) {
-      relay_->account(std::move(pending_));
-      pending_.clear();
-    }
     if (sse_.overflowed()) {
       // An event past the limit: the client learns why its stream ends.
       cut_ = true;
@@ -570,9 +569,11 @@ private:
   /// `pending_` for the stream actor, which counts them.
   std::string relay_events(std::vector<policy::sse_event>& events) {
     std::string out;
-    for (auto& ev : events)
+    for (auto& ev : events) {
       if (!(grant_.inject_usage && policy::is_usage_only_chunk(ev)))
         out += ev.raw;
+      pending_bytes_ += ev.raw.size();
+    }
     if (pending_.empty())
       pending_ = std::move(events);
     else
@@ -582,17 +583,33 @@ private:
   }
 
   void pass_on(std::string out) {
-    if (out.empty() || cancelled_)
+    if (out.empty() || cancelled_) {
+      account_pending();
       return read_chunk();
+    }
     auto self = shared_from_this();
     auto loop = conn_->executor();
     client_->write_chunk(std::move(out), [self, loop](bool ok) {
       net::post(loop, [self, ok] {
         if (!ok)
           self->cancel();
+        // The client got its bytes first; counting comes after.
+        self->account_pending();
         self->read_chunk();
       });
     });
+  }
+
+  /// Hands the events relayed so far to the stream actor once they add up
+  /// to `account_batch_bytes`: a stream wakes the actor a few times at most
+  /// (the rest rides on the end message), and a stream's events wait in
+  /// memory only briefly.
+  void account_pending() {
+    if (pending_bytes_ < account_batch_bytes || pending_.empty())
+      return;
+    relay_->account(std::move(pending_));
+    pending_.clear();
+    pending_bytes_ = 0;
   }
 
   /// The client went away: stop reading from the provider at once.
@@ -703,8 +720,9 @@ private:
   std::vector<char> chunk_;
   policy::sse_parser sse_;
   std::shared_ptr<actors::stream_relay> relay_;
-  /// Events relayed but not yet handed to the stream actor.
+  /// Events relayed but not yet handed to the stream actor, and their size.
   std::vector<policy::sse_event> pending_;
+  std::size_t pending_bytes_ = 0;
   std::optional<long long> first_byte_ms_;
   std::string stream_error_;
   int status_ = 0;

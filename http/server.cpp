@@ -44,17 +44,34 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+/// SO_REUSEPORT: several sockets listen on one port, the kernel spreads
+/// new connections over them.
+using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+/// The acceptor of one loop and the sessions it accepted. A connection is
+/// accepted, registered and served by one thread: no loop wakes another
+/// for it, and no lock is shared between loops.
+struct listener {
+  explicit listener(net::io_context& loop) : acceptor(loop), timer(loop) {
+  }
+  tcp::acceptor acceptor;
+  net::steady_timer timer; ///< the pause after a failed accept
+  std::mutex mtx;          ///< sessions: this loop, and the drain
+  std::vector<std::weak_ptr<session>> sessions;
+};
+
 } // namespace
 
 struct server::impl : std::enable_shared_from_this<server::impl> {
   explicit impl(runtime::impl& r) : rt(r), ioc(r.main()) {
+    for (auto& loop : r.loops)
+      listeners.push_back(std::make_unique<listener>(*loop));
   }
   runtime::impl& rt;
-  net::io_context& ioc; ///< the listener's loop
-  tcp::acceptor acceptor{ioc};
+  net::io_context& ioc; ///< signals, the drain
+  std::vector<std::unique_ptr<listener>> listeners; ///< one per loop
   net::signal_set signals{ioc, SIGINT, SIGTERM};
   net::steady_timer drain_timer{ioc};
-  net::steady_timer accept_timer{ioc};
   std::chrono::steady_clock::time_point drain_deadline;
   server_limits limits;
   dispatch_fn dispatch;
@@ -62,11 +79,10 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   std::atomic<bool> draining{false};
   bool aborted = false; ///< sessions left at the grace's end were aborted
   std::atomic<int> live{0};
-  std::mutex mtx;
-  std::vector<std::weak_ptr<session>> sessions;
   std::vector<std::weak_ptr<session>> drained; ///< open when the drain began
 
-  void do_accept();
+  void listen(const tcp::endpoint& ep);
+  void do_accept(listener& l);
   void refuse(tcp::socket socket);
   void begin_drain();
   void check_drained();
@@ -544,57 +560,82 @@ void server::impl::refuse(tcp::socket socket) {
                    });
 }
 
-void server::impl::do_accept() {
-  // Each connection lives on one loop (round robin) for its whole life.
-  acceptor.async_accept(
-    rt.pick(),
-    [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-      if (self->draining)
-        return;
-      if (ec && ec != net::error::operation_aborted) {
-        // Out of file descriptors, say: pause instead of spinning.
-        spdlog::warn("accept failed: {}", ec.message());
-        self->accept_timer.expires_after(std::chrono::milliseconds(50));
-        self->accept_timer.async_wait(
-          [self](beast::error_code) { self->do_accept(); });
-        return;
+void server::impl::listen(const tcp::endpoint& ep) {
+  // A plain socket first: it fails when anyone (another node too, whose
+  // listeners would share the port with ours) already listens there, and
+  // it picks the port when 0 was asked for.
+  tcp::acceptor probe{ioc};
+  probe.open(ep.protocol());
+  probe.set_option(net::socket_base::reuse_address(true));
+  probe.bind(ep);
+  tcp::endpoint bound{ep.address(), probe.local_endpoint().port()};
+  probe.close();
+  for (auto& l : listeners) {
+    l->acceptor.open(bound.protocol());
+    l->acceptor.set_option(net::socket_base::reuse_address(true));
+    l->acceptor.set_option(reuse_port(true));
+    l->acceptor.bind(bound);
+    l->acceptor.listen(net::socket_base::max_listen_connections);
+  }
+}
+
+void server::impl::do_accept(listener& l) {
+  // The connection stays on the loop that accepted it for its whole life.
+  l.acceptor.async_accept([self = shared_from_this(), &l](beast::error_code ec,
+                                                          tcp::socket socket) {
+    if (self->draining)
+      return;
+    if (ec == net::error::operation_aborted)
+      return;
+    if (ec) {
+      // Out of file descriptors, say: pause instead of spinning.
+      spdlog::warn("accept failed: {}", ec.message());
+      l.timer.expires_after(std::chrono::milliseconds(50));
+      l.timer.async_wait([self, &l](beast::error_code) { self->do_accept(l); });
+      return;
+    }
+    if (static_cast<std::size_t>(self->live.load())
+        >= self->limits.max_connections) {
+      self->refuse(std::move(socket));
+    } else {
+      socket.set_option(tcp::no_delay(true), ec);
+      auto s = std::make_shared<session>(std::move(socket), self);
+      {
+        std::lock_guard guard{l.mtx};
+        // Forget ended sessions once they are most of the list.
+        if (l.sessions.size() > 64
+            && l.sessions.size() * self->listeners.size()
+                 > 2 * static_cast<size_t>(self->live))
+          l.sessions.erase(
+            std::remove_if(l.sessions.begin(), l.sessions.end(),
+                           [](auto& w) { return w.expired(); }),
+            l.sessions.end());
+        l.sessions.push_back(s);
       }
-      if (!ec && static_cast<std::size_t>(self->live.load())
-                   >= self->limits.max_connections) {
-        self->refuse(std::move(socket));
-      } else if (!ec) {
-        socket.set_option(tcp::no_delay(true), ec);
-        auto s = std::make_shared<session>(std::move(socket), self);
-        {
-          std::lock_guard guard{self->mtx};
-          if (self->sessions.size() > 64
-              && self->sessions.size() > 2 * static_cast<size_t>(self->live))
-            self->sessions.erase(
-              std::remove_if(self->sessions.begin(), self->sessions.end(),
-                             [](auto& w) { return w.expired(); }),
-              self->sessions.end());
-          self->sessions.push_back(s);
-        }
-        s->start();
-      }
-      self->do_accept();
-    });
+      s->start();
+    }
+    self->do_accept(l);
+  });
 }
 
 void server::impl::begin_drain() {
   if (draining.exchange(true))
     return;
   spdlog::info("draining: no new connections, finishing in-flight requests");
-  beast::error_code ec;
-  acceptor.close(ec);
   std::vector<std::shared_ptr<session>> open;
-  {
-    std::lock_guard guard{mtx};
-    for (auto& w : sessions)
+  for (auto& l : listeners) {
+    // An acceptor is closed on its own loop.
+    net::post(l->acceptor.get_executor(), [l = l.get()] {
+      beast::error_code ec;
+      l->acceptor.close(ec);
+      l->timer.cancel();
+    });
+    std::lock_guard guard{l->mtx};
+    for (auto& w : l->sessions)
       if (auto s = w.lock())
         open.push_back(std::move(s));
-    drained = std::move(sessions);
-    sessions.clear();
+    drained.insert(drained.end(), l->sessions.begin(), l->sessions.end());
+    l->sessions.clear();
   }
   for (auto& s : open)
     s->close_if_idle();
@@ -634,17 +675,13 @@ server::server(runtime& rt, const std::string& host, unsigned short port,
   impl_->limits = limits;
   impl_->dispatch = std::move(dispatch);
   impl_->early_check = std::move(early_check);
-  tcp::endpoint ep{net::ip::make_address(host), port};
-  impl_->acceptor.open(ep.protocol());
-  impl_->acceptor.set_option(net::socket_base::reuse_address(true));
-  impl_->acceptor.bind(ep);
-  impl_->acceptor.listen(net::socket_base::max_listen_connections);
+  impl_->listen({net::ip::make_address(host), port});
 }
 
 server::~server() = default;
 
 unsigned short server::port() const {
-  return impl_->acceptor.local_endpoint().port();
+  return impl_->listeners.front()->acceptor.local_endpoint().port();
 }
 
 void server::run() {
@@ -653,7 +690,9 @@ void server::run() {
       if (!ec)
         self->begin_drain();
     });
-  impl_->do_accept();
+  for (auto& l : impl_->listeners)
+    net::post(l->acceptor.get_executor(),
+              [self = impl_, l = l.get()] { self->do_accept(*l); });
   impl_->rt.run();
 }
 
