@@ -2,40 +2,132 @@
 
 namespace gatehouse::actors {
 
-directory::key_shard& directory::shard_of(const std::string& key_hash) const {
-  return keys_[std::hash<std::string>{}(key_hash) % shard_count];
+namespace {
+
+/// Lowercase hex digit values; -1 for every other byte.
+struct hex_table {
+  signed char v[256];
+  constexpr hex_table() : v() {
+    for (int c = 0; c < 256; ++c)
+      v[c] = c >= '0' && c <= '9'   ? static_cast<signed char>(c - '0')
+             : c >= 'a' && c <= 'f' ? static_cast<signed char>(c - 'a' + 10)
+                                    : -1;
+  }
+};
+constexpr hex_table hex_digits;
+
+int hex_value(char c) {
+  return hex_digits.v[static_cast<unsigned char>(c)];
+}
+
+} // namespace
+
+std::size_t directory::digest_hash::operator()(const digest& d) const
+  noexcept {
+  // The bytes of a SHA-256 are uniform: the first eight are the hash code.
+  std::size_t h = 0;
+  for (int i = 0; i < 8; ++i)
+    h = (h << 8) | d[i];
+  return h;
+}
+
+std::optional<directory::digest>
+directory::parse_digest(const std::string& hex) {
+  if (hex.size() != 64)
+    return std::nullopt;
+  digest d;
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    int hi = hex_value(hex[2 * i]);
+    int lo = hex_value(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0)
+      return std::nullopt;
+    d[i] = static_cast<unsigned char>(hi << 4 | lo);
+  }
+  return d;
+}
+
+directory::key_shard& directory::shard_of(std::size_t code) const {
+  return keys_[(code >> 48) % shard_count];
+}
+
+directory::org_index directory::intern(const std::string& org_id) {
+  {
+    std::shared_lock guard{ids_mtx_};
+    if (auto i = index_of_.find(org_id); i != index_of_.end())
+      return i->second;
+  }
+  std::unique_lock guard{ids_mtx_};
+  auto [i, added] =
+    index_of_.emplace(org_id, static_cast<org_index>(org_ids_.size()));
+  if (added)
+    org_ids_.push_back(org_id);
+  return i->second;
+}
+
+std::string directory::org_id_at(org_index i) const {
+  std::shared_lock guard{ids_mtx_};
+  return org_ids_[i];
 }
 
 void directory::add_key(const std::string& key_hash,
                         const std::string& org_id) {
-  auto& s = shard_of(key_hash);
+  auto idx = intern(org_id);
+  if (auto d = parse_digest(key_hash)) {
+    auto& s = shard_of(digest_hash{}(*d));
+    std::unique_lock guard{s.mtx};
+    s.by_digest[*d] = idx;
+    return;
+  }
+  auto& s = shard_of(std::hash<std::string>{}(key_hash));
   std::unique_lock guard{s.mtx};
-  s.org_by_hash[key_hash] = org_id;
+  s.by_text[key_hash] = idx;
 }
 
 void directory::remove_key(const std::string& key_hash) {
-  auto& s = shard_of(key_hash);
+  if (auto d = parse_digest(key_hash)) {
+    auto& s = shard_of(digest_hash{}(*d));
+    std::unique_lock guard{s.mtx};
+    s.by_digest.erase(*d);
+    return;
+  }
+  auto& s = shard_of(std::hash<std::string>{}(key_hash));
   std::unique_lock guard{s.mtx};
-  s.org_by_hash.erase(key_hash);
+  s.by_text.erase(key_hash);
 }
 
 std::optional<std::string>
 directory::org_of_key(const std::string& key_hash) const {
-  auto& s = shard_of(key_hash);
-  std::shared_lock guard{s.mtx};
-  auto i = s.org_by_hash.find(key_hash);
-  if (i == s.org_by_hash.end())
+  std::optional<org_index> idx;
+  if (auto d = parse_digest(key_hash)) {
+    auto& s = shard_of(digest_hash{}(*d));
+    std::shared_lock guard{s.mtx};
+    if (auto i = s.by_digest.find(*d); i != s.by_digest.end())
+      idx = i->second;
+  } else {
+    auto& s = shard_of(std::hash<std::string>{}(key_hash));
+    std::shared_lock guard{s.mtx};
+    if (auto i = s.by_text.find(key_hash); i != s.by_text.end())
+      idx = i->second;
+  }
+  if (!idx)
     return std::nullopt;
-  return i->second;
+  return org_id_at(*idx);
 }
 
 std::size_t directory::key_count() const {
   std::size_t n = 0;
   for (auto& s : keys_) {
     std::shared_lock guard{s.mtx};
-    n += s.org_by_hash.size();
+    n += s.by_digest.size() + s.by_text.size();
   }
   return n;
+}
+
+void directory::reserve_keys(std::size_t n) {
+  for (auto& s : keys_) {
+    std::unique_lock guard{s.mtx};
+    s.by_digest.reserve(s.by_digest.size() + n / shard_count + 1);
+  }
 }
 
 org_actor directory::find_org(const std::string& org_id) const {

@@ -72,6 +72,9 @@ public:
   /// The number of key hashes known.
   std::size_t key_count() const;
 
+  /// Makes room for `n` more key hashes at once (start-up).
+  void reserve_keys(std::size_t n);
+
   /// The running actor of `org_id`, or an invalid handle. A message sent to
   /// it without a hold may find it passivated (and be dropped).
   org_actor find_org(const std::string& org_id) const;
@@ -122,11 +125,31 @@ public:
 
 private:
   static constexpr std::size_t shard_count = 16;
+
+  /// A SHA-256 key hash in binary: half the bytes of its hex form, and a
+  /// hash code of its own first bytes.
+  using digest = std::array<unsigned char, 32>;
+  struct digest_hash {
+    std::size_t operator()(const digest& d) const noexcept;
+  };
+  /// The binary form of a 64-digit lowercase hex hash, if it is one.
+  static std::optional<digest> parse_digest(const std::string& hex);
+
+  /// An index into org_ids_: millions of keys share a few org id strings.
+  using org_index = std::uint32_t;
+
   struct key_shard {
     mutable std::shared_mutex mtx;
-    std::unordered_map<std::string, std::string> org_by_hash;
+    std::unordered_map<digest, org_index, digest_hash> by_digest;
+    /// Hashes that are not hex SHA-256 (none in practice).
+    std::unordered_map<std::string, org_index> by_text;
   };
-  key_shard& shard_of(const std::string& key_hash) const;
+  key_shard& shard_of(std::size_t code) const;
+
+  /// The index of `org_id`, added when new.
+  org_index intern(const std::string& org_id);
+  /// The org id of an index.
+  std::string org_id_at(org_index i) const;
 
   /// A live org: its actor, its view and the counters of its holds.
   struct org_entry {
@@ -148,6 +171,9 @@ private:
   };
 
   mutable std::array<key_shard, shard_count> keys_;
+  mutable std::shared_mutex ids_mtx_;
+  std::vector<std::string> org_ids_;
+  std::unordered_map<std::string, org_index> index_of_;
   mutable std::shared_mutex orgs_mtx_;
   std::unordered_map<std::string, std::unique_ptr<org_entry>> orgs_;
   std::unordered_map<std::string, std::shared_ptr<spawning>> spawning_;

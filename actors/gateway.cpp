@@ -75,7 +75,9 @@ struct gateway::impl {
     org_watch_config wc;
     wc.idle_timeout = std::chrono::seconds{idle_timeout_s};
     wc.start_after = st.last_org_change();
-    for (auto& entry : st.load_key_index(std::time(nullptr)))
+    auto index = st.load_key_index(std::time(nullptr));
+    dir->reserve_keys(index.size());
+    for (auto& entry : index)
       dir->add_key(entry.key_hash, entry.org_id);
     watch = sys.spawn(org_watch, dir, db, std::move(wc));
   }
