@@ -118,6 +118,8 @@ struct stream_summary {
   long long input_tokens = 0;
   long long output_tokens = 0;
   bool usage_present = false;
+  /// Characters of generated text, counted only while no usage was
+  /// reported (they serve to estimate tokens when none is).
   long long text_chars = 0;
 };
 

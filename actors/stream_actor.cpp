@@ -4,11 +4,17 @@ namespace gatehouse::actors {
 
 namespace {
 
+/// Counts usage, and the text only while no usage was reported: the text
+/// serves to estimate the tokens of a stream without usage, and once usage
+/// was seen it stays (a later report only replaces counts). Looking for
+/// usage first skips parsing every event of a batch that reports it.
 void count(stream_state& st, const std::vector<policy::sse_event>& events) {
-  for (const auto& ev : events) {
+  for (const auto& ev : events)
     st.usage.on_event(ev);
+  if (st.usage.result().present)
+    return;
+  for (const auto& ev : events)
     st.text.on_event(ev);
-  }
 }
 
 } // namespace
