@@ -19,6 +19,7 @@
 #   TENANT_THREADS [2]    Gatehouse threads
 #   BUILD_DIR [build]     BENCH_BUILD_LOCK  file held with flock while
 #                                           building
+#   TENANT_NO_BUILD       set: use the binaries in BUILD_DIR as they are
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,7 +47,8 @@ cleanup() {
 trap cleanup EXIT
 
 require_tools cmake curl wrk awk ss
-build_targets "$BUILD_DIR" 2 gatehouse mock_upstream seed_tenants
+[[ -n "${TENANT_NO_BUILD:-}" ]] \
+  || build_targets "$BUILD_DIR" 2 gatehouse mock_upstream seed_tenants
 start_mock 1
 
 DATA=$TMP/gh-data
