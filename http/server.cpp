@@ -105,7 +105,7 @@ public:
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec)
       peer_ = ep.address().to_string();
-    ++srv_->live;
+    // Counted in `live` by the acceptor, which reserved its place.
   }
 
   ~session() override {
@@ -594,8 +594,11 @@ void server::impl::do_accept(listener& l) {
       l.timer.async_wait([self, &l](beast::error_code) { self->do_accept(l); });
       return;
     }
-    if (static_cast<std::size_t>(self->live.load())
+    // Reserve the place first: the loops accept at the same time, and
+    // only one of them may take the last place.
+    if (static_cast<std::size_t>(self->live.fetch_add(1))
         >= self->limits.max_connections) {
+      --self->live;
       self->refuse(std::move(socket));
     } else {
       socket.set_option(tcp::no_delay(true), ec);

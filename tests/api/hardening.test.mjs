@@ -739,7 +739,14 @@ describe('--max-connections', () => {
   test('the connection over the limit gets 503 overloaded with Retry-After; a freed slot is reused', async () => {
     const idle = [];
     try {
-      for (let i = 0; i < 4; i++) idle.push(await connect(gh.url));
+      for (let i = 0; i < 4; i++) {
+        const c = await connect(gh.url);
+        idle.push(c);
+        // Used once, so that the node has accepted it: each loop accepts
+        // on its own, and the kernel spreads connections over them.
+        c.write(buildRequest({ path: '/healthz', close: false }));
+        assert.equal((await readResponse(c)).status, 200);
+      }
       const over = await connect(gh.url);
       over.write(buildRequest({ path: '/healthz' }));
       const res = await readResponse(over, { timeoutMs: 3000 });
