@@ -42,9 +42,15 @@ runtime::impl::impl(int threads) {
   auto n = static_cast<std::size_t>(threads < 1 ? 1 : threads);
   for (std::size_t i = 0; i < n; ++i) {
     // One thread per loop: Asio may skip its internal locking.
-    loops.push_back(std::make_unique<boost::asio::io_context>(1));
+    loops.push_back(std::make_unique<loop_context>(1));
     guards.emplace_back(boost::asio::make_work_guard(*loops.back()));
   }
+}
+
+runtime::impl::~impl() {
+  guards.clear();
+  for (auto& l : loops)
+    l->drop_pending();
 }
 
 std::size_t runtime::impl::here() {

@@ -15,11 +15,32 @@
 
 namespace gatehouse::http {
 
+/// An event loop whose pending work can be dropped ahead of its
+/// destruction (see runtime::impl::~impl).
+class loop_context : public boost::asio::io_context {
+public:
+  using boost::asio::io_context::io_context;
+
+  /// Destroys every pending handler; the loop's services stay until the
+  /// loop itself goes.
+  void drop_pending() {
+    shutdown();
+  }
+};
+
 struct runtime::impl {
   using guard =
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
 
   explicit impl(int threads);
+
+  /// A pending handler may hold the last reference to an object with parts
+  /// on several loops (the server and its sessions do). Destroying the
+  /// loops one by one would then free such an object after the services of
+  /// an earlier loop were gone; so every loop drops its pending handlers
+  /// first, while all services still exist, and only then are they
+  /// destroyed.
+  ~impl();
 
   /// The loop of the first thread: the listener, signals, timers.
   boost::asio::io_context& main() {
@@ -41,7 +62,7 @@ struct runtime::impl {
   /// Ends `run` on every thread.
   void stop();
 
-  std::vector<std::unique_ptr<boost::asio::io_context>> loops;
+  std::vector<std::unique_ptr<loop_context>> loops;
   std::vector<std::optional<guard>> guards;
   std::atomic<std::size_t> next{0};
 };
