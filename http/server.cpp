@@ -36,6 +36,14 @@ bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
+/// A request id: time-ordered (UUID v7), as docs/api-notes.md says.
+std::string new_request_id() {
+  return policy::uuid_v7(
+    std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch())
+      .count());
+}
+
 std::string lower(std::string_view s) {
   std::string out{s};
   for (auto& c : out)
@@ -189,10 +197,7 @@ private:
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(srv_->limits.header_bytes));
     parser_->body_limit(srv_->limits.proxy_body_bytes);
-    request_id_ = policy::uuid_v7(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::system_clock::now().time_since_epoch())
-        .count());
+    request_id_ = new_request_id();
     stream_.expires_after(srv_->limits.read_timeout);
     bhttp::async_read_header(
       stream_, buffer_, *parser_,
@@ -549,7 +554,7 @@ void server::impl::refuse(tcp::socket socket) {
   auto text = std::make_shared<std::string>(
     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
     "Retry-After: 1\r\nConnection: close\r\nX-Gatehouse-Request-Id: "
-    + policy::uuid_v4() + "\r\nContent-Length: "
+    + new_request_id() + "\r\nContent-Length: "
     + std::to_string(res.body.size()) + "\r\n\r\n" + res.body);
   auto sock = std::make_shared<tcp::socket>(std::move(socket));
   net::async_write(*sock, net::buffer(*text),
