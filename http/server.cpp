@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/api_error.hpp"
+#include "http/loop_types.hpp"
 #include "http/runtime_impl.hpp"
 #include "policy/ids.hpp"
 
@@ -60,10 +61,11 @@ using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>
 /// accepted, registered and served by one thread: no loop wakes another
 /// for it, and no lock is shared between loops.
 struct listener {
-  explicit listener(net::io_context& loop) : acceptor(loop), timer(loop) {
+  explicit listener(net::io_context& loop)
+    : acceptor(loop.get_executor()), timer(loop.get_executor()) {
   }
-  tcp::acceptor acceptor;
-  net::steady_timer timer; ///< the pause after a failed accept
+  loop_acceptor acceptor;
+  loop_timer timer; ///< the pause after a failed accept
   std::mutex mtx;          ///< sessions: this loop, and the drain
   std::vector<std::weak_ptr<session>> sessions;
 };
@@ -91,7 +93,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
   void listen(const tcp::endpoint& ep);
   void do_accept(listener& l);
-  void refuse(tcp::socket socket);
+  void refuse(loop_socket socket);
   void begin_drain();
   void check_drained();
 };
@@ -104,7 +106,7 @@ namespace {
 class session : public client_channel,
                 public std::enable_shared_from_this<session> {
 public:
-  session(tcp::socket&& socket, std::shared_ptr<server::impl> srv)
+  session(loop_socket&& socket, std::shared_ptr<server::impl> srv)
     : stream_(std::move(socket)), srv_(std::move(srv)) {
     // Holds a request's head and what a client sends ahead; bodies pass
     // through it into the parser.
@@ -529,7 +531,7 @@ private:
   static constexpr std::chrono::seconds linger_time{2};
   std::size_t linger_left_ = 0;
 
-  beast::tcp_stream stream_;
+  loop_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<server::impl> srv_;
@@ -548,7 +550,7 @@ private:
 
 } // namespace
 
-void server::impl::refuse(tcp::socket socket) {
+void server::impl::refuse(loop_socket socket) {
   auto res = error_response(policy::make_problem(
     policy::errc::overloaded, "too many connections; try again later"));
   auto text = std::make_shared<std::string>(
@@ -556,7 +558,7 @@ void server::impl::refuse(tcp::socket socket) {
     "Retry-After: 1\r\nConnection: close\r\nX-Gatehouse-Request-Id: "
     + new_request_id() + "\r\nContent-Length: "
     + std::to_string(res.body.size()) + "\r\n\r\n" + res.body);
-  auto sock = std::make_shared<tcp::socket>(std::move(socket));
+  auto sock = std::make_shared<loop_socket>(std::move(socket));
   net::async_write(*sock, net::buffer(*text),
                    [sock, text](beast::error_code, std::size_t) {
                      beast::error_code ignored;
@@ -587,7 +589,7 @@ void server::impl::listen(const tcp::endpoint& ep) {
 void server::impl::do_accept(listener& l) {
   // The connection stays on the loop that accepted it for its whole life.
   l.acceptor.async_accept([self = shared_from_this(), &l](beast::error_code ec,
-                                                          tcp::socket socket) {
+                                                          loop_socket socket) {
     if (self->draining)
       return;
     if (ec == net::error::operation_aborted)

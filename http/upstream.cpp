@@ -36,13 +36,13 @@ upstream_conn::upstream_conn(std::string key, tls stream)
   : key_(std::move(key)), stream_(std::move(stream)) {
 }
 
-beast::tcp_stream& upstream_conn::tcp() {
+loop_stream& upstream_conn::tcp() {
   return std::visit(
-    [](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
+    [](auto& s) -> loop_stream& { return beast::get_lowest_layer(s); },
     stream_);
 }
 
-net::any_io_executor upstream_conn::executor() {
+loop_executor upstream_conn::executor() {
   return tcp().get_executor();
 }
 
@@ -128,7 +128,7 @@ void upstream_pool::connect_to(std::vector<tcp::endpoint> endpoints,
   }
   if (allowed.empty())
     return done(net::error::access_denied, nullptr);
-  auto stream = std::make_shared<beast::tcp_stream>(ex);
+  auto stream = std::make_shared<loop_stream>(ex);
   stream->expires_after(timeouts_.connect);
   stream->async_connect(
     allowed, [this, t, key, stream, done = std::move(done)](

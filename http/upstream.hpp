@@ -22,6 +22,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "actors/messages.hpp"
+#include "http/loop_types.hpp"
 #include "policy/ssrf.hpp"
 
 namespace gatehouse::http {
@@ -48,8 +49,8 @@ bool sendable_credential(const actors::upstream_target& t);
 /// One connection to a provider; owned by one exchange at a time.
 class upstream_conn {
 public:
-  using plain = beast::tcp_stream;
-  using tls = beast::ssl_stream<beast::tcp_stream>;
+  using plain = loop_stream;
+  using tls = beast::ssl_stream<loop_stream>;
 
   upstream_conn(std::string key, plain stream);
   upstream_conn(std::string key, tls stream);
@@ -60,10 +61,10 @@ public:
   }
 
   /// The executor of the loop every operation of this connection runs on.
-  net::any_io_executor executor();
+  loop_executor executor();
 
   /// The underlying TCP stream (timeouts, closing).
-  beast::tcp_stream& tcp();
+  loop_stream& tcp();
 
   /// Calls `f` with the plain or TLS stream.
   template <class F>

@@ -104,12 +104,24 @@ std::optional<std::string> from_hex(std::string_view hex) {
 }
 
 std::string sha256(std::string_view data) {
+  // Every API key is hashed on every request: the algorithm is fetched
+  // from OpenSSL's providers once (an implicit fetch per call takes a
+  // lock), and each thread keeps its digest context.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct md_ctx_deleter {
+    void operator()(EVP_MD_CTX* ctx) const {
+      EVP_MD_CTX_free(ctx);
+    }
+  };
+  thread_local std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx{
+    EVP_MD_CTX_new()};
   std::string out(EVP_MAX_MD_SIZE, '\0');
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), bytes_of(out), &len, EVP_sha256(),
-                 nullptr)
-      != 1)
-    throw std::runtime_error("EVP_Digest(sha256) failed");
+  if (md == nullptr || ctx == nullptr
+      || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1
+      || EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1
+      || EVP_DigestFinal_ex(ctx.get(), bytes_of(out), &len) != 1)
+    throw std::runtime_error("SHA-256 failed");
   out.resize(len);
   return out;
 }

@@ -80,24 +80,47 @@ bool expect(std::string_view s, std::size_t& pos, char c) {
 
 } // namespace
 
+namespace {
+
+/// Writes `v` (0..10^width - 1) as `width` decimal digits at `out`.
+void put_digits(char* out, long long v, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+}
+
+} // namespace
+
 std::string rfc3339(long long unix_s) {
   long long days = floor_div(unix_s, seconds_per_day);
   long long secs = unix_s - days * seconds_per_day;
   auto date = civil_from_days(days);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
-                date.year, date.month, date.day, secs / 3600, (secs / 60) % 60,
-                secs % 60);
-  return buf;
+  if (date.year < 0 || date.year > 9999) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
+                  date.year, date.month, date.day, secs / 3600,
+                  (secs / 60) % 60, secs % 60);
+    return buf;
+  }
+  // Every request log carries a time: no formatted printing for it.
+  std::string out = "0000-00-00T00:00:00Z";
+  put_digits(&out[0], date.year, 4);
+  put_digits(&out[5], date.month, 2);
+  put_digits(&out[8], date.day, 2);
+  put_digits(&out[11], secs / 3600, 2);
+  put_digits(&out[14], (secs / 60) % 60, 2);
+  put_digits(&out[17], secs % 60, 2);
+  return out;
 }
 
 std::string rfc3339_ms(long long unix_ms) {
   long long secs = floor_div(unix_ms, 1000);
   auto text = rfc3339(secs);
-  char frac[8];
-  std::snprintf(frac, sizeof(frac), ".%03lldZ", unix_ms - secs * 1000);
   text.pop_back(); // the 'Z'
-  return text + frac;
+  text += ".000Z";
+  put_digits(&text[text.size() - 4], unix_ms - secs * 1000, 3);
+  return text;
 }
 
 std::optional<long long> parse_rfc3339(std::string_view text) {

@@ -11,6 +11,8 @@ TEST(time, formats_utc) {
   EXPECT_EQ(rfc3339(1704067199), "2023-12-31T23:59:59Z");
   EXPECT_EQ(rfc3339(-1), "1969-12-31T23:59:59Z");
   EXPECT_EQ(rfc3339(253402300799), "9999-12-31T23:59:59Z");
+  // Past four digits of year: printed in full.
+  EXPECT_EQ(rfc3339(253402300800), "10000-01-01T00:00:00Z");
 }
 
 TEST(time, parses_utc) {
