@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Gatehouse load benchmark, in one run:
 #
-#   1. builds gatehouse, mock_upstream and stream_load;
-#   2. starts the mock upstream, nginx in front of it (bench/nginx.conf.template)
-#      and Gatehouse on a fresh SQLite data dir, then sets up full governance
+#   1. builds gatehouse, mock_upstream, stream_load and beast_relay;
+#   2. starts the mock upstream, nginx in front of it (bench/nginx.conf.template),
+#      beast_relay in front of it (a bare Beast reverse proxy: the floor of
+#      Gatehouse's HTTP stack, with as many threads as Gatehouse has I/O
+#      threads) and Gatehouse on a fresh SQLite data dir, then sets up full governance
 #      through the real API (signup, enterprise plan, provider, scoped key,
 #      team budget when the route exists; usage logging is always on);
-#   3. wrk: direct to the mock, through nginx, through Gatehouse, at 1 and 64
+#   3. wrk: direct to the mock, through nginx, through the relay, through
+#      Gatehouse, at 1 and 64
 #      connections, non-streaming and streaming (static SSE, 8 chunks);
 #   4. paced SSE streams with stream_load: direct and through Gatehouse at
 #      BENCH_COMPARE_STREAMS connections (time to first token), then
@@ -71,7 +74,7 @@ NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
 
 # ---------------------------------------------------------------- cleanup --
 TMP=$(mktemp -d /tmp/gatehouse-bench.XXXXXX)
-SAMPLER_PID=""
+SAMPLER_PID="" RELAY_PID=""
 
 cleanup() {
   local rc=$?
@@ -81,6 +84,7 @@ cleanup() {
     stop_pid "$(cat "$TMP/nginx/nginx.pid")" QUIT 5 nginx
   fi
   stop_pid "$GH_PID" TERM 15 gatehouse
+  stop_pid "$RELAY_PID" TERM 5 beast_relay
   stop_pid "$MOCK_PID" TERM 5 mock_upstream
   if ((rc != 0)); then
     for f in gatehouse.log gatehouse.out mock.err nginx/error.log; do
@@ -101,9 +105,11 @@ trap 'exit 130' INT TERM
 
 # ------------------------------------------------------------------ build --
 if [[ "$SKIP_BUILD" != 1 ]]; then
-  build_targets "$BUILD_DIR" "$JOBS" gatehouse mock_upstream stream_load
+  build_targets "$BUILD_DIR" "$JOBS" gatehouse mock_upstream stream_load \
+    beast_relay
 fi
-for bin in "$GATEHOUSE" "$BIN_DIR/mock_upstream" "$BIN_DIR/stream_load"; do
+for bin in "$GATEHOUSE" "$BIN_DIR/mock_upstream" "$BIN_DIR/stream_load" \
+  "$BIN_DIR/beast_relay"; do
   [[ -x "$bin" ]] || die "missing binary $bin"
 done
 
@@ -138,11 +144,19 @@ sed -e "s|@PREFIX@|$TMP/nginx|g" \
 NGINX_URL="http://127.0.0.1:$NGINX_PORT"
 NGINX_WORKER_PIDS=$(pgrep -P "$(cat "$TMP/nginx/nginx.pid")" | tr '\n' ' ')
 
+log "starting beast_relay ($GH_THREADS threads)"
+"$BIN_DIR/beast_relay" --upstream "127.0.0.1:$MOCK_PORT" \
+  --threads "$GH_THREADS" >"$TMP/relay.out" 2>"$TMP/relay.err" &
+RELAY_PID=$!
+wait_for_line "$TMP/relay.out" '^relay listening on' 10 "$RELAY_PID" \
+  || die "beast_relay did not start"
+RELAY_URL="http://127.0.0.1:$(awk '/^relay listening on/ {print $4; exit}' "$TMP/relay.out")"
+
 # ------------------------------------------------------------ governance --
 setup_governance
 
 # One request of each kind through every target before measuring anything.
-for target in "$MOCK_URL" "$NGINX_URL" "$GH_URL"; do
+for target in "$MOCK_URL" "$NGINX_URL" "$RELAY_URL" "$GH_URL"; do
   check_target "$target"
 done
 out=$CHECK_STREAM_OUT
@@ -177,7 +191,7 @@ run_wrk() {  # scenario target-name url script threads connections pids
 }
 
 if ((WARMUP > 0)); then
-  for target in "$MOCK_URL" "$NGINX_URL" "$GH_URL"; do
+  for target in "$MOCK_URL" "$NGINX_URL" "$RELAY_URL" "$GH_URL"; do
     wrk -t2 -c64 -d"${WARMUP}s" -s bench/wrk/chat.lua \
       "$target/v1/chat/completions" >/dev/null 2>&1 || true
   done
@@ -197,6 +211,7 @@ for s in "${SCENARIOS[@]}"; do
   IFS='|' read -r scenario script t c <<<"$s"
   run_wrk "$scenario" direct "$MOCK_URL" "$script" "$t" "$c" "$MOCK_PID"
   run_wrk "$scenario" nginx "$NGINX_URL" "$script" "$t" "$c" "$NGINX_WORKER_PIDS"
+  run_wrk "$scenario" relay "$RELAY_URL" "$script" "$t" "$c" "$RELAY_PID"
   run_wrk "$scenario" gatehouse "$GH_URL" "$script" "$t" "$c" "$GH_PID"
 done
 
@@ -297,17 +312,17 @@ TABLE=$(printf '%s\n' "${RESULTS[@]}" | awk -F'|' '
   END {
     print "| scenario | target | req/s | p50 µs | p99 µs | vs direct | vs nginx | added p50 µs | errors |"
     print "|---|---|---:|---:|---:|---:|---:|---:|---:|"
-    split("direct nginx gatehouse", t, " ")
+    split("direct nginx relay gatehouse", t, " ")
     for (i = 1; i <= n; i++) {
       s = order[i]; d = s SUBSEP "direct"; x = s SUBSEP "nginx"
-      for (j = 1; j <= 3; j++) {
+      for (j = 1; j <= 4; j++) {
         k = s SUBSEP t[j]
         vd = "—"; vn = "—"; add = "—"
         if (t[j] != "direct") {
           if (rps[d] > 0) vd = sprintf("%.2f×", rps[k] / rps[d])
           add = sprintf("%+.0f", p50[k] - p50[d])
         }
-        if (t[j] == "gatehouse" && rps[x] > 0)
+        if (t[j] != "direct" && t[j] != "nginx" && rps[x] > 0)
           vn = sprintf("%.2f×", rps[k] / rps[x])
         printf "| %s | %s | %.0f | %.0f | %.0f | %s | %s | %s | %d |\n",
           s, t[j], rps[k], p50[k], p99[k], vd, vn, add, err[k]
@@ -321,17 +336,19 @@ COST_TABLE=$(printf '%s\n' "${RESULTS[@]}" | awk -F'|' '
   { key = $1 SUBSEP $2; u[key] = $7; k[key] = $8; cs[key] = $9
     if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
   END {
-    print "| scenario | target | CPU µs/req | user µs | kernel µs | context switches/req | CPU vs nginx |"
-    print "|---|---|---:|---:|---:|---:|---:|"
-    split("direct nginx gatehouse", t, " ")
+    print "| scenario | target | CPU µs/req | user µs | kernel µs | context switches/req | CPU vs nginx | CPU vs relay |"
+    print "|---|---|---:|---:|---:|---:|---:|---:|"
+    split("direct nginx relay gatehouse", t, " ")
     for (i = 1; i <= n; i++) {
-      s = order[i]; x = s SUBSEP "nginx"
-      for (j = 1; j <= 3; j++) {
-        key = s SUBSEP t[j]; c = u[key] + k[key]; r = "—"
-        if (t[j] == "gatehouse" && u[x] + k[x] > 0)
+      s = order[i]; x = s SUBSEP "nginx"; y = s SUBSEP "relay"
+      for (j = 1; j <= 4; j++) {
+        key = s SUBSEP t[j]; c = u[key] + k[key]; r = "—"; rr = "—"
+        if ((t[j] == "gatehouse" || t[j] == "relay") && u[x] + k[x] > 0)
           r = sprintf("%.2f×", c / (u[x] + k[x]))
-        printf "| %s | %s | %.1f | %.1f | %.1f | %.2f | %s |\n",
-          s, t[j], c, u[key], k[key], cs[key], r
+        if (t[j] == "gatehouse" && u[y] + k[y] > 0)
+          rr = sprintf("%.2f×", c / (u[y] + k[y]))
+        printf "| %s | %s | %.1f | %.1f | %.1f | %.2f | %s | %s |\n",
+          s, t[j], c, u[key], k[key], cs[key], r, rr
       }
     }
   }')
