@@ -1,7 +1,7 @@
 #include "policy/proxy_body.hpp"
 
-#include "policy/json_count.hpp"
 #include "policy/json_parse.hpp"
+#include "policy/json_read.hpp"
 
 #include <cstdint>
 #include <limits>
@@ -23,69 +23,63 @@ constexpr int max_content_depth = 8;
 // Counts the text of a message content, system prompt, prompt or input: a
 // string, or an array of strings and of parts with `text` and/or nested
 // `content` (tool results, Responses items).
-std::size_t content_chars(const json& v, int depth) {
+template <class V>
+std::size_t content_chars(const V& v, int depth) {
   if (v.is_string())
-    return count_chars(v.get_ref<const std::string&>());
+    return count_chars(v.str());
   if (depth >= max_content_depth)
     return 0;
   std::size_t n = 0;
   if (v.is_array()) {
-    for (const auto& item : v)
-      n += content_chars(item, depth + 1);
+    v.each([&](const V& item) { n += content_chars(item, depth + 1); });
   } else if (v.is_object()) {
-    auto text = v.find("text");
-    if (text != v.end() && text->is_string())
-      n += count_chars(text->get_ref<const std::string&>());
-    auto content = v.find("content");
-    if (content != v.end())
+    auto text = v.member("text");
+    if (text && text->is_string())
+      n += count_chars(text->str());
+    if (auto content = v.member("content"))
       n += content_chars(*content, depth + 1);
   }
   return n;
+}
+
+template <class V>
+void inspect_object(const V& j, proxy_body_info& info) {
+  info.is_json_object = true;
+  auto model = j.member("model");
+  if (model && model->is_string())
+    info.model = std::string{model->str()};
+  auto stream = j.member("stream");
+  info.stream = stream && stream->is_true();
+  if (auto options = j.member("stream_options")) {
+    auto include = options->member("include_usage");
+    info.client_wants_usage = include && include->is_true();
+  }
+  for (const char* key :
+       {"max_completion_tokens", "max_tokens", "max_output_tokens"}) {
+    if (auto v = json_read::member_count(j, key, false)) {
+      info.max_tokens = v;
+      break;
+    }
+  }
+  if (auto messages = j.member("messages")) {
+    messages->each([&](const V& msg) {
+      if (auto content = msg.member("content"))
+        info.prompt_chars += content_chars(*content, 0);
+    });
+  }
+  for (const char* key : {"system", "prompt", "input"})
+    if (auto it = j.member(key))
+      info.prompt_chars += content_chars(*it, 0);
 }
 
 } // namespace
 
 proxy_body_info inspect_body(std::string_view body, int max_depth) {
   proxy_body_info info;
-  json j;
-  info.fault = parse_json(body, max_depth, j);
-  if (info.fault != json_fault::none || !j.is_object())
-    return info;
-  info.is_json_object = true;
-  auto model = j.find("model");
-  if (model != j.end() && model->is_string())
-    info.model = model->get<std::string>();
-  auto stream = j.find("stream");
-  info.stream
-    = stream != j.end() && stream->is_boolean() && stream->get<bool>();
-  auto options = j.find("stream_options");
-  if (options != j.end() && options->is_object()) {
-    auto include = options->find("include_usage");
-    info.client_wants_usage = include != options->end() && include->is_boolean()
-                              && include->get<bool>();
-  }
-  for (const char* key :
-       {"max_completion_tokens", "max_tokens", "max_output_tokens"}) {
-    if (auto v = json_count(j, key, false)) {
-      info.max_tokens = v;
-      break;
-    }
-  }
-  auto messages = j.find("messages");
-  if (messages != j.end() && messages->is_array()) {
-    for (const auto& msg : *messages) {
-      if (!msg.is_object())
-        continue;
-      auto content = msg.find("content");
-      if (content != msg.end())
-        info.prompt_chars += content_chars(*content, 0);
-    }
-  }
-  for (const char* key : {"system", "prompt", "input"}) {
-    auto it = j.find(key);
-    if (it != j.end())
-      info.prompt_chars += content_chars(*it, 0);
-  }
+  info.fault = json_read::read_json(body, max_depth, [&](const auto& j) {
+    if (j.is_object())
+      inspect_object(j, info);
+  });
   return info;
 }
 

@@ -97,6 +97,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
     FUZZ_CHECK(info.model.empty() && !info.stream && !info.client_wants_usage
                && !info.max_tokens && info.prompt_chars == 0);
   }
+  if (info.is_json_object) {
+    // The fields read as nlohmann reads them (inspect_body runs on
+    // simdjson when it accepts the text): the last of repeated members.
+    auto model = doc.find("model");
+    FUZZ_CHECK(info.model
+               == (model != doc.end() && model->is_string()
+                     ? model->get<std::string>()
+                     : std::string{}));
+    auto stream = doc.find("stream");
+    FUZZ_CHECK(info.stream == (stream != doc.end() && *stream == true));
+    auto options = doc.find("stream_options");
+    FUZZ_CHECK(info.client_wants_usage
+               == (options != doc.end() && options->is_object()
+                   && options->contains("include_usage")
+                   && (*options)["include_usage"] == true));
+  }
   if (info.max_tokens)
     FUZZ_CHECK(*info.max_tokens >= 0);
   FUZZ_CHECK(info.prompt_chars <= body.size());
