@@ -17,7 +17,7 @@ std::string param::to_text() const {
   case kind::integer:
     return std::to_string(integer_);
   case kind::text:
-    return text_;
+    return text();
   default:
     return {};
   }

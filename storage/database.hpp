@@ -65,6 +65,15 @@ public:
       *this = param(*v);
   }
 
+  /// Text borrowed from `s` rather than copied: `s` must outlive every use
+  /// of the parameter (a statement's arguments built just before it runs).
+  static param borrow(const std::string& s) noexcept {
+    param p;
+    p.kind_ = kind::text;
+    p.borrowed_ = &s;
+    return p;
+  }
+
   /// The kind of value held.
   kind type() const noexcept {
     return kind_;
@@ -82,7 +91,7 @@ public:
 
   /// The text; meaningful only for kind::text.
   const std::string& text() const noexcept {
-    return text_;
+    return borrowed_ != nullptr ? *borrowed_ : text_;
   }
 
   /// The value as text (decimal for integers); empty for NULL.
@@ -92,6 +101,7 @@ private:
   kind kind_ = kind::null;
   std::int64_t integer_ = 0;
   std::string text_;
+  const std::string* borrowed_ = nullptr;
 };
 
 /// Statement parameters, bound to `$1`, `$2`, ... in order.
@@ -160,6 +170,16 @@ public:
   rows exec(std::string_view sql) {
     return exec(sql, params{});
   }
+
+  /// Adds rows to `table` the fastest way the backend has (multi-row
+  /// INSERTs with SQLite, COPY with PostgreSQL): `values` holds one
+  /// parameter for each of `columns`, row after row. Throws as exec does;
+  /// inside a transaction, a failure leaves the transaction to be rolled
+  /// back.
+  virtual void insert_rows(std::string_view table,
+                           const std::vector<std::string>& columns,
+                           const params& values)
+    = 0;
 
   /// Runs SQL text without parameters or results, and without caching it:
   /// DDL and administrative commands. May hold several statements.

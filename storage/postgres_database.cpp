@@ -1,10 +1,12 @@
 #include "storage/postgres_database.hpp"
 
 #include <cctype>
+#include <charconv>
 #include <unordered_map>
 #include <vector>
 
 #include <pqxx/pqxx>
+#include <pqxx/tablewriter>
 
 namespace gatehouse::storage {
 
@@ -142,6 +144,37 @@ public:
     }
   }
 
+  void insert_rows(std::string_view table,
+                   const std::vector<std::string>& columns,
+                   const params& values) override {
+    count_statement();
+    const std::size_t width = columns.size();
+    if (width == 0 || values.size() % width != 0)
+      throw storage_error("insert_rows: " + std::to_string(values.size())
+                          + " values for " + std::to_string(width)
+                          + " columns");
+    const std::string what = "COPY " + std::string(table);
+    // Refused before the copy starts: a copy cut short would end as if
+    // complete, with the rows sent so far.
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const auto& v = values[i];
+      if (v.type() == param::kind::text
+          && v.text().find('\0') != std::string::npos)
+        throw data_error("value " + std::to_string(i + 1)
+                         + " holds a NUL byte: " + what);
+    }
+    try {
+      if (tx_) {
+        copy(*tx_, table, columns, values);
+      } else {
+        pqxx::nontransaction once(conn_);
+        copy(once, table, columns, values);
+      }
+    } catch (...) {
+      translate(what);
+    }
+  }
+
   void run_script(std::string_view sql) override {
     count_statement();
     try {
@@ -211,6 +244,75 @@ private:
     std::string name = "gh_" + std::to_string(names_.size() + 1);
     conn_.prepare(name, key);
     return names_.emplace(std::move(key), std::move(name)).first->second;
+  }
+
+  /// Sends `values` to `table` with COPY ... FROM STDIN in its text
+  /// format, lines of up to about 64 KiB at a time.
+  static void copy(pqxx::transaction_base& t, std::string_view table,
+                   const std::vector<std::string>& columns,
+                   const params& values) {
+    constexpr std::size_t flush_at = 64 * 1024;
+    // libpqxx 6 deprecates tablewriter for stream_to, whose rows must be
+    // tuples of values it converts and escapes itself; tablewriter takes
+    // the text we build here as it is.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    pqxx::tablewriter writer(t, std::string(table), columns.begin(),
+                             columns.end());
+#pragma GCC diagnostic pop
+    const std::size_t width = columns.size();
+    std::string text;
+    text.reserve(flush_at + 4096);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const std::size_t column = i % width;
+      if (column > 0)
+        text += '\t';
+      append_copy_value(text, values[i]);
+      if (column + 1 < width)
+        continue;
+      // write_raw_line ends the text with a newline of its own: several
+      // rows go in one call, separated by newlines.
+      if (text.size() >= flush_at || i + 1 == values.size()) {
+        writer.write_raw_line(text);
+        text.clear();
+      } else {
+        text += '\n';
+      }
+    }
+    writer.complete();
+  }
+
+  /// Appends `v` in COPY's text format: \N for NULL, backslash escapes
+  /// for the backslash and the separators.
+  static void append_copy_value(std::string& out, const param& v) {
+    switch (v.type()) {
+    case param::kind::null:
+      out += "\\N";
+      return;
+    case param::kind::integer: {
+      char digits[24];
+      auto done = std::to_chars(digits, digits + sizeof digits, v.integer());
+      out.append(digits, done.ptr);
+      return;
+    }
+    case param::kind::text:
+      break;
+    }
+    const std::string& text = v.text();
+    std::size_t from = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      const char c = text[i];
+      const char* escaped = c == '\\'   ? "\\\\"
+                            : c == '\t' ? "\\t"
+                            : c == '\n' ? "\\n"
+                            : c == '\r' ? "\\r"
+                                        : nullptr;
+      if (escaped == nullptr)
+        continue;
+      out.append(text, from, i - from).append(escaped);
+      from = i + 1;
+    }
+    out.append(text, from, std::string::npos);
   }
 
   /// Rethrows the exception in flight as a storage exception. Messages

@@ -115,38 +115,8 @@ public:
     count_statement();
     sqlite3_stmt* stmt = prepare(sql);
     // Leave the cached statement reset and unbound whatever happens.
-    struct reset_guard {
-      sqlite3_stmt* s;
-      ~reset_guard() {
-        sqlite3_reset(s);
-        sqlite3_clear_bindings(s);
-      }
-    } guard{stmt};
-    auto expected
-      = static_cast<std::size_t>(sqlite3_bind_parameter_count(stmt));
-    if (expected != args.size())
-      throw storage_error("statement expects " + std::to_string(expected)
-                          + " parameters, got " + std::to_string(args.size())
-                          + ": " + std::string(sql));
-    for (std::size_t i = 0; i < args.size(); ++i) {
-      int index = static_cast<int>(i + 1);
-      int rc = SQLITE_OK;
-      const auto& a = args[i];
-      switch (a.type()) {
-      case param::kind::null:
-        rc = sqlite3_bind_null(stmt, index);
-        break;
-      case param::kind::integer:
-        rc = sqlite3_bind_int64(stmt, index, a.integer());
-        break;
-      case param::kind::text:
-        rc = sqlite3_bind_text64(stmt, index, a.text().data(), a.text().size(),
-                                 SQLITE_STATIC, SQLITE_UTF8);
-        break;
-      }
-      if (rc != SQLITE_OK)
-        fail(rc, sql);
-    }
+    reset_guard guard{stmt};
+    bind(stmt, args.data(), args.size(), sql);
     rows out;
     int columns = sqlite3_column_count(stmt);
     for (;;) {
@@ -170,6 +140,40 @@ public:
       out.emplace_back(std::move(values));
     }
     return out;
+  }
+
+  void insert_rows(std::string_view table,
+                   const std::vector<std::string>& columns,
+                   const params& values) override {
+    const std::size_t width = columns.size();
+    if (width == 0 || values.size() % width != 0)
+      throw storage_error("insert_rows: " + std::to_string(values.size())
+                          + " values for " + std::to_string(width)
+                          + " columns");
+    // Statements of 2^k rows, as many as the parameter limit allows: a
+    // few statement texts serve any number of rows.
+    const auto limit = static_cast<std::size_t>(
+      sqlite3_limit(db_, SQLITE_LIMIT_VARIABLE_NUMBER, -1));
+    std::size_t most = 1;
+    while (most * 2 <= max_insert_rows && most * 2 * width <= limit)
+      most *= 2;
+    const std::string what = "INSERT INTO " + std::string(table);
+    std::size_t left = values.size() / width;
+    const param* next = values.data();
+    while (left > 0) {
+      std::size_t n = most;
+      while (n > left)
+        n /= 2;
+      count_statement();
+      sqlite3_stmt* stmt = prepare_insert(table, columns, n);
+      reset_guard guard{stmt};
+      bind(stmt, next, n * width, what);
+      int rc = sqlite3_step(stmt);
+      if (rc != SQLITE_DONE)
+        fail(rc, what);
+      next += n * width;
+      left -= n;
+    }
   }
 
   void run_script(std::string_view sql) override {
@@ -221,6 +225,74 @@ public:
   }
 
 private:
+  /// The most rows insert_rows puts in one statement.
+  static constexpr std::size_t max_insert_rows = 64;
+
+  /// Resets a cached statement and clears its bindings on the way out.
+  struct reset_guard {
+    sqlite3_stmt* s;
+    ~reset_guard() {
+      sqlite3_reset(s);
+      sqlite3_clear_bindings(s);
+    }
+  };
+
+  /// Binds `args[0, n)` to the parameters of `stmt`, which must be as many.
+  void bind(sqlite3_stmt* stmt, const param* args, std::size_t n,
+            std::string_view sql) {
+    auto expected
+      = static_cast<std::size_t>(sqlite3_bind_parameter_count(stmt));
+    if (expected != n)
+      throw storage_error("statement expects " + std::to_string(expected)
+                          + " parameters, got " + std::to_string(n) + ": "
+                          + std::string(sql));
+    for (std::size_t i = 0; i < n; ++i) {
+      int index = static_cast<int>(i + 1);
+      int rc = SQLITE_OK;
+      const auto& a = args[i];
+      switch (a.type()) {
+      case param::kind::null:
+        rc = sqlite3_bind_null(stmt, index);
+        break;
+      case param::kind::integer:
+        rc = sqlite3_bind_int64(stmt, index, a.integer());
+        break;
+      case param::kind::text:
+        rc = sqlite3_bind_text64(stmt, index, a.text().data(), a.text().size(),
+                                 SQLITE_STATIC, SQLITE_UTF8);
+        break;
+      }
+      if (rc != SQLITE_OK)
+        fail(rc, sql);
+    }
+  }
+
+  /// The prepared INSERT of `rows` rows into `table`.
+  sqlite3_stmt* prepare_insert(std::string_view table,
+                               const std::vector<std::string>& columns,
+                               std::size_t rows) {
+    std::string key(table);
+    for (const auto& c : columns)
+      key.append(1, ',').append(c);
+    key.append(1, '*').append(std::to_string(rows));
+    auto it = inserts_.find(key);
+    if (it != inserts_.end())
+      return it->second;
+    std::string sql = "INSERT INTO " + std::string(table) + " (";
+    for (std::size_t c = 0; c < columns.size(); ++c)
+      sql.append(c == 0 ? "" : ", ").append(columns[c]);
+    sql += ") VALUES ";
+    for (std::size_t r = 0; r < rows; ++r) {
+      sql += r == 0 ? "(" : ", (";
+      for (std::size_t c = 0; c < columns.size(); ++c)
+        sql += c == 0 ? "?" : ", ?";
+      sql += ")";
+    }
+    sqlite3_stmt* stmt = prepare(sql);
+    inserts_.emplace(std::move(key), stmt);
+    return stmt;
+  }
+
   sqlite3_stmt* prepare(std::string_view sql) {
     std::string key(sql);
     auto it = cache_.find(key);
@@ -295,6 +367,9 @@ private:
 
   sqlite3* db_ = nullptr;
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  /// insert_rows' statements (also in cache_, which owns them) by table,
+  /// columns and rows.
+  std::unordered_map<std::string, sqlite3_stmt*> inserts_;
 };
 
 } // namespace

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <stdexcept>
+#include <string_view>
 #include <tuple>
 
 #include "policy/text.hpp"
@@ -76,19 +77,33 @@ private:
 
 // -- request logs -------------------------------------------------------------
 
-const std::string log_columns
-  = "id, org_id, request_id, key_id, key_prefix, app_id, team_id, user_id, "
-    "provider, model, method, path, status, error_code, tokens_in, "
-    "tokens_out, cost_micros, usage_estimated, unpriced, latency_ms, "
-    "ttft_ms, stream, session_id, end_user, metadata, env, request_body, "
-    "response_body, created_at";
+/// The columns of request_logs; read_log and append_log depend on their
+/// order.
+const std::vector<std::string> log_column_names = {
+  "id",         "org_id",        "request_id",   "key_id",
+  "key_prefix", "app_id",        "team_id",      "user_id",
+  "provider",   "model",         "method",       "path",
+  "status",     "error_code",    "tokens_in",    "tokens_out",
+  "cost_micros", "usage_estimated", "unpriced",  "latency_ms",
+  "ttft_ms",    "stream",        "session_id",   "end_user",
+  "metadata",   "env",           "request_body", "response_body",
+  "created_at"};
 
-constexpr std::size_t log_width = 29;
+/// log_column_names as a list for SELECT.
+const std::string log_columns = [] {
+  std::string out;
+  for (const auto& c : log_column_names)
+    out.append(out.empty() ? "" : ", ").append(c);
+  return out;
+}();
 
 /// Text as a parameter, valid UTF-8 without NUL: much of a log comes from
 /// client headers and bodies, which PostgreSQL would refuse and which the
-/// log API could not put into JSON.
+/// log API could not put into JSON. Text already clean (nearly all of it)
+/// is bound where it is, without a copy.
 param clean(const std::string& text) {
+  if (text.find('\0') == std::string::npos && policy::valid_utf8(text))
+    return param::borrow(text);
   return param(policy::clean_utf8(text));
 }
 
@@ -162,12 +177,6 @@ request_log_record read_log(const row& r) {
   return l;
 }
 
-const bulk_insert& log_insert() {
-  static const bulk_insert insert(
-    "INSERT INTO request_logs (" + log_columns + ")", log_width, "");
-  return insert;
-}
-
 const bulk_insert& counter_upsert() {
   static const bulk_insert insert(
     "INSERT INTO usage_counters (org_id, scope_type, scope_id, month, "
@@ -181,34 +190,52 @@ const bulk_insert& counter_upsert() {
   return insert;
 }
 
-} // namespace
+/// A batch to write: the caller's records, referred to, not copied.
+struct batch_refs {
+  std::vector<const request_log_record*> logs;
+  std::vector<const usage_delta*> deltas;
+  std::vector<const key_use*> uses;
+};
 
-void store::write_batch(const std::vector<request_log_record>& logs,
-                        const std::vector<usage_delta>& deltas,
-                        const std::vector<key_use>& uses) {
+/// Sums of the deltas of each counter, keyed by views of the deltas' own
+/// texts.
+using counter_sums
+  = std::map<std::tuple<std::string_view, std::string_view, std::string_view,
+                        std::string_view>,
+             usage_delta>;
+
+/// Sums of the uses of each key, keyed by views of the uses' own texts.
+using key_sums = std::map<std::pair<std::string_view, std::string_view>, key_use>;
+
+/// Writes a batch in one transaction (store::write_batch).
+void write_refs(database& db, const batch_refs& b) {
   // One row per counter and per key: PostgreSQL refuses to upsert a row
   // twice in one statement. Sorted keys also make concurrent batches lock
   // rows in the same order.
-  std::map<std::tuple<std::string, std::string, std::string, std::string>,
-           usage_delta>
-    counters;
-  for (const auto& d : deltas) {
+  counter_sums counters;
+  for (const auto* d : b.deltas) {
     auto [it, fresh] = counters.try_emplace(
-      std::make_tuple(d.org_id, d.scope_type, d.scope_id, d.month), d);
+      std::make_tuple(std::string_view(d->org_id),
+                      std::string_view(d->scope_type),
+                      std::string_view(d->scope_id),
+                      std::string_view(d->month)),
+      *d);
     if (!fresh) {
-      it->second.requests += d.requests;
-      it->second.tokens_in += d.tokens_in;
-      it->second.tokens_out += d.tokens_out;
-      it->second.cost_micros += d.cost_micros;
+      it->second.requests += d->requests;
+      it->second.tokens_in += d->tokens_in;
+      it->second.tokens_out += d->tokens_out;
+      it->second.cost_micros += d->cost_micros;
     }
   }
-  std::map<std::pair<std::string, std::string>, key_use> keys;
-  for (const auto& u : uses) {
-    auto [it, fresh] = keys.try_emplace(std::make_pair(u.org_id, u.key_id), u);
+  key_sums keys;
+  for (const auto* u : b.uses) {
+    auto [it, fresh] = keys.try_emplace(
+      std::make_pair(std::string_view(u->org_id), std::string_view(u->key_id)),
+      *u);
     if (!fresh) {
-      it->second.requests += u.requests;
-      if (u.last_used_at > it->second.last_used_at)
-        it->second.last_used_at = u.last_used_at;
+      it->second.requests += u->requests;
+      if (u->last_used_at > it->second.last_used_at)
+        it->second.last_used_at = u->last_used_at;
     }
   }
   std::vector<const usage_delta*> merged;
@@ -216,11 +243,15 @@ void store::write_batch(const std::vector<request_log_record>& logs,
   for (const auto& entry : counters)
     merged.push_back(&entry.second);
 
-  transaction tx(db_);
-  log_insert().run(db_, logs.size(), [&](std::size_t i, params& args) {
-    append_log(logs[i], args);
-  });
-  counter_upsert().run(db_, merged.size(), [&](std::size_t i, params& args) {
+  params values;
+  values.reserve(b.logs.size() * log_column_names.size());
+  for (const auto* l : b.logs)
+    append_log(*l, values);
+
+  transaction tx(db);
+  if (!values.empty())
+    db.insert_rows("request_logs", log_column_names, values);
+  counter_upsert().run(db, merged.size(), [&](std::size_t i, params& args) {
     const auto& d = *merged[i];
     args.emplace_back(d.org_id);
     args.emplace_back(d.scope_type);
@@ -232,36 +263,35 @@ void store::write_batch(const std::vector<request_log_record>& logs,
     args.emplace_back(d.cost_micros);
   });
   for (const auto& [id, u] : keys) {
-    db_.exec("UPDATE api_keys SET last_used_at = CASE "
-             "WHEN last_used_at IS NULL OR last_used_at < $3 THEN $3 "
-             "ELSE last_used_at END, "
-             "request_count = request_count + $4 "
-             "WHERE org_id = $1 AND id = $2",
-             {u.org_id, u.key_id, u.last_used_at, u.requests});
+    db.exec("UPDATE api_keys SET last_used_at = CASE "
+            "WHEN last_used_at IS NULL OR last_used_at < $3 THEN $3 "
+            "ELSE last_used_at END, "
+            "request_count = request_count + $4 "
+            "WHERE org_id = $1 AND id = $2",
+            {u.org_id, u.key_id, u.last_used_at, u.requests});
   }
   tx.commit();
 }
 
-namespace {
-
 /// Writes entries [lo, hi) in one transaction; on a data error, each half
 /// on its own, down to single entries, which are refused.
-void write_range(store& st, const std::vector<log_write>& entries,
+void write_range(database& db, const std::vector<log_write>& entries,
                  std::size_t lo, std::size_t hi, std::vector<bool>& settled,
                  const store::refused_entry& refused) {
-  std::vector<request_log_record> logs;
-  std::vector<usage_delta> deltas;
-  std::vector<key_use> uses;
-  logs.reserve(hi - lo);
+  batch_refs b;
+  b.logs.reserve(hi - lo);
+  b.deltas.reserve(hi - lo);
+  b.uses.reserve(hi - lo);
   for (std::size_t i = lo; i < hi; ++i) {
     const auto& e = entries[i];
-    logs.push_back(e.log);
-    deltas.insert(deltas.end(), e.deltas.begin(), e.deltas.end());
+    b.logs.push_back(&e.log);
+    for (const auto& d : e.deltas)
+      b.deltas.push_back(&d);
     if (e.key)
-      uses.push_back(*e.key);
+      b.uses.push_back(&*e.key);
   }
   try {
-    st.write_batch(logs, deltas, uses);
+    write_refs(db, b);
   } catch (const data_error& why) {
     if (hi - lo == 1) {
       settled[lo] = true;
@@ -269,8 +299,8 @@ void write_range(store& st, const std::vector<log_write>& entries,
       return;
     }
     const std::size_t mid = lo + (hi - lo) / 2;
-    write_range(st, entries, lo, mid, settled, refused);
-    write_range(st, entries, mid, hi, settled, refused);
+    write_range(db, entries, lo, mid, settled, refused);
+    write_range(db, entries, mid, hi, settled, refused);
     return;
   }
   std::fill(settled.begin() + static_cast<std::ptrdiff_t>(lo),
@@ -279,12 +309,28 @@ void write_range(store& st, const std::vector<log_write>& entries,
 
 } // namespace
 
+void store::write_batch(const std::vector<request_log_record>& logs,
+                        const std::vector<usage_delta>& deltas,
+                        const std::vector<key_use>& uses) {
+  batch_refs b;
+  b.logs.reserve(logs.size());
+  for (const auto& l : logs)
+    b.logs.push_back(&l);
+  b.deltas.reserve(deltas.size());
+  for (const auto& d : deltas)
+    b.deltas.push_back(&d);
+  b.uses.reserve(uses.size());
+  for (const auto& u : uses)
+    b.uses.push_back(&u);
+  write_refs(db_, b);
+}
+
 void store::write_entries(const std::vector<log_write>& entries,
                           std::vector<bool>& settled,
                           const refused_entry& refused) {
   settled.assign(entries.size(), false);
   if (!entries.empty())
-    write_range(*this, entries, 0, entries.size(), settled, refused);
+    write_range(db_, entries, 0, entries.size(), settled, refused);
 }
 
 log_page store::query_logs(const std::string& org_id, const log_filter& filter,

@@ -1,6 +1,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -347,6 +348,65 @@ TEST(DatabaseParsing, ReadsPostgresConstraintNames) {
   EXPECT_EQ(constraint_from_pg_message("something else"), "unknown");
 }
 
+TEST_P(DatabaseTest, InsertRowsTakesAnyTextAndManyRows) {
+  make_table();
+  // Texts that COPY's text format has to escape, and NULLs.
+  const std::vector<std::string> texts = {
+    "tab\there", "line\nbreak", "cr\rlf", "back\\slash", "\\N", "\\.",
+    "", "\xc3\xa9t\xc3\xa9", "end\\"};
+  const std::string owned = "borrowed text";
+  params values;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    values.emplace_back("r" + std::to_string(i));
+    values.emplace_back(-static_cast<std::int64_t>(i) * 1000000007);
+    values.emplace_back(texts[i]);
+    values.emplace_back(i % 2 == 0);
+  }
+  values.insert(values.end(), {"null", nullptr, nullptr, nullptr});
+  values.insert(values.end(), {"borrowed", 1, param::borrow(owned), true});
+  db().insert_rows("t", {"id", "n", "s", "b"}, values);
+  auto r = db().exec("SELECT id, n, s, b FROM t ORDER BY id");
+  ASSERT_EQ(r.size(), texts.size() + 2);
+  EXPECT_EQ(r[0].text(0), "borrowed");
+  EXPECT_EQ(r[0].text(2), owned);
+  EXPECT_EQ(r[1].text(0), "null");
+  EXPECT_TRUE(r[1].is_null(1));
+  EXPECT_TRUE(r[1].is_null(2));
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const auto& row = r[i + 2];
+    EXPECT_EQ(row.text(0), "r" + std::to_string(i));
+    EXPECT_EQ(row.int64(1), -static_cast<std::int64_t>(i) * 1000000007);
+    EXPECT_FALSE(row.is_null(2)) << i;
+    EXPECT_EQ(row.text(2), texts[i]) << i;
+    EXPECT_EQ(row.boolean(3), i % 2 == 0);
+  }
+
+  // Many rows, in a transaction; a duplicate key refuses them all.
+  params many;
+  for (int i = 0; i < 1000; ++i)
+    many.insert(many.end(), {"m" + std::to_string(i), i, "x", false});
+  {
+    transaction tx(db());
+    db().insert_rows("t", {"id", "n", "s", "b"}, many);
+    tx.commit();
+  }
+  EXPECT_EQ(count("t"), static_cast<std::int64_t>(texts.size()) + 1002);
+  many.insert(many.end(), {"r0", 0, "again", false});
+  {
+    transaction tx(db());
+    EXPECT_THROW(db().insert_rows("t", {"id", "n", "s", "b"}, many),
+                 conflict_error);
+  }
+  EXPECT_FALSE(db().in_transaction());
+  EXPECT_EQ(count("t"), static_cast<std::int64_t>(texts.size()) + 1002);
+  // The connection goes on working.
+  db().insert_rows("t", {"id", "n", "s", "b"}, {"after", 1, "y", true});
+  EXPECT_EQ(count("t"), static_cast<std::int64_t>(texts.size()) + 1003);
+
+  EXPECT_THROW(db().insert_rows("t", {"id", "n", "s", "b"}, {"odd", 1}),
+               storage_error);
+}
+
 TEST(DatabaseParsing, ParamsConvertFromCommonTypes) {
   EXPECT_TRUE(param().is_null());
   EXPECT_TRUE(param(std::nullopt).is_null());
@@ -356,6 +416,13 @@ TEST(DatabaseParsing, ParamsConvertFromCommonTypes) {
   EXPECT_EQ(param(std::string_view("sv")).text(), "sv");
   EXPECT_EQ(param(std::optional<int>(5)).type(), param::kind::integer);
   EXPECT_TRUE(param(std::optional<int>()).is_null());
+  std::string text = "lent";
+  auto lent = param::borrow(text);
+  EXPECT_EQ(lent.type(), param::kind::text);
+  text = "changed before use";
+  EXPECT_EQ(lent.text(), "changed before use");
+  auto copy = lent;
+  EXPECT_EQ(copy.to_text(), "changed before use");
 }
 
 } // namespace

@@ -369,6 +369,11 @@ public:
   rows exec(std::string_view sql, const params& args) override {
     return inner_.exec(sql, args);
   }
+  void insert_rows(std::string_view table,
+                   const std::vector<std::string>& columns,
+                   const params& values) override {
+    inner_.insert_rows(table, columns, values);
+  }
   void run_script(std::string_view sql) override {
     inner_.run_script(sql);
   }
