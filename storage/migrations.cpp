@@ -284,6 +284,20 @@ const std::vector<migration>& migrations() {
       "org_id TEXT NOT NULL, "
       "created_at TEXT NOT NULL, "
       "CONSTRAINT org_changes__seq PRIMARY KEY (seq))"}},
+    {5,
+     "request logs keep only the indexes their pages need",
+     // Every index of request_logs costs each logged request one more
+     // B-tree insert, on the data plane's busiest table. Log pages walk
+     // request_logs_by_org_time newest first and test the other filters
+     // (key, app, team, ...) row by row; only a session, which tends to
+     // be a handful of rows among many, keeps an index, and only for the
+     // rows that have one. Counting and deleting an app's logs (its info
+     // and deletion, both rare) read the organization's logs.
+     {"DROP INDEX request_logs_by_key",
+      "DROP INDEX request_logs_by_app",
+      "DROP INDEX request_logs_by_session",
+      "CREATE INDEX request_logs_by_session ON request_logs "
+      "(org_id, session_id, created_at, id) WHERE session_id IS NOT NULL"}},
   };
   return all;
 }

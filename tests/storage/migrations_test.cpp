@@ -1,5 +1,7 @@
+#include <algorithm>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -150,11 +152,80 @@ TEST_P(MigrationsTest, Version2UpgradesAVersion1Database) {
                  : "SELECT 1 FROM sqlite_master WHERE type = 'index' "
                    "AND name = $1";
   for (const char* index :
-       {"request_logs_by_org_time", "request_logs_by_key",
-        "request_logs_by_session", "usage_counters_by_month",
-        "providers__org_id__is_default"})
+       {"request_logs_by_org_time", "request_logs_by_session",
+        "usage_counters_by_month", "providers__org_id__is_default"})
     EXPECT_EQ(db().exec(index_sql, {index}).size(), 1u) << index;
   EXPECT_TRUE(db().exec(index_sql, {"request_logs_by_org"}).empty());
+}
+
+TEST_P(MigrationsTest, Version5KeepsOnlyTheIndexesOfLogPages) {
+  ASSERT_EQ(migrate_to(db(), 4), 4);
+  db().exec("INSERT INTO orgs (id, slug, name, created_at) "
+            "VALUES ('o1', 'acme', 'Acme', '2026-01-01T00:00:00Z')");
+  for (int i = 0; i < 40; ++i)
+    db().exec("INSERT INTO request_logs (id, org_id, request_id, key_id, "
+              "app_id, session_id, created_at) VALUES ($1, 'o1', $1, $2, "
+              "$3, $4, $5)",
+              {"l" + std::to_string(i), "k" + std::to_string(i % 4),
+               "a" + std::to_string(i % 2),
+               i % 10 == 0 ? param("s1") : param(),
+               "2026-01-02T00:00:" + std::to_string(10 + i) + ".000Z"});
+  ASSERT_EQ(migrate(db()), latest_schema_version() - 4);
+
+  const char* indexes_sql
+    = postgres() ? "SELECT indexname FROM pg_indexes WHERE tablename = "
+                   "'request_logs' ORDER BY indexname"
+                 : "SELECT name FROM sqlite_master WHERE type = 'index' "
+                   "AND tbl_name = 'request_logs' AND sql IS NOT NULL "
+                   "ORDER BY name";
+  std::vector<std::string> names;
+  for (const auto& r : db().exec(indexes_sql))
+    names.push_back(r.text(0));
+  std::vector<std::string> want = {"request_logs_by_org_time",
+                                   "request_logs_by_session"};
+  if (postgres())
+    want.push_back("request_logs__id"); // the primary key
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(names, want);
+
+  // Pages of a session read its index; every other filter walks the
+  // organization's logs in time order.
+  const std::string page_sql
+    = "SELECT id FROM request_logs WHERE org_id = $1 AND session_id = $2 "
+      "ORDER BY created_at DESC, id DESC LIMIT 51";
+  const std::string explain
+    = postgres() ? "EXPLAIN " : "EXPLAIN QUERY PLAN ";
+  auto plan_of = [&](const std::string& sql, const params& args) {
+    std::string text;
+    for (const auto& r : db().exec(explain + sql, args))
+      for (std::size_t c = 0; c < r.size(); ++c)
+        text += r.text(c) + "\n";
+    return text;
+  };
+  if (postgres())
+    db().run_script("SET enable_seqscan = off");
+  EXPECT_NE(plan_of(page_sql, {"o1", "s1"}).find("request_logs_by_session"),
+            std::string::npos)
+    << plan_of(page_sql, {"o1", "s1"});
+  const std::string key_sql
+    = "SELECT id FROM request_logs WHERE org_id = $1 AND key_id = $2 "
+      "ORDER BY created_at DESC, id DESC LIMIT 51";
+  EXPECT_NE(plan_of(key_sql, {"o1", "k1"}).find("request_logs_by_org_time"),
+            std::string::npos)
+    << plan_of(key_sql, {"o1", "k1"});
+
+  store st(db());
+  log_filter f;
+  f.session_id = "s1";
+  auto page = st.query_logs("o1", f, std::nullopt, 10);
+  ASSERT_EQ(page.logs.size(), 4u);
+  EXPECT_EQ(page.logs[0].id, "l30");
+  EXPECT_EQ(page.logs[3].id, "l0");
+  f = {};
+  f.key_id = "k1";
+  f.app_id = "a1";
+  EXPECT_EQ(st.query_logs("o1", f, std::nullopt, 100).logs.size(), 10u);
+  EXPECT_EQ(st.app_counts("o1", "a0").requests, 20);
 }
 
 TEST_P(MigrationsTest, ConcurrentMigrationsApplyEachVersionOnce) {
