@@ -225,8 +225,11 @@ public:
   }
 
 private:
-  /// The most rows insert_rows puts in one statement.
-  static constexpr std::size_t max_insert_rows = 64;
+  /// The most rows insert_rows puts in one statement: fewer, larger
+  /// statements cost less per row (bench/log_rows: 64 -> 256 rows, about
+  /// 10 % less CPU), and beyond 256 nothing more is won. The parameter
+  /// limit (32766 since SQLite 3.32) may lower it.
+  static constexpr std::size_t max_insert_rows = 256;
 
   /// Resets a cached statement and clears its bindings on the way out.
   struct reset_guard {

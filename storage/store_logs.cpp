@@ -4,11 +4,14 @@
 #include "storage/store.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <stdexcept>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
 
 #include "policy/text.hpp"
 #include "storage/database.hpp"
@@ -97,12 +100,36 @@ const std::string log_columns = [] {
   return out;
 }();
 
+/// True when `text` is ASCII without NUL, as nearly every log text is;
+/// tested eight bytes at a time.
+bool plain_ascii(const std::string& text) {
+  constexpr std::uint64_t ones = 0x0101010101010101;
+  constexpr std::uint64_t highs = 0x8080808080808080;
+  const char* p = text.data();
+  const std::size_t n = text.size();
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t v;
+    std::memcpy(&v, p + i, 8);
+    // A high bit set, or (with none set) a zero byte.
+    if ((v & highs) != 0 || ((v - ones) & ~v & highs) != 0)
+      return false;
+  }
+  for (; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(p[i]);
+    if (c == 0 || c >= 0x80)
+      return false;
+  }
+  return true;
+}
+
 /// Text as a parameter, valid UTF-8 without NUL: much of a log comes from
 /// client headers and bodies, which PostgreSQL would refuse and which the
 /// log API could not put into JSON. Text already clean (nearly all of it)
 /// is bound where it is, without a copy.
 param clean(const std::string& text) {
-  if (text.find('\0') == std::string::npos && policy::valid_utf8(text))
+  if (plain_ascii(text)
+      || (text.find('\0') == std::string::npos && policy::valid_utf8(text)))
     return param::borrow(text);
   return param(policy::clean_utf8(text));
 }
@@ -197,51 +224,70 @@ struct batch_refs {
   std::vector<const key_use*> uses;
 };
 
-/// Sums of the deltas of each counter, keyed by views of the deltas' own
-/// texts.
-using counter_sums
-  = std::map<std::tuple<std::string_view, std::string_view, std::string_view,
-                        std::string_view>,
-             usage_delta>;
+/// The counter a delta moves, as a tuple that orders counters.
+auto counter_of(const usage_delta& d) {
+  return std::tie(d.org_id, d.scope_type, d.scope_id, d.month);
+}
 
-/// Sums of the uses of each key, keyed by views of the uses' own texts.
-using key_sums = std::map<std::pair<std::string_view, std::string_view>, key_use>;
+/// The key a use is of, as a tuple that orders keys.
+auto key_of(const key_use& u) {
+  return std::tie(u.org_id, u.key_id);
+}
+
+/// Hashes and compares what `Of` picks from records the map refers to.
+template <class T, auto Of>
+struct same {
+  std::size_t operator()(const T* r) const noexcept {
+    std::size_t h = 0;
+    std::apply(
+      [&](const auto&... text) {
+        ((h = h * 31 + std::hash<std::string_view>{}(text)), ...);
+      },
+      Of(*r));
+    return h;
+  }
+  bool operator()(const T* a, const T* b) const noexcept {
+    return Of(*a) == Of(*b);
+  }
+};
+
+/// The sums of `records` per what `Of` picks, in the order of `Of`.
+template <class T, auto Of, class Add>
+std::vector<T> sum_by(const std::vector<const T*>& records, Add add) {
+  std::unordered_map<const T*, T, same<T, Of>, same<T, Of>> sums;
+  sums.reserve(records.size());
+  for (const auto* r : records) {
+    auto [it, fresh] = sums.try_emplace(r, *r);
+    if (!fresh)
+      add(it->second, *r);
+  }
+  std::vector<T> out;
+  out.reserve(sums.size());
+  for (auto& entry : sums)
+    out.push_back(std::move(entry.second));
+  std::sort(out.begin(), out.end(),
+            [](const T& a, const T& b) { return Of(a) < Of(b); });
+  return out;
+}
 
 /// Writes a batch in one transaction (store::write_batch).
 void write_refs(database& db, const batch_refs& b) {
   // One row per counter and per key: PostgreSQL refuses to upsert a row
   // twice in one statement. Sorted keys also make concurrent batches lock
   // rows in the same order.
-  counter_sums counters;
-  for (const auto* d : b.deltas) {
-    auto [it, fresh] = counters.try_emplace(
-      std::make_tuple(std::string_view(d->org_id),
-                      std::string_view(d->scope_type),
-                      std::string_view(d->scope_id),
-                      std::string_view(d->month)),
-      *d);
-    if (!fresh) {
-      it->second.requests += d->requests;
-      it->second.tokens_in += d->tokens_in;
-      it->second.tokens_out += d->tokens_out;
-      it->second.cost_micros += d->cost_micros;
-    }
-  }
-  key_sums keys;
-  for (const auto* u : b.uses) {
-    auto [it, fresh] = keys.try_emplace(
-      std::make_pair(std::string_view(u->org_id), std::string_view(u->key_id)),
-      *u);
-    if (!fresh) {
-      it->second.requests += u->requests;
-      if (u->last_used_at > it->second.last_used_at)
-        it->second.last_used_at = u->last_used_at;
-    }
-  }
-  std::vector<const usage_delta*> merged;
-  merged.reserve(counters.size());
-  for (const auto& entry : counters)
-    merged.push_back(&entry.second);
+  const auto counters = sum_by<usage_delta, counter_of>(
+    b.deltas, [](usage_delta& sum, const usage_delta& d) {
+      sum.requests += d.requests;
+      sum.tokens_in += d.tokens_in;
+      sum.tokens_out += d.tokens_out;
+      sum.cost_micros += d.cost_micros;
+    });
+  const auto keys
+    = sum_by<key_use, key_of>(b.uses, [](key_use& sum, const key_use& u) {
+        sum.requests += u.requests;
+        if (u.last_used_at > sum.last_used_at)
+          sum.last_used_at = u.last_used_at;
+      });
 
   params values;
   values.reserve(b.logs.size() * log_column_names.size());
@@ -251,8 +297,8 @@ void write_refs(database& db, const batch_refs& b) {
   transaction tx(db);
   if (!values.empty())
     db.insert_rows("request_logs", log_column_names, values);
-  counter_upsert().run(db, merged.size(), [&](std::size_t i, params& args) {
-    const auto& d = *merged[i];
+  counter_upsert().run(db, counters.size(), [&](std::size_t i, params& args) {
+    const auto& d = counters[i];
     args.emplace_back(d.org_id);
     args.emplace_back(d.scope_type);
     args.emplace_back(d.scope_id);
@@ -262,7 +308,7 @@ void write_refs(database& db, const batch_refs& b) {
     args.emplace_back(d.tokens_out);
     args.emplace_back(d.cost_micros);
   });
-  for (const auto& [id, u] : keys) {
+  for (const auto& u : keys) {
     db.exec("UPDATE api_keys SET last_used_at = CASE "
             "WHEN last_used_at IS NULL OR last_used_at < $3 THEN $3 "
             "ELSE last_used_at END, "

@@ -310,6 +310,22 @@ TEST_P(LogStoreTest, TextsAreStoredAsCleanUtf8) {
   EXPECT_EQ(ids(s.org.id, f), strings{clean(l.id)});
 }
 
+TEST_P(LogStoreTest, CleanTextIsStoredAsItIsAndANulAnywhereIsReplaced) {
+  auto s = new_org("acme");
+  auto l = make_log(s.org.id, "log-1", "2026-11-23T13:16:20.042Z");
+  // Valid UTF-8 beyond ASCII stays byte for byte.
+  l.request_body = "{\"q\":\"caf\xc3\xa9 \xf0\x9f\x98\x80 long enough\"}";
+  // A NUL inside an eight-byte word of plain ASCII, and at the very end.
+  l.response_body = std::string("{\"a\":\"0123456\0" "89abcdef\"}", 24);
+  l.end_user = std::string("user\0", 5);
+  write_logs({l});
+  auto got = st().query_logs(s.org.id, {}, std::nullopt, 10).logs.at(0);
+  EXPECT_EQ(got.request_body, l.request_body);
+  EXPECT_EQ(got.response_body,
+            "{\"a\":\"0123456\xef\xbf\xbd" "89abcdef\"}");
+  EXPECT_EQ(got.end_user, "user\xef\xbf\xbd");
+}
+
 /// The entries of write_entries: one log each, counting one request of the
 /// org's key.
 std::vector<log_write>
