@@ -11,7 +11,7 @@
 #   3. wrk: direct to the mock, through nginx, through the relay, through
 #      Gatehouse, at 1 and 64
 #      connections, non-streaming and streaming (static SSE, 8 chunks);
-#   4. paced SSE streams with stream_load: direct and through Gatehouse at
+#   4. paced SSE streams with stream_load: direct, through nginx and through Gatehouse at
 #      BENCH_COMPARE_STREAMS connections (time to first token), then
 #      BENCH_STREAMS connections through Gatehouse (peak RSS, lost chunks);
 #   5. prints a Markdown block for bench/RESULTS.md on stdout.
@@ -242,6 +242,7 @@ fi
 RSS_BEFORE=0 RSS_HWM=0 RSS_SAMPLED=0 RSS_AFTER=0 HWM_RESET=no
 if [[ "$SKIP_STREAMS" != 1 ]]; then
   run_streams direct-cmp "$MOCK_URL" "$COMPARE_STREAMS"
+  run_streams nginx-cmp "$NGINX_URL" "$COMPARE_STREAMS"
   run_streams gatehouse-cmp "$GH_URL" "$COMPARE_STREAMS"
 
   RSS_BEFORE=$(rss_kib "$GH_PID" VmRSS)
@@ -414,6 +415,10 @@ if [[ "$SKIP_STREAMS" != 1 ]]; then
     -v d="$(jget .ttfe_p50_ms direct-cmp)" 'BEGIN {printf "%.3f", g - d}')
   TTFT_ADDED_P99=$(awk -v g="$(jget .ttfe_p99_ms gatehouse-cmp)" \
     -v d="$(jget .ttfe_p99_ms direct-cmp)" 'BEGIN {printf "%.3f", g - d}')
+  NGINX_TTFT_ADDED_P50=$(awk -v g="$(jget .ttfe_p50_ms nginx-cmp)" \
+    -v d="$(jget .ttfe_p50_ms direct-cmp)" 'BEGIN {printf "%.3f", g - d}')
+  NGINX_TTFT_ADDED_P99=$(awk -v g="$(jget .ttfe_p99_ms nginx-cmp)" \
+    -v d="$(jget .ttfe_p99_ms direct-cmp)" 'BEGIN {printf "%.3f", g - d}')
   TTFT_OK=$(awk -v a="$TTFT_ADDED_P99" 'BEGIN {print ((a <= 2) ? 1 : 0)}')
   STREAM_SECTION="#### Streams (stream_load, paced SSE: $STREAM_CHUNKS chunks ${STREAM_DELAY_MS} ms apart)
 
@@ -423,10 +428,11 @@ complete \`data:\` event.
 | run | streams | completed | failed | lost chunks | TTFE p50 ms | TTFE p99 ms | duration s |
 |---|---:|---:|---:|---:|---:|---:|---:|
 $(stream_row direct-cmp "direct to mock")
+$(stream_row nginx-cmp "through nginx")
 $(stream_row gatehouse-cmp "through Gatehouse")
 $(stream_row "$BIG" "through Gatehouse")
 
-- added TTFT at $COMPARE_STREAMS streams: p50 ${TTFT_ADDED_P50} ms, p99 ${TTFT_ADDED_P99} ms
+- added TTFT at $COMPARE_STREAMS streams: p50 ${TTFT_ADDED_P50} ms, p99 ${TTFT_ADDED_P99} ms (nginx: p50 ${NGINX_TTFT_ADDED_P50} ms, p99 ${NGINX_TTFT_ADDED_P99} ms)
 - Gatehouse RSS at $STREAMS streams: peak $(mib "$PEAK_KIB") MiB (VmHWM $(mib "$RSS_HWM") MiB, reset before the run: $HWM_RESET; sampled max $(mib "$RSS_SAMPLED") MiB); before $(mib "$RSS_BEFORE") MiB, after $(mib "$RSS_AFTER") MiB
 - first stream failure: $(jget '.first_error | if . == "" then "none" else . end' "$BIG")
 "
