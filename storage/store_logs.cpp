@@ -23,16 +23,16 @@ using namespace detail;
 
 namespace {
 
-// -- bulk inserts -------------------------------------------------------------
+// -- statements of many rows -------------------------------------------------
 
-/// An INSERT of many rows, `width` parameters each, sent as statements of
-/// up to 32 rows. Counts are split into powers of two, so that six
-/// statement texts (each prepared once per connection) serve any batch.
-class bulk_insert {
+/// A statement over a VALUES list of many rows, `width` parameters each,
+/// sent as statements of up to 32 rows. Counts are split into powers of
+/// two, so that six statement texts (each prepared once per connection)
+/// serve any batch.
+class bulk_values {
 public:
-  /// `head` is `INSERT INTO t (columns)`, `tail` what follows the VALUES
-  /// list (an ON CONFLICT clause or nothing).
-  bulk_insert(const std::string& head, std::size_t width,
+  /// The statement is `head VALUES (...), ... tail`.
+  bulk_values(const std::string& head, std::size_t width,
               const std::string& tail)
     : width_(width) {
     for (std::size_t rows = 1; rows <= max_rows; rows *= 2) {
@@ -52,10 +52,17 @@ public:
     }
   }
 
-  /// Inserts `count` rows; `append(i, args)` appends the parameters of
-  /// row i.
-  void run(database& db, std::size_t count,
-           const std::function<void(std::size_t, params&)>& append) const {
+  /// The text of the statement of 2^k rows.
+  const std::string& sql(std::size_t k) const {
+    return sql_[k];
+  }
+
+  /// Splits `count` rows into statements, first to last:
+  /// `append(i, args)` appends the parameters of row i, `run(k, args)`
+  /// runs the statement of 2^k rows.
+  void each(std::size_t count,
+            const std::function<void(std::size_t, params&)>& append,
+            const std::function<void(std::size_t, const params&)>& run) const {
     std::size_t done = 0;
     for (std::size_t k = sql_.size(); k-- > 0;) {
       const std::size_t rows = std::size_t{1} << k;
@@ -64,10 +71,17 @@ public:
         args.reserve(rows * width_);
         for (std::size_t i = done; i < done + rows; ++i)
           append(i, args);
-        db.exec(sql_[k], args);
+        run(k, args);
         done += rows;
       }
     }
+  }
+
+  /// Runs the statement for `count` rows (see each).
+  void run(database& db, std::size_t count,
+           const std::function<void(std::size_t, params&)>& append) const {
+    each(count, append,
+         [&](std::size_t k, const params& args) { db.exec(sql_[k], args); });
   }
 
 private:
@@ -204,8 +218,8 @@ request_log_record read_log(const row& r) {
   return l;
 }
 
-const bulk_insert& counter_upsert() {
-  static const bulk_insert insert(
+const bulk_values& counter_upsert() {
+  static const bulk_values insert(
     "INSERT INTO usage_counters (org_id, scope_type, scope_id, month, "
     "requests, tokens_in, tokens_out, cost_micros)",
     8,
@@ -215,6 +229,32 @@ const bulk_insert& counter_upsert() {
     "tokens_out = usage_counters.tokens_out + excluded.tokens_out, "
     "cost_micros = usage_counters.cost_micros + excluded.cost_micros");
   return insert;
+}
+
+// The uses of keys, (org_id, key_id, last_used_at, requests) per row.
+// u.column1..4 name the VALUES columns on both backends; the count is
+// cast where it is used because PostgreSQL takes an untyped VALUES column
+// for text.
+
+const bulk_values& key_update() {
+  static const bulk_values update(
+    "UPDATE api_keys AS k SET last_used_at = CASE "
+    "WHEN k.last_used_at IS NULL OR k.last_used_at < u.column3 "
+    "THEN u.column3 ELSE k.last_used_at END, "
+    "request_count = k.request_count + CAST(u.column4 AS BIGINT) FROM (",
+    4, ") AS u WHERE k.org_id = u.column1 AND k.id = u.column2");
+  return update;
+}
+
+/// Locks the keys' rows in the order of the VALUES rows (PostgreSQL):
+/// concurrent batches, with their keys sorted, never wait for each other
+/// in a circle, whatever plan the UPDATE gets.
+const bulk_values& key_lock() {
+  static const bulk_values lock(
+    "SELECT 1 FROM api_keys AS k, (", 4,
+    ") AS u WHERE k.org_id = u.column1 AND k.id = u.column2 "
+    "ORDER BY k.org_id, k.id FOR UPDATE OF k");
+  return lock;
 }
 
 /// A batch to write: the caller's records, referred to, not copied.
@@ -308,14 +348,22 @@ void write_refs(database& db, const batch_refs& b) {
     args.emplace_back(d.tokens_out);
     args.emplace_back(d.cost_micros);
   });
-  for (const auto& u : keys) {
-    db.exec("UPDATE api_keys SET last_used_at = CASE "
-            "WHEN last_used_at IS NULL OR last_used_at < $3 THEN $3 "
-            "ELSE last_used_at END, "
-            "request_count = request_count + $4 "
-            "WHERE org_id = $1 AND id = $2",
-            {u.org_id, u.key_id, u.last_used_at, u.requests});
-  }
+  // Last use only ever moves forward; requests add up.
+  const bool lock_rows = db.dialect() == "postgresql";
+  key_update().each(
+    keys.size(),
+    [&](std::size_t i, params& args) {
+      const auto& u = keys[i];
+      args.push_back(param::borrow(u.org_id));
+      args.push_back(param::borrow(u.key_id));
+      args.push_back(param::borrow(u.last_used_at));
+      args.emplace_back(u.requests);
+    },
+    [&](std::size_t k, const params& args) {
+      if (lock_rows)
+        db.exec(key_lock().sql(k), args);
+      db.exec(key_update().sql(k), args);
+    });
   tx.commit();
 }
 

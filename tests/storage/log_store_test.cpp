@@ -310,6 +310,34 @@ TEST_P(LogStoreTest, TextsAreStoredAsCleanUtf8) {
   EXPECT_EQ(ids(s.org.id, f), strings{clean(l.id)});
 }
 
+TEST_P(LogStoreTest, ManyKeysInOneBatch) {
+  auto s = new_org("acme");
+  // 45 keys: statements of 32, 8, 4 and 1 keys.
+  std::vector<std::string> keys;
+  std::vector<key_use> uses;
+  for (int i = 0; i < 45; ++i) {
+    auto k = make_key(s.org.id, s.user.id);
+    k.last_used_at = "2026-02-03T12:00:00.000Z";
+    st().insert_key(k, make_audit(s.org.id, "key.create"));
+    keys.push_back(k.id);
+    uses.push_back({k.id, s.org.id, "2026-02-03T11:00:00.000Z", 1});
+    // Every third key's second use is its latest.
+    uses.push_back({k.id, s.org.id,
+                    i % 3 == 0 ? "2026-02-03T13:00:00.000Z"
+                               : "2026-02-03T10:00:00.000Z",
+                    i});
+  }
+  st().write_batch({}, {}, uses);
+  for (int i = 0; i < 45; ++i) {
+    auto k = st().find_key(s.org.id, keys[static_cast<std::size_t>(i)]);
+    ASSERT_TRUE(k) << i;
+    EXPECT_EQ(k->request_count, 1 + i) << i;
+    EXPECT_EQ(k->last_used_at, i % 3 == 0 ? "2026-02-03T13:00:00.000Z"
+                                          : "2026-02-03T12:00:00.000Z")
+      << i;
+  }
+}
+
 TEST_P(LogStoreTest, CleanTextIsStoredAsItIsAndANulAnywhereIsReplaced) {
   auto s = new_org("acme");
   auto l = make_log(s.org.id, "log-1", "2026-11-23T13:16:20.042Z");
