@@ -1,5 +1,17 @@
 #include "actors/directory.hpp"
 
+#include <algorithm>
+#include <cstring>
+#include <future>
+#include <new>
+#include <thread>
+
+#include <sys/mman.h>
+
+#include "storage/pool.hpp"
+#include "storage/records.hpp"
+#include "storage/store.hpp"
+
 namespace gatehouse::actors {
 
 namespace {
@@ -22,8 +34,7 @@ int hex_value(char c) {
 
 } // namespace
 
-std::size_t directory::digest_hash::operator()(const digest& d) const
-  noexcept {
+std::size_t directory::digest_hash::operator()(const digest& d) const noexcept {
   // The bytes of a SHA-256 are uniform: the first eight are the hash code.
   std::size_t h = 0;
   for (int i = 0; i < 8; ++i)
@@ -50,6 +61,122 @@ directory::key_shard& directory::shard_of(std::size_t code) const {
   return keys_[(code >> 48) % shard_count];
 }
 
+// -- key table ----------------------------------------------------------------
+
+namespace {
+
+/// Most slots in use before the table grows (linear probing stays short
+/// below).
+constexpr double max_load = 0.75;
+/// Slots in use after growing or reserving.
+constexpr double fill_load = 0.6;
+
+} // namespace
+
+directory::key_table::~key_table() {
+  release(slots_, capacity_);
+}
+
+directory::key_table::slot* directory::key_table::allocate(std::size_t n) {
+  // Fresh anonymous pages are zero, that is free slots, and are touched
+  // only when used.
+  void* p = ::mmap(nullptr, n * sizeof(slot), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    throw std::bad_alloc();
+  return static_cast<slot*>(p);
+}
+
+void directory::key_table::release(slot* slots, std::size_t n) {
+  if (slots)
+    ::munmap(slots, n * sizeof(slot));
+}
+
+std::size_t directory::key_table::home(const digest& d) const {
+  // Bytes 8 to 15: the first eight chose the shard. A digest is uniform,
+  // so the product's high half is an even spread over the slots.
+  std::uint64_t h;
+  std::memcpy(&h, d.data() + 8, sizeof h);
+  return static_cast<std::size_t>(
+    (static_cast<unsigned __int128>(h) * capacity_) >> 64);
+}
+
+std::optional<directory::org_index>
+directory::key_table::find(const digest& d) const {
+  if (size_ == 0)
+    return std::nullopt;
+  for (std::size_t i = home(d);; i = i + 1 == capacity_ ? 0 : i + 1) {
+    const auto& s = slots_[i];
+    if (s.org_plus_one == 0)
+      return std::nullopt;
+    if (s.d == d)
+      return s.org_plus_one - 1;
+  }
+}
+
+void directory::key_table::put(const digest& d, org_index org) {
+  if (static_cast<double>(size_ + 1) > max_load * capacity_)
+    rehash(static_cast<std::size_t>((size_ + 1) / fill_load) + 1);
+  for (std::size_t i = home(d);; i = i + 1 == capacity_ ? 0 : i + 1) {
+    auto& s = slots_[i];
+    if (s.org_plus_one == 0) {
+      s.d = d;
+      s.org_plus_one = org + 1;
+      ++size_;
+      return;
+    }
+    if (s.d == d) {
+      s.org_plus_one = org + 1;
+      return;
+    }
+  }
+}
+
+void directory::key_table::erase(const digest& d) {
+  if (size_ == 0)
+    return;
+  const std::size_t n = capacity_;
+  auto next = [n](std::size_t i) { return i + 1 == n ? 0 : i + 1; };
+  std::size_t hole = home(d);
+  for (;; hole = next(hole)) {
+    if (slots_[hole].org_plus_one == 0)
+      return;
+    if (slots_[hole].d == d)
+      break;
+  }
+  --size_;
+  // Shift back every later entry of the run that may move into the hole:
+  // one whose home is not cyclically within (hole, j].
+  for (std::size_t j = next(hole);; j = next(j)) {
+    if (slots_[j].org_plus_one == 0)
+      break;
+    const std::size_t h = home(slots_[j].d);
+    const bool stays = hole <= j ? hole < h && h <= j : hole < h || h <= j;
+    if (!stays) {
+      slots_[hole] = slots_[j];
+      hole = j;
+    }
+  }
+  slots_[hole].org_plus_one = 0;
+}
+
+void directory::key_table::reserve(std::size_t n) {
+  if (static_cast<double>(n) > max_load * capacity_)
+    rehash(static_cast<std::size_t>(n / fill_load) + 1);
+}
+
+void directory::key_table::rehash(std::size_t capacity) {
+  slot* old = slots_;
+  const std::size_t old_capacity = capacity_;
+  slots_ = allocate(capacity);
+  capacity_ = capacity;
+  size_ = 0;
+  for (std::size_t i = 0; i < old_capacity; ++i)
+    if (old[i].org_plus_one != 0)
+      put(old[i].d, old[i].org_plus_one - 1);
+  release(old, old_capacity);
+}
+
 directory::org_index directory::intern(const std::string& org_id) {
   {
     std::shared_lock guard{ids_mtx_};
@@ -57,8 +184,8 @@ directory::org_index directory::intern(const std::string& org_id) {
       return i->second;
   }
   std::unique_lock guard{ids_mtx_};
-  auto [i, added] =
-    index_of_.emplace(org_id, static_cast<org_index>(org_ids_.size()));
+  auto [i, added]
+    = index_of_.emplace(org_id, static_cast<org_index>(org_ids_.size()));
   if (added)
     org_ids_.push_back(org_id);
   return i->second;
@@ -75,7 +202,7 @@ void directory::add_key(const std::string& key_hash,
   if (auto d = parse_digest(key_hash)) {
     auto& s = shard_of(digest_hash{}(*d));
     std::unique_lock guard{s.mtx};
-    s.by_digest[*d] = idx;
+    s.by_digest.put(*d, idx);
     return;
   }
   auto& s = shard_of(std::hash<std::string>{}(key_hash));
@@ -101,8 +228,7 @@ directory::org_of_key(const std::string& key_hash) const {
   if (auto d = parse_digest(key_hash)) {
     auto& s = shard_of(digest_hash{}(*d));
     std::shared_lock guard{s.mtx};
-    if (auto i = s.by_digest.find(*d); i != s.by_digest.end())
-      idx = i->second;
+    idx = s.by_digest.find(*d);
   } else {
     auto& s = shard_of(std::hash<std::string>{}(key_hash));
     std::shared_lock guard{s.mtx};
@@ -124,10 +250,84 @@ std::size_t directory::key_count() const {
 }
 
 void directory::reserve_keys(std::size_t n) {
+  // A little over an even share: shards differ by a few per mille.
+  const std::size_t share = n / shard_count + n / (8 * shard_count) + 16;
   for (auto& s : keys_) {
     std::unique_lock guard{s.mtx};
-    s.by_digest.reserve(s.by_digest.size() + n / shard_count + 1);
+    s.by_digest.reserve(s.by_digest.size() + share);
   }
+}
+
+void directory::add_keys(const std::vector<storage::key_index_entry>& index,
+                         std::size_t expected) {
+  // Org ids first, under one lock: consecutive keys often share one.
+  std::vector<org_index> orgs(index.size());
+  {
+    std::unique_lock guard{ids_mtx_};
+    const std::string* last = nullptr;
+    org_index last_idx = 0;
+    for (std::size_t i = 0; i < index.size(); ++i) {
+      const auto& id = index[i].org_id;
+      if (!last || *last != id) {
+        auto [it, added]
+          = index_of_.try_emplace(id, static_cast<org_index>(org_ids_.size()));
+        if (added)
+          org_ids_.push_back(id);
+        last = &id;
+        last_idx = it->second;
+      }
+      orgs[i] = last_idx;
+    }
+  }
+  // Then each shard under its lock, taken once: the keys sorted by shard
+  // first, parsed.
+  struct parsed {
+    digest d;
+    org_index org;
+  };
+  std::array<std::vector<parsed>, shard_count> by_shard;
+  std::array<std::vector<std::size_t>, shard_count> texts; // not hex
+  for (auto& v : by_shard)
+    v.reserve(index.size() / shard_count + index.size() / 64 + 16);
+  for (std::size_t i = 0; i < index.size(); ++i) {
+    const auto& hash = index[i].key_hash;
+    if (auto d = parse_digest(hash))
+      by_shard[(digest_hash{}(*d) >> 48) % shard_count].push_back(
+        {*d, orgs[i]});
+    else
+      texts[(std::hash<std::string>{}(hash) >> 48) % shard_count].push_back(i);
+  }
+  // Threads adding at once mostly start on different shards.
+  const std::size_t first
+    = std::hash<std::thread::id>{}(std::this_thread::get_id()) % shard_count;
+  for (std::size_t n = 0; n < shard_count; ++n) {
+    const std::size_t k = (first + n) % shard_count;
+    auto& s = keys_[k];
+    std::unique_lock guard{s.mtx};
+    s.by_digest.reserve(std::max(s.by_digest.size() + by_shard[k].size(),
+                                 expected / shard_count * 9 / 8));
+    for (const auto& p : by_shard[k])
+      s.by_digest.put(p.d, p.org);
+    for (auto i : texts[k])
+      s.by_text[index[i].key_hash] = orgs[i];
+  }
+}
+
+void load_keys(directory& dir, storage::connection_pool& pool,
+               std::int64_t now_unix, int parts) {
+  auto load = [&](int part) {
+    auto lease = pool.acquire();
+    storage::store st{*lease};
+    auto index = st.load_key_index(now_unix, part, parts);
+    dir.add_keys(index, index.size() * static_cast<std::size_t>(parts));
+  };
+  // A part that fails fails the start-up, after the others are done.
+  std::vector<std::future<void>> others;
+  for (int part = 1; part < parts; ++part)
+    others.push_back(std::async(std::launch::async, load, part));
+  load(0);
+  for (auto& f : others)
+    f.get();
 }
 
 org_actor directory::find_org(const std::string& org_id) const {
@@ -197,8 +397,7 @@ org_hold directory::hold(const std::string& org_id, std::int64_t now_s) {
   return take(*i->second, now_s);
 }
 
-org_hold directory::hold_or_spawn(const std::string& org_id,
-                                  std::int64_t now_s,
+org_hold directory::hold_or_spawn(const std::string& org_id, std::int64_t now_s,
                                   const std::function<org_actor()>& make) {
   // An actor that retires between the spawn and the hold is made again.
   for (;;) {

@@ -15,6 +15,11 @@
 
 #include "actors/fwd.hpp"
 
+namespace gatehouse::storage {
+class connection_pool;
+struct key_index_entry;
+} // namespace gatehouse::storage
+
 namespace gatehouse::actors {
 
 struct org_view;
@@ -75,6 +80,13 @@ public:
   /// Makes room for `n` more key hashes at once (start-up).
   void reserve_keys(std::size_t n);
 
+  /// Records every key of `index` (start-up): like add_key for each, with
+  /// each lock taken once. Several threads may add at the same time;
+  /// `expected`, the number of keys they add in all, spares growing the
+  /// tables on the way.
+  void add_keys(const std::vector<storage::key_index_entry>& index,
+                std::size_t expected = 0);
+
   /// The running actor of `org_id`, or an invalid handle. A message sent to
   /// it without a hold may find it passivated (and be dropped).
   org_actor find_org(const std::string& org_id) const;
@@ -117,8 +129,7 @@ public:
   std::size_t live_orgs() const;
 
   /// Makes `view` what requests of `org_id` are authorized from.
-  void publish(const std::string& org_id,
-               std::shared_ptr<const org_view> view);
+  void publish(const std::string& org_id, std::shared_ptr<const org_view> view);
 
   /// The last view `org_id`'s actor published, if any.
   std::shared_ptr<const org_view> view_of(const std::string& org_id) const;
@@ -138,9 +149,48 @@ private:
   /// An index into org_ids_: millions of keys share a few org id strings.
   using org_index = std::uint32_t;
 
+  /// Digests to org indexes in one array (open addressing, linear probing,
+  /// deletion by shifting back): no allocation per key, one cache miss per
+  /// lookup, and a million keys fill it in a fraction of a second.
+  class key_table {
+  public:
+    /// The org of `d`, if recorded.
+    std::optional<org_index> find(const digest& d) const;
+    /// Records `d` for `org`, replacing what it had.
+    void put(const digest& d, org_index org);
+    /// Forgets `d`.
+    void erase(const digest& d);
+    /// Room for `n` digests in all without growing.
+    void reserve(std::size_t n);
+    std::size_t size() const {
+      return size_;
+    }
+
+    key_table() = default;
+    key_table(const key_table&) = delete;
+    key_table& operator=(const key_table&) = delete;
+    ~key_table();
+
+  private:
+    struct slot {
+      digest d;
+      org_index org_plus_one; ///< 0 when free: fresh memory is all free
+    };
+    /// Where the probe for `d` starts.
+    std::size_t home(const digest& d) const;
+    void rehash(std::size_t capacity);
+    /// Zeroed memory for `n` slots (36 bytes each: a million keys take
+    /// about 60 MiB).
+    static slot* allocate(std::size_t n);
+    static void release(slot* slots, std::size_t n);
+    slot* slots_ = nullptr;
+    std::size_t capacity_ = 0;
+    std::size_t size_ = 0;
+  };
+
   struct key_shard {
     mutable std::shared_mutex mtx;
-    std::unordered_map<digest, org_index, digest_hash> by_digest;
+    key_table by_digest;
     /// Hashes that are not hex SHA-256 (none in practice).
     std::unordered_map<std::string, org_index> by_text;
   };
@@ -178,5 +228,12 @@ private:
   std::unordered_map<std::string, std::unique_ptr<org_entry>> orgs_;
   std::unordered_map<std::string, std::shared_ptr<spawning>> spawning_;
 };
+
+/// Fills `dir` with every key in storage (start-up): the key index in
+/// `parts` parts (store::load_key_index), each read on its own connection
+/// of `pool` and recorded by its own thread, so that reading and recording
+/// run at once.
+void load_keys(directory& dir, storage::connection_pool& pool,
+               std::int64_t now_unix, int parts = 2);
 
 } // namespace gatehouse::actors

@@ -48,6 +48,7 @@ struct gateway::impl {
   std::shared_ptr<directory> dir = std::make_shared<directory>();
   std::shared_ptr<const storage::secrets> secrets;
   caf::actor db;
+  caf::actor log_worker; ///< the storage writer's own connection
   storage_writer_actor writer;
   auth_limiter_actor limiter;
   caf::actor sweeper;
@@ -65,7 +66,8 @@ struct gateway::impl {
       pool(p),
       secrets(std::make_shared<const storage::secrets>(s)) {
     db = spawn_storage_workers(sys, pool, 2);
-    writer = sys.spawn(storage_writer_impl, db, inbox, metrics);
+    log_worker = spawn_log_worker(sys, pool);
+    writer = sys.spawn(storage_writer_impl, log_worker, inbox, metrics);
     limiter = sys.spawn(auth_limiter_impl, limiter_entries);
     sweeper = sys.spawn<caf::detached>(retention_sweeper, &pool);
     streams = std::make_shared<stream_actor_pool>(sys, max_idle_streams);
@@ -75,10 +77,7 @@ struct gateway::impl {
     org_watch_config wc;
     wc.idle_timeout = std::chrono::seconds{idle_timeout_s};
     wc.start_after = st.last_org_change();
-    auto index = st.load_key_index(std::time(nullptr));
-    dir->reserve_keys(index.size());
-    for (auto& entry : index)
-      dir->add_key(entry.key_hash, entry.org_id);
+    load_keys(*dir, pool, std::time(nullptr));
     watch = sys.spawn(org_watch, dir, db, std::move(wc));
   }
 
@@ -444,6 +443,7 @@ void gateway::shutdown() {
   flush();
   impl_->streams->close();
   caf::anon_send_exit(impl_->writer, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(impl_->log_worker, caf::exit_reason::user_shutdown);
   for (auto& hdl : impl_->dir->all_orgs())
     caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(impl_->limiter, caf::exit_reason::user_shutdown);

@@ -2,11 +2,16 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include <spdlog/spdlog.h>
 
 #include "actors/metrics.hpp"
+#include "storage/database.hpp"
+#include "storage/errors.hpp"
+#include "storage/pool.hpp"
 #include "storage/store.hpp"
 
 namespace gatehouse::actors {
@@ -149,7 +154,56 @@ void arm_tick(state_ptr self) {
   self->delayed_send(self, next_interval(self->state.failures), tick_atom_v);
 }
 
+/// State of the log worker: its connection, leased for as long as it works.
+struct log_worker_state {
+  std::optional<storage::connection_pool::lease> lease;
+  static inline const char* name = "log_worker";
+};
+
+/// Settings of the log worker's connection (see spawn_log_worker).
+void tune_log_connection(storage::database& db) {
+  if (db.dialect() != "sqlite")
+    return;
+  db.run_script("PRAGMA cache_size=" + std::to_string(log_worker_cache_pages)
+                + ";PRAGMA wal_autocheckpoint="
+                + std::to_string(log_worker_checkpoint_pages) + ";");
+}
+
+caf::behavior log_worker(caf::stateful_actor<log_worker_state>* self,
+                         storage::connection_pool* pool) {
+  return {
+    [=](db_job& job) -> caf::result<bool> {
+      auto& lease = self->state.lease;
+      try {
+        if (lease && !(*lease)->is_open())
+          lease.reset(); // back to the pool, which replaces it
+        if (!lease) {
+          auto fresh = pool->acquire();
+          tune_log_connection(*fresh);
+          lease.emplace(std::move(fresh));
+        }
+        storage::store st{**lease};
+        job.run(st);
+        return true;
+      } catch (const storage::conflict_error& e) {
+        return to_error(policy::make_problem(
+          policy::errc::conflict,
+          "conflicts with an existing record (" + e.constraint + ")"));
+      } catch (const std::exception& e) {
+        spdlog::error("storage job failed: {}", e.what());
+        return to_error(policy::make_problem(policy::errc::internal_error,
+                                             "storage failure"));
+      }
+    },
+  };
+}
+
 } // namespace
+
+caf::actor spawn_log_worker(caf::actor_system& sys,
+                            storage::connection_pool& pool) {
+  return sys.spawn<caf::detached>(log_worker, &pool);
+}
 
 storage_writer_actor::behavior_type
 storage_writer_impl(state_ptr self, caf::actor db,

@@ -8,6 +8,10 @@
 #include "actors/fwd.hpp"
 #include "actors/log_inbox.hpp"
 
+namespace gatehouse::storage {
+class connection_pool;
+} // namespace gatehouse::storage
+
 namespace gatehouse::actors {
 
 class metrics_registry;
@@ -20,6 +24,28 @@ constexpr size_t group_commit_size = 2000;
 
 /// The longest wait between two attempts while storage fails.
 constexpr std::chrono::milliseconds max_retry_interval{5000};
+
+/// Pages of the log worker's SQLite page cache (about 256 MiB): the
+/// B-tree pages a batch of logs and counters touches, for every org the
+/// traffic reaches (10,000 active orgs: about 200 MiB). Filled only as far
+/// as the traffic needs.
+constexpr int log_worker_cache_pages = 65536;
+
+/// WAL pages after which the log worker's commit checkpoints (about
+/// 80 MiB): the pages many batches modify are copied to the database once
+/// per checkpoint instead of once per batch.
+constexpr int log_worker_checkpoint_pages = 20000;
+
+/// A detached actor that runs the storage writer's `db_job`s one after the
+/// other on one connection it keeps leased from `pool` (taking a fresh one
+/// once it is found broken), and answers like storage_worker. One
+/// connection keeps its page cache: on SQLite, another connection's commit
+/// empties a connection's cache, and a batch spread over many orgs reads
+/// thousands of index pages back. On SQLite the connection gets a page
+/// cache of log_worker_cache_pages and checkpoints every
+/// log_worker_checkpoint_pages.
+caf::actor spawn_log_worker(caf::actor_system& sys,
+                            storage::connection_pool& pool);
 
 /// State of the storage writer.
 struct storage_writer_state {

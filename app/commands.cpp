@@ -1,7 +1,10 @@
 #include "app/commands.hpp"
 
 #include <chrono>
+#include <cstddef>
 #include <iostream>
+
+#include <malloc.h>
 
 #include <spdlog/spdlog.h>
 
@@ -21,6 +24,10 @@
 #include "storage/secrets.hpp"
 #include "storage/store.hpp"
 
+// jemalloc's control interface, when the binary is linked with it.
+extern "C" int mallctl(const char* name, void* oldp, std::size_t* oldlenp,
+                       void* newp, std::size_t newlen) __attribute__((weak));
+
 namespace gatehouse::app {
 
 namespace {
@@ -37,6 +44,17 @@ void prepare_database(storage::connection_pool& pool) {
   auto applied = storage::migrate(*lease);
   spdlog::info("database ready: schema version {} ({} migrations applied)",
                storage::schema_version(*lease), applied);
+}
+
+/// Gives the memory the allocator holds free back to the system: start-up
+/// reads the whole key index once and frees most of it.
+void release_free_memory() {
+  if (mallctl) {
+    // jemalloc: purge every arena (4096 is MALLCTL_ARENAS_ALL).
+    mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0);
+    return;
+  }
+  ::malloc_trim(0);
 }
 
 std::string url_host(const std::string& host) {
@@ -105,6 +123,7 @@ int run_serve(const config::settings& cfg) {
   actors::gateway gw{cfg.threads, pool, secrets,
                      static_cast<std::size_t>(cfg.auth_limiter_entries),
                      cfg.org_idle_timeout_s};
+  release_free_memory();
   http::worker_pool workers{std::max(4, cfg.threads * 2),
                             static_cast<std::size_t>(cfg.max_queued_requests)};
   http::services svc{

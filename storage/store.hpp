@@ -300,6 +300,14 @@ public:
   /// Expiry is left to the organization's key table.
   std::vector<key_index_entry> load_key_index(std::int64_t now_unix);
 
+  /// Part `part` (0 <= part < parts <= 16) of load_key_index: the keys
+  /// whose hash falls in the part's range of hash text. The ranges are
+  /// fixed (split at leading hex digits, so about equal for SHA-256 hex)
+  /// and together cover every hash, so that several connections can read
+  /// the parts at the same time.
+  std::vector<key_index_entry> load_key_index(std::int64_t now_unix, int part,
+                                              int parts);
+
   /// The number of active (not revoked) keys of the organization.
   std::int64_t count_active_keys(const std::string& org_id);
 

@@ -2,6 +2,9 @@
 
 #include "storage/store.hpp"
 
+#include <stdexcept>
+#include <string>
+
 #include "storage/database.hpp"
 #include "storage/store_rows.hpp"
 
@@ -64,16 +67,44 @@ std::vector<api_key_record> store::load_org_keys(const std::string& org_id) {
 }
 
 std::vector<key_index_entry> store::load_key_index(std::int64_t now_unix) {
-  return read_all(
-    db_.exec("SELECT key_hash, org_id FROM api_keys WHERE status = 'active' "
-             "UNION ALL "
-             "SELECT previous_key_hash, org_id FROM api_keys "
-             "WHERE status = 'active' AND previous_key_hash IS NOT NULL "
-             "AND previous_valid_until > $1",
-             {now_unix}),
-    [](const row& r) {
-      return key_index_entry{r.text(0), r.text(1)};
-    });
+  return load_key_index(now_unix, 0, 1);
+}
+
+std::vector<key_index_entry> store::load_key_index(std::int64_t now_unix,
+                                                   int part, int parts) {
+  if (parts < 1 || parts > 16 || part < 0 || part >= parts)
+    throw std::invalid_argument("load_key_index: part out of range");
+  // One pass over the table: a key still in its rotation overlap is found
+  // under its previous hash too.
+  std::string sql = "SELECT key_hash, org_id, previous_key_hash, "
+                    "previous_valid_until FROM api_keys "
+                    "WHERE status = 'active'";
+  params args;
+  // The part's range of hashes. On SQLite, `+` keeps the range off the
+  // hash index: a lookup per key would cost more than the scan.
+  const std::string column
+    = db_.dialect() == "sqlite" ? "+key_hash" : "key_hash";
+  static constexpr char digits[] = "0123456789abcdef";
+  if (part > 0) {
+    args.emplace_back(std::string(1, digits[16 * part / parts]));
+    sql += " AND " + column + " >= $" + std::to_string(args.size());
+  }
+  if (part < parts - 1) {
+    args.emplace_back(std::string(1, digits[16 * (part + 1) / parts]));
+    sql += " AND " + column + " < $" + std::to_string(args.size());
+  }
+  auto rs = db_.exec(sql, args);
+  std::vector<key_index_entry> out;
+  out.reserve(rs.size());
+  for (const auto& r : rs) {
+    const auto& org = r.at(1);
+    if (const auto& hash = r.at(0); hash && org)
+      out.push_back({*hash, *org});
+    if (const auto& previous = r.at(2);
+        previous && org && r.opt_int64(3).value_or(0) > now_unix)
+      out.push_back({*previous, *org});
+  }
+  return out;
 }
 
 std::int64_t store::count_active_keys(const std::string& org_id) {

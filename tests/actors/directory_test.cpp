@@ -4,12 +4,17 @@
 
 #include <atomic>
 #include <chrono>
+#include <random>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include <caf/test/dsl.hpp>
 
+#include "storage/records.hpp"
+
+using namespace gatehouse;
 using namespace gatehouse::actors;
 
 namespace {
@@ -103,6 +108,72 @@ CAF_TEST(a failed make leaves nothing behind and the next lookup tries again) {
   auto again = dir.get_or_spawn("org-x", [&] { return dummy(); });
   CAF_CHECK(again);
   CAF_CHECK(dir.find_org("org-x") == again);
+}
+
+CAF_TEST(keys are found until removed whatever the order) {
+  // Hex SHA-256-like hashes from a fixed generator: at the tables' load,
+  // probe runs form, and removals shift entries back into them.
+  std::mt19937_64 rng{7};
+  auto hex = [&] {
+    static const char digits[] = "0123456789abcdef";
+    std::string h(64, '0');
+    for (auto& c : h)
+      c = digits[rng() % 16];
+    return h;
+  };
+  std::vector<std::string> hashes;
+  for (int i = 0; i < 20000; ++i)
+    hashes.push_back(hex());
+  for (int i = 0; i < 20; ++i)
+    hashes.push_back("not-a-hex-hash-" + std::to_string(i));
+  for (std::size_t i = 0; i < hashes.size(); ++i)
+    dir.add_key(hashes[i], "org-" + std::to_string(i % 97));
+  CAF_CHECK_EQUAL(dir.key_count(), hashes.size());
+  // Every other key goes; the rest stay found, with their orgs.
+  for (std::size_t i = 0; i < hashes.size(); i += 2)
+    dir.remove_key(hashes[i]);
+  CAF_CHECK_EQUAL(dir.key_count(), hashes.size() / 2);
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < hashes.size(); ++i) {
+    auto org = dir.org_of_key(hashes[i]);
+    if (i % 2 == 0 ? org.has_value() : org != "org-" + std::to_string(i % 97))
+      ++wrong;
+  }
+  CAF_CHECK_EQUAL(wrong, 0u);
+  // Adding a known key again moves it to the new org.
+  dir.add_key(hashes[1], "org-moved");
+  CAF_CHECK_EQUAL(dir.org_of_key(hashes[1]), "org-moved");
+  CAF_CHECK_EQUAL(dir.key_count(), hashes.size() / 2);
+  CAF_CHECK(!dir.org_of_key(hex()));
+}
+
+CAF_TEST(bulk adds from several threads equal single adds) {
+  std::mt19937_64 rng{11};
+  std::vector<std::vector<storage::key_index_entry>> parts(3);
+  directory one_by_one;
+  for (int i = 0; i < 30000; ++i) {
+    std::string h(64, '0');
+    for (auto& c : h)
+      c = "0123456789abcdef"[rng() % 16];
+    if (i % 1000 == 0)
+      h = "plain-" + std::to_string(i);
+    storage::key_index_entry e{h, "org-" + std::to_string(i % 1000)};
+    one_by_one.add_key(e.key_hash, e.org_id);
+    parts[i % 3].push_back(std::move(e));
+  }
+  std::vector<std::thread> threads;
+  for (auto& p : parts)
+    threads.emplace_back([&] { dir.add_keys(p, 30000); });
+  for (auto& t : threads)
+    t.join();
+  CAF_CHECK_EQUAL(dir.key_count(), one_by_one.key_count());
+  std::size_t wrong = 0;
+  for (auto& p : parts)
+    for (auto& e : p)
+      if (dir.org_of_key(e.key_hash) != e.org_id
+          || one_by_one.org_of_key(e.key_hash) != e.org_id)
+        ++wrong;
+  CAF_CHECK_EQUAL(wrong, 0u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -2,6 +2,7 @@
 
 #include "actors/storage_writer.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -184,3 +185,49 @@ CAF_TEST(the retry tick tries again on its own) {
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
+
+// The log worker, on a real actor system (it runs detached).
+CAF_TEST(the log worker keeps one connection for all its jobs) {
+  auto dir = testing::temp_dir();
+  {
+    caf::actor_system_config cfg;
+    caf::actor_system sys{cfg};
+    storage::connection_pool pool{"sqlite://" + dir + "/w.db", 2};
+    {
+      auto lease = pool.acquire();
+      storage::migrate(*lease);
+    }
+    auto worker = spawn_log_worker(sys, pool);
+    caf::scoped_actor self{sys};
+    int ran = 0;
+    auto run = [&] {
+      bool ok = false;
+      self
+        ->request(worker, std::chrono::seconds(5),
+                  db_job{[&](storage::store& st) {
+                    st.load_key_index(0);
+                    ++ran;
+                  }})
+        .receive([&](bool) { ok = true; },
+                 [&](caf::error& e) { CAF_FAIL("job failed: " << e); });
+      return ok;
+    };
+    CAF_CHECK(run());
+    // The worker holds one of the two connections: the other is free...
+    auto other = pool.try_acquire_for(std::chrono::milliseconds(0));
+    CAF_REQUIRE(other.has_value());
+    CAF_CHECK(!pool.try_acquire_for(std::chrono::milliseconds(0)));
+    // ...and its jobs run while nobody else can get one.
+    CAF_CHECK(run());
+    CAF_CHECK(run());
+    CAF_CHECK_EQUAL(ran, 3);
+    other.reset();
+    // Stopped, it gives its connection back.
+    caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+    auto again = pool.try_acquire_for(std::chrono::seconds(5));
+    CAF_CHECK(again.has_value());
+    auto last = pool.try_acquire_for(std::chrono::seconds(5));
+    CAF_CHECK(last.has_value());
+  }
+  std::filesystem::remove_all(dir);
+}

@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -314,6 +316,39 @@ TEST_P(StoreTest, RevokeKey) {
   EXPECT_FALSE(st().rotate_key(s.org.id, s.key.id, "new", "sk-gate-new", 100,
                                make_audit(s.org.id, "key.rotate")));
   EXPECT_EQ(st().find_key(s.org.id, s.key.id)->key_hash, s.key.key_hash);
+}
+
+TEST_P(StoreTest, KeyIndexPartsTogetherAreTheWholeIndex) {
+  auto s = make_signup("acme", "a@example.com");
+  do_signup(s);
+  // Hex hashes over every leading digit, and the signup's plain one.
+  const std::string digits = "0123456789abcdef";
+  for (char c : digits + "0f") {
+    auto k = make_key(s.org.id, s.user.id);
+    k.key_hash = std::string(1, c) + std::string(63, '7') + k.id;
+    st().insert_key(k, make_audit(s.org.id, "key.create"));
+  }
+  EXPECT_TRUE(st().rotate_key(s.org.id, s.key.id, "a-rotated", "sk-gate-rot",
+                              1'800'000'000,
+                              make_audit(s.org.id, "key.rotate")));
+  auto sorted = [](std::vector<key_index_entry> v) {
+    std::vector<std::string> out;
+    for (auto& e : v)
+      out.push_back(e.key_hash + "/" + e.org_id);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const auto whole = sorted(st().load_key_index(0));
+  ASSERT_EQ(whole.size(), 20u); // 19 keys, one also under its previous hash
+  for (int parts : {1, 2, 3, 16}) {
+    std::vector<key_index_entry> joined;
+    for (int part = 0; part < parts; ++part) {
+      auto piece = st().load_key_index(0, part, parts);
+      joined.insert(joined.end(), piece.begin(), piece.end());
+    }
+    EXPECT_EQ(sorted(joined), whole) << parts << " parts";
+  }
+  EXPECT_THROW(st().load_key_index(0, 2, 2), std::invalid_argument);
 }
 
 TEST_P(StoreTest, RotateKeyKeepsThePreviousHashForTheOverlap) {
