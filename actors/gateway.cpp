@@ -60,13 +60,13 @@ struct gateway::impl {
   std::shared_ptr<stream_actor_pool> streams;
 
   impl(int threads, storage::connection_pool& p, const storage::secrets& s,
-       std::size_t limiter_entries, int idle_timeout_s)
+       std::size_t limiter_entries, int idle_timeout_s, int log_cache_mib)
     : cfg(threads),
       sys(cfg),
       pool(p),
       secrets(std::make_shared<const storage::secrets>(s)) {
     db = spawn_storage_workers(sys, pool, 2);
-    log_worker = spawn_log_worker(sys, pool);
+    log_worker = spawn_log_worker(sys, pool, log_cache_mib);
     writer = sys.spawn(storage_writer_impl, log_worker, inbox, metrics);
     limiter = sys.spawn(auth_limiter_impl, limiter_entries);
     sweeper = sys.spawn<caf::detached>(retention_sweeper, &pool);
@@ -131,9 +131,10 @@ struct gateway::impl {
 
 gateway::gateway(int threads, storage::connection_pool& pool,
                  const storage::secrets& secrets,
-                 std::size_t auth_limiter_entries, int org_idle_timeout_s)
+                 std::size_t auth_limiter_entries, int org_idle_timeout_s,
+                 int log_cache_mib)
   : impl_(std::make_unique<impl>(threads, pool, secrets, auth_limiter_entries,
-                                 org_idle_timeout_s)) {
+                                 org_idle_timeout_s, log_cache_mib)) {
 }
 
 gateway::~gateway() {

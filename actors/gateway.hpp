@@ -48,11 +48,12 @@ public:
   /// The sign-up/login limiter tracks at most `auth_limiter_entries`
   /// client addresses. An org actor that no request or call used for
   /// `org_idle_timeout_s` seconds passivates; it is spawned again from
-  /// storage on its next use.
+  /// storage on its next use. The request-log writer's connection gets a
+  /// page cache of `log_cache_mib` MiB (SQLite).
   gateway(int threads, storage::connection_pool& pool,
           const storage::secrets& secrets,
           std::size_t auth_limiter_entries = 100000,
-          int org_idle_timeout_s = 300);
+          int org_idle_timeout_s = 300, int log_cache_mib = 16);
   ~gateway();
 
   gateway(const gateway&) = delete;

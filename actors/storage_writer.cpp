@@ -161,16 +161,17 @@ struct log_worker_state {
 };
 
 /// Settings of the log worker's connection (see spawn_log_worker).
-void tune_log_connection(storage::database& db) {
+void tune_log_connection(storage::database& db, int cache_mib) {
   if (db.dialect() != "sqlite")
     return;
-  db.run_script("PRAGMA cache_size=" + std::to_string(log_worker_cache_pages)
+  // A negative cache_size is a size in KiB, whatever the page size.
+  db.run_script("PRAGMA cache_size=" + std::to_string(-1024LL * cache_mib)
                 + ";PRAGMA wal_autocheckpoint="
                 + std::to_string(log_worker_checkpoint_pages) + ";");
 }
 
 caf::behavior log_worker(caf::stateful_actor<log_worker_state>* self,
-                         storage::connection_pool* pool) {
+                         storage::connection_pool* pool, int cache_mib) {
   return {
     [=](db_job& job) -> caf::result<bool> {
       auto& lease = self->state.lease;
@@ -179,7 +180,7 @@ caf::behavior log_worker(caf::stateful_actor<log_worker_state>* self,
           lease.reset(); // back to the pool, which replaces it
         if (!lease) {
           auto fresh = pool->acquire();
-          tune_log_connection(*fresh);
+          tune_log_connection(*fresh, cache_mib);
           lease.emplace(std::move(fresh));
         }
         storage::store st{**lease};
@@ -201,8 +202,8 @@ caf::behavior log_worker(caf::stateful_actor<log_worker_state>* self,
 } // namespace
 
 caf::actor spawn_log_worker(caf::actor_system& sys,
-                            storage::connection_pool& pool) {
-  return sys.spawn<caf::detached>(log_worker, &pool);
+                            storage::connection_pool& pool, int cache_mib) {
+  return sys.spawn<caf::detached>(log_worker, &pool, cache_mib);
 }
 
 storage_writer_actor::behavior_type

@@ -25,11 +25,13 @@ constexpr size_t group_commit_size = 2000;
 /// The longest wait between two attempts while storage fails.
 constexpr std::chrono::milliseconds max_retry_interval{5000};
 
-/// Pages of the log worker's SQLite page cache (about 256 MiB): the
-/// B-tree pages a batch of logs and counters touches, for every org the
-/// traffic reaches (10,000 active orgs: about 200 MiB). Filled only as far
-/// as the traffic needs.
-constexpr int log_worker_cache_pages = 65536;
+/// The log worker's SQLite page cache when no setting says otherwise
+/// (`--log-cache-mib`): it holds the B-tree pages a batch of logs and
+/// counters touches, for every org the traffic reaches (10,000 active
+/// orgs over a store of 100,000: about 200 MiB). It fills up to its size
+/// under any steady traffic (new log pages pass through it), so it is part
+/// of the node's resident memory.
+constexpr int default_log_cache_mib = 16;
 
 /// WAL pages after which the log worker's commit checkpoints (about
 /// 80 MiB): the pages many batches modify are copied to the database once
@@ -42,10 +44,11 @@ constexpr int log_worker_checkpoint_pages = 20000;
 /// connection keeps its page cache: on SQLite, another connection's commit
 /// empties a connection's cache, and a batch spread over many orgs reads
 /// thousands of index pages back. On SQLite the connection gets a page
-/// cache of log_worker_cache_pages and checkpoints every
+/// cache of `cache_mib` MiB and checkpoints every
 /// log_worker_checkpoint_pages.
 caf::actor spawn_log_worker(caf::actor_system& sys,
-                            storage::connection_pool& pool);
+                            storage::connection_pool& pool,
+                            int cache_mib = default_log_cache_mib);
 
 /// State of the storage writer.
 struct storage_writer_state {

@@ -122,7 +122,7 @@ int run_serve(const config::settings& cfg) {
                                                  cfg.jwt_secret);
   actors::gateway gw{cfg.threads, pool, secrets,
                      static_cast<std::size_t>(cfg.auth_limiter_entries),
-                     cfg.org_idle_timeout_s};
+                     cfg.org_idle_timeout_s, cfg.log_cache_mib};
   release_free_memory();
   http::worker_pool workers{std::max(4, cfg.threads * 2),
                             static_cast<std::size_t>(cfg.max_queued_requests)};

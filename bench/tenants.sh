@@ -17,6 +17,8 @@
 #   TENANT_IDLE [30]      --org-idle-timeout of the run (longer than a
 #                         measured run, so that no org passivates between)
 #   TENANT_THREADS [2]    Gatehouse threads
+#   TENANT_LOG_CACHE_MIB [256]  --log-cache-mib: the store is large and the
+#                         traffic reaches 10,000 orgs
 #   BUILD_DIR [build]     BENCH_BUILD_LOCK  file held with flock while
 #                                           building
 #   TENANT_NO_BUILD       set: use the binaries in BUILD_DIR as they are
@@ -31,6 +33,7 @@ ROUNDS=${TENANT_ROUNDS:-2}
 WARMUP=${TENANT_WARMUP:-15}
 IDLE=${TENANT_IDLE:-30}
 THREADS=${TENANT_THREADS:-2}
+CACHE_MIB=${TENANT_LOG_CACHE_MIB:-256}
 BUILD_DIR=${BUILD_DIR:-build}
 BENCH_TAG=tenants
 
@@ -69,7 +72,7 @@ t0=$(date +%s%N)
 "$GATEHOUSE" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" \
   --operator-token "$OPERATOR_TOKEN" --threads "$THREADS" \
   --allow-private-upstreams 127.0.0.1/32 --log-format json \
-  --org-idle-timeout "$IDLE" \
+  --org-idle-timeout "$IDLE" --log-cache-mib "$CACHE_MIB" \
   >"$TMP/gatehouse.out" 2>"$TMP/gatehouse.log" &
 GH_PID=$!
 for ((i = 0; i < 3000; i++)); do

@@ -83,6 +83,8 @@ struct settings {
   int drain_grace_s = 30;
   /// Seconds an org actor stays unused before it passivates.
   int org_idle_timeout_s = 300;
+  /// SQLite page cache of the request-log writer's connection, MiB.
+  int log_cache_mib = 16;
 };
 
 /// What the command line asks the binary to do.
