@@ -1,6 +1,7 @@
 #include "actors/storage_writer.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -157,6 +158,9 @@ void arm_tick(state_ptr self) {
 /// State of the log worker: its connection, leased for as long as it works.
 struct log_worker_state {
   std::optional<storage::connection_pool::lease> lease;
+  std::uint64_t jobs = 0;          ///< jobs run so far
+  std::uint64_t jobs_at_check = 0; ///< when the idle check was armed
+  bool check_armed = false;
   static inline const char* name = "log_worker";
 };
 
@@ -170,11 +174,41 @@ void tune_log_connection(storage::database& db, int cache_mib) {
                 + std::to_string(log_worker_checkpoint_pages) + ";");
 }
 
+/// Frees the page cache of the log worker's connection (what is not in
+/// use: all of it between jobs).
+void release_cache(storage::connection_pool::lease& lease) {
+  if (lease->dialect() != "sqlite")
+    return;
+  try {
+    lease->run_script("PRAGMA shrink_memory;");
+  } catch (const std::exception& e) {
+    spdlog::warn("log worker: cannot free its page cache: {}", e.what());
+  }
+}
+
 caf::behavior log_worker(caf::stateful_actor<log_worker_state>* self,
-                         storage::connection_pool* pool, int cache_mib) {
+                         storage::connection_pool* pool, int cache_mib,
+                         caf::timespan idle) {
+  auto arm_check = [self, idle] {
+    auto& st = self->state;
+    st.check_armed = true;
+    st.jobs_at_check = st.jobs;
+    self->delayed_send(self, idle, tick_atom_v);
+  };
   return {
+    [=](tick_atom) {
+      auto& st = self->state;
+      st.check_armed = false;
+      if (st.jobs != st.jobs_at_check)
+        arm_check(); // busy: look again later
+      else if (st.lease)
+        release_cache(*st.lease);
+    },
     [=](db_job& job) -> caf::result<bool> {
       auto& lease = self->state.lease;
+      ++self->state.jobs;
+      if (!self->state.check_armed)
+        arm_check();
       try {
         if (lease && !(*lease)->is_open())
           lease.reset(); // back to the pool, which replaces it
@@ -202,8 +236,9 @@ caf::behavior log_worker(caf::stateful_actor<log_worker_state>* self,
 } // namespace
 
 caf::actor spawn_log_worker(caf::actor_system& sys,
-                            storage::connection_pool& pool, int cache_mib) {
-  return sys.spawn<caf::detached>(log_worker, &pool, cache_mib);
+                            storage::connection_pool& pool, int cache_mib,
+                            caf::timespan idle) {
+  return sys.spawn<caf::detached>(log_worker, &pool, cache_mib, idle);
 }
 
 storage_writer_actor::behavior_type

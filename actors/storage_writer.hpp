@@ -38,17 +38,22 @@ constexpr int default_log_cache_mib = 16;
 /// per checkpoint instead of once per batch.
 constexpr int log_worker_checkpoint_pages = 20000;
 
+/// After this long without a job, the log worker gives its page cache back.
+constexpr std::chrono::seconds log_worker_idle{30};
+
 /// A detached actor that runs the storage writer's `db_job`s one after the
 /// other on one connection it keeps leased from `pool` (taking a fresh one
 /// once it is found broken), and answers like storage_worker. One
 /// connection keeps its page cache: on SQLite, another connection's commit
 /// empties a connection's cache, and a batch spread over many orgs reads
 /// thousands of index pages back. On SQLite the connection gets a page
-/// cache of `cache_mib` MiB and checkpoints every
-/// log_worker_checkpoint_pages.
+/// cache of `cache_mib` MiB, checkpoints every log_worker_checkpoint_pages,
+/// and frees its cache once no job came for `idle` (one timer while jobs
+/// come, none once idle).
 caf::actor spawn_log_worker(caf::actor_system& sys,
                             storage::connection_pool& pool,
-                            int cache_mib = default_log_cache_mib);
+                            int cache_mib = default_log_cache_mib,
+                            caf::timespan idle = log_worker_idle);
 
 /// State of the storage writer.
 struct storage_writer_state {

@@ -28,6 +28,14 @@
 extern "C" int mallctl(const char* name, void* oldp, std::size_t* oldlenp,
                        void* newp, std::size_t newlen) __attribute__((weak));
 
+// jemalloc's settings, read when it starts (MALLOC_CONF still overrides
+// them): a background thread gives freed memory back to the system after
+// the decay time even when nothing allocates any more. Without it, an arena
+// purges only when its threads allocate, so a node that went idle (org
+// actors passivated, caches freed) kept its peak RSS.
+extern "C" const char* malloc_conf;
+const char* malloc_conf = "background_thread:true,max_background_threads:1";
+
 namespace gatehouse::app {
 
 namespace {

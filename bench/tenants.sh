@@ -17,6 +17,9 @@
 #   TENANT_IDLE [30]      --org-idle-timeout of the run (longer than a
 #                         measured run, so that no org passivates between)
 #   TENANT_THREADS [2]    Gatehouse threads
+#   TENANT_ORDER          `file`: wrk sends the keys in the order of the
+#                         seeded list (an org's keys next to its neighbours'
+#                         in storage); otherwise in a fixed random order
 #   TENANT_LOG_CACHE_MIB [256]  --log-cache-mib: the store is large and the
 #                         traffic reaches 10,000 orgs
 #   BUILD_DIR [build]     BENCH_BUILD_LOCK  file held with flock while
@@ -28,6 +31,7 @@ cd "$(dirname "$0")/.."
 ORGS=${TENANT_ORGS:-100000}
 KEYS_TOTAL=${TENANT_KEYS_TOTAL:-1000000}
 ACTIVE=${TENANT_ACTIVE:-10000}
+export TENANT_ORDER=${TENANT_ORDER:-random}
 DURATION=${TENANT_DURATION:-10}
 ROUNDS=${TENANT_ROUNDS:-2}
 WARMUP=${TENANT_WARMUP:-15}
@@ -159,7 +163,8 @@ TENANT_ACTIVE=$ACTIVE TENANT_DURATION=$DURATION TENANT_ROUNDS=$ROUNDS
 TENANT_IDLE=$IDLE): $ORGS enterprise orgs (provider -> mock, team budget),
 $KEYS_TOTAL keys, SQLite store of $DB_MIB MiB. wrk -t2 -c64, the same Lua
 script over one key of one org ("one org") and over the keys of $ACTIVE orgs
-("$ACTIVE orgs"), alternating, $ROUNDS runs of $DURATION s each; every
+("$ACTIVE orgs", keys in $TENANT_ORDER order), alternating, $ROUNDS runs
+of $DURATION s each; every
 request governed and logged. Seeding: $SEED_OUT.
 
 | | one org | $ACTIVE orgs | ratio |

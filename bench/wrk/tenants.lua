@@ -4,6 +4,12 @@
 --                           writes it with seed_tenants); a file of one
 --                           line gives the single-org figure with the same
 --                           script cost.
+--              TENANT_ORDER file: the keys in the order of the file;
+--                           otherwise a fixed random order (traffic of
+--                           many tenants arrives interleaved, and the file
+--                           lists the keys of an org next to the keys of
+--                           its neighbours in storage, which would make
+--                           consecutive requests touch neighbouring rows)
 -- Every request is formatted once, in init(): request() only hands out the
 -- next one. Formatting per call would cost the load generator more for
 -- many keys than for one (a new string each time, which Lua interns and
@@ -30,6 +36,14 @@ function init(args)
         ["Content-Type"] = "application/json",
         ["X-Gatehouse-Key"] = line,
       }, body)
+    end
+  end
+  if os.getenv("TENANT_ORDER") ~= "file" then
+    -- The same order in every thread (and every run).
+    math.randomseed(20261205)
+    for i = count, 2, -1 do
+      local j = math.random(i)
+      requests[i], requests[j] = requests[j], requests[i]
     end
   end
   -- Threads start at different places in the list.

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <caf/test/dsl.hpp>
 
@@ -197,7 +198,8 @@ CAF_TEST(the log worker keeps one connection for all its jobs) {
       auto lease = pool.acquire();
       storage::migrate(*lease);
     }
-    auto worker = spawn_log_worker(sys, pool);
+    // Idle after 50 ms: the test sees it free its cache between jobs.
+    auto worker = spawn_log_worker(sys, pool, 4, std::chrono::milliseconds(50));
     caf::scoped_actor self{sys};
     int ran = 0;
     auto run = [&] {
@@ -219,6 +221,9 @@ CAF_TEST(the log worker keeps one connection for all its jobs) {
     CAF_CHECK(!pool.try_acquire_for(std::chrono::milliseconds(0)));
     // ...and its jobs run while nobody else can get one.
     CAF_CHECK(run());
+    // Idle long enough to free its cache (twice the idle time at most),
+    // it still works on the same connection.
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
     CAF_CHECK(run());
     CAF_CHECK_EQUAL(ran, 3);
     other.reset();
