@@ -5,9 +5,11 @@
 # SQLite data dir (bench/seed_tenants), starts Gatehouse on it (start-up
 # measured from exec to /readyz 200), then runs the same wrk script over
 # the keys of TENANT_ACTIVE orgs and over one key of one org, in turns, and
-# reports req/s, CPU per request and their ratio. After the traffic stops
-# and the idle timeout passes, reports the live org actors and the SQL
-# statements per second of the idle node. Prints a Markdown block.
+# reports req/s, CPU per request (writing the run's logs included: a run
+# ends when the store holds the log of its last request), how long after
+# the traffic the last log was written, and the ratios. After the traffic
+# stops and the idle timeout passes, reports the live org actors and the
+# SQL statements per second of the idle node. Prints a Markdown block.
 #
 # Environment (defaults in brackets):
 #   TENANT_ORGS [100000]  TENANT_KEYS_TOTAL [1000000]  TENANT_ACTIVE [10000]
@@ -53,7 +55,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-require_tools cmake curl wrk awk ss
+require_tools cmake curl wrk awk ss sqlite3
 [[ -n "${TENANT_NO_BUILD:-}" ]] \
   || build_targets "$BUILD_DIR" 2 gatehouse mock_upstream seed_tenants
 start_mock 1
@@ -102,19 +104,49 @@ TENANT_KEYS=$TMP/active.keys wrk -t2 -c64 -d"${WARMUP}s" --timeout 5s \
 ACTORS_WARM=$(metric gatehouse_org_actors)
 log "live org actors after the warm-up: $ACTORS_WARM"
 
+# Request logs written so far: rows are only appended, so the largest rowid
+# counts them.
+logged() {
+  sqlite3 "$DATA/gatehouse.db" \
+    "SELECT COALESCE(MAX(rowid), 0) FROM request_logs" 2>/dev/null || echo 0
+}
+# Waits until the log of every request wrk counted is written; prints how
+# long that took (seconds after the call).
+SENT=$(awk '/requests in/ {print $1; exit}' "$TMP/warm.txt")
+drain() {
+  local t0 i
+  t0=$(date +%s%N)
+  for ((i = 0; i < 1200; i++)); do
+    (($(logged) >= SENT)) && break
+    sleep 0.1
+  done
+  (($(logged) >= SENT)) || die "request logs still missing 120 s after a run"
+  awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN {printf "%.1f", (b - a) / 1e9}'
+}
+log "warm-up logs written $(drain) s after it ended"
+
 run() {  # kind keys-file
   local out="$TMP/wrk-$1-$RANDOM.txt" before after reqs errs
+  # What the previous run left to the kernel (dirty pages of the store and
+  # its WAL) is written back first: the runs alternate, and its writeback
+  # would slow the next run down.
+  sync
+  sleep 2
   before=$(proc_cost "$GH_PID")
   TENANT_KEYS=$2 wrk -t2 -c64 -d"${DURATION}s" --timeout 5s \
     -s bench/wrk/tenants.lua "$GH_URL/v1/chat/completions" >"$out" 2>&1 \
     || die "wrk failed: $(cat "$out")"
-  after=$(proc_cost "$GH_PID")
   reqs=$(awk '/requests in/ {print $1; exit}' "$out")
+  SENT=$((SENT + reqs))
+  # The run's cost includes writing its logs, however long after it ends.
+  lag=$(drain)
+  after=$(proc_cost "$GH_PID")
   errs=$(awk '/Non-2xx or 3xx responses:/ {n += $5}
     /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10}
     END {print n + 0}' "$out")
   ((errs == 0)) || die "$1: $errs failed requests: $(cat "$out")"
-  echo "$1|$(awk '/^Requests\/sec:/ {print $2}' "$out")|$(per_request "$before" "$after" "$reqs")"
+  # Requests per second until the last of them was logged.
+  echo "$1|$(awk '/^Requests\/sec:/ {print $2}' "$out")|$(per_request "$before" "$after" "$reqs")|$lag|$(awk -v n="$reqs" -v d="$DURATION" -v l="$lag" 'BEGIN {printf "%.1f", n / (d + l)}')"
 }
 
 RESULTS=()
@@ -124,6 +156,12 @@ for ((r = 1; r <= ROUNDS; r++)); do
   log "round $r: $ACTIVE orgs"
   RESULTS+=("$(run spread "$TMP/active.keys")")
 done
+# The longest wait of each kind for the last log of a run.
+lag_max() {  # kind
+  printf '%s\n' "${RESULTS[@]}" | awk -F'|' -v k="$1" \
+    '$1 == k && $6 > m {m = $6} END {printf "%.1f", m}'
+}
+S_LAG=$(lag_max single) M_LAG=$(lag_max spread)
 ACTORS_LOAD=$(metric gatehouse_org_actors)
 RSS_LOAD=$(rss_kib "$GH_PID" VmRSS)
 
@@ -133,6 +171,7 @@ avg() {  # kind field
     '$1 == k {s += $f; n++} END {printf "%.1f", n ? s / n : 0}'
 }
 S_RPS=$(avg single 2) M_RPS=$(avg spread 2)
+S_LOGGED=$(avg single 7) M_LOGGED=$(avg spread 7)
 S_US=$(avg single 3) S_KS=$(avg single 4)
 M_US=$(avg spread 3) M_KS=$(avg spread 4)
 
@@ -164,13 +203,16 @@ TENANT_IDLE=$IDLE): $ORGS enterprise orgs (provider -> mock, team budget),
 $KEYS_TOTAL keys, SQLite store of $DB_MIB MiB. wrk -t2 -c64, the same Lua
 script over one key of one org ("one org") and over the keys of $ACTIVE orgs
 ("$ACTIVE orgs", keys in $TENANT_ORDER order), alternating, $ROUNDS runs
-of $DURATION s each; every
-request governed and logged. Seeding: $SEED_OUT.
+of $DURATION s each; every request governed and logged. A run ends when the
+log of its last request is written (read from the store): its CPU per
+request includes writing its logs. Seeding: $SEED_OUT.
 
 | | one org | $ACTIVE orgs | ratio |
 |---|---:|---:|---:|
 | req/s | $S_RPS | $M_RPS | $(ratio "$M_RPS" "$S_RPS") |
 | CPU per request, user / kernel (µs) | $S_US / $S_KS | $M_US / $M_KS | $(ratio "$(awk -v a="$M_US" -v b="$M_KS" 'BEGIN {print a + b}')" "$(awk -v a="$S_US" -v b="$S_KS" 'BEGIN {print a + b}')") |
+| last log of a run written after (longest) | $S_LAG s | $M_LAG s | |
+| req/s until the last log was written | $S_LOGGED | $M_LOGGED | $(ratio "$M_LOGGED" "$S_LOGGED") |
 
 | | |
 |---|---:|
