@@ -177,18 +177,91 @@ void directory::key_table::rehash(std::size_t capacity) {
   release(old, old_capacity);
 }
 
+std::optional<directory::id_index::uuid>
+directory::id_index::parse(const std::string& id) {
+  if (id.size() != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-'
+      || id[23] != '-')
+    return std::nullopt;
+  uuid u{0, 0};
+  int n = 0;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23)
+      continue;
+    const int v = hex_value(id[i]);
+    if (v < 0)
+      return std::nullopt;
+    auto& half = u[n++ / 16];
+    half = half << 4 | static_cast<std::uint64_t>(v);
+  }
+  return u;
+}
+
+std::size_t directory::id_index::home(const uuid& u) const {
+  // Ids may share most of their bits (time-ordered ones do): mixed first.
+  std::uint64_t h = u[0] * 0x9e3779b97f4a7c15ULL ^ u[1];
+  h ^= h >> 32;
+  h *= 0xd6e8feb86659fd93ULL;
+  h ^= h >> 32;
+  return static_cast<std::size_t>(h) & (slots_.size() - 1);
+}
+
+std::optional<directory::org_index>
+directory::id_index::find(const std::string& id) const {
+  auto u = parse(id);
+  if (!u) {
+    auto i = text_.find(id);
+    return i == text_.end() ? std::nullopt : std::optional{i->second};
+  }
+  if (size_ == 0)
+    return std::nullopt;
+  for (std::size_t i = home(*u);; i = (i + 1) & (slots_.size() - 1)) {
+    const auto& s = slots_[i];
+    if (s.plus_one == 0)
+      return std::nullopt;
+    if (s.u == *u)
+      return s.plus_one - 1;
+  }
+}
+
+void directory::id_index::insert(const std::string& id, org_index idx) {
+  auto u = parse(id);
+  if (!u) {
+    text_.emplace(id, idx);
+    return;
+  }
+  if (2 * (size_ + 1) > slots_.size()) {
+    std::vector<slot> old(std::max<std::size_t>(16, 2 * slots_.size()),
+                          slot{uuid{0, 0}, 0});
+    old.swap(slots_);
+    for (const auto& s : old)
+      if (s.plus_one != 0)
+        for (std::size_t i = home(s.u);; i = (i + 1) & (slots_.size() - 1))
+          if (slots_[i].plus_one == 0) {
+            slots_[i] = s;
+            break;
+          }
+  }
+  for (std::size_t i = home(*u);; i = (i + 1) & (slots_.size() - 1))
+    if (slots_[i].plus_one == 0) {
+      slots_[i] = slot{*u, idx + 1};
+      ++size_;
+      return;
+    }
+}
+
 directory::org_index directory::intern(const std::string& org_id) {
   {
     std::shared_lock guard{ids_mtx_};
-    if (auto i = index_of_.find(org_id); i != index_of_.end())
-      return i->second;
+    if (auto i = index_of_.find(org_id))
+      return *i;
   }
   std::unique_lock guard{ids_mtx_};
-  auto [i, added]
-    = index_of_.emplace(org_id, static_cast<org_index>(org_ids_.size()));
-  if (added)
-    org_ids_.push_back(org_id);
-  return i->second;
+  if (auto i = index_of_.find(org_id))
+    return *i;
+  const auto idx = static_cast<org_index>(org_ids_.size());
+  index_of_.insert(org_id, idx);
+  org_ids_.push_back(org_id);
+  return idx;
 }
 
 std::string directory::org_id_at(org_index i) const {
@@ -269,12 +342,14 @@ void directory::add_keys(const std::vector<storage::key_index_entry>& index,
     for (std::size_t i = 0; i < index.size(); ++i) {
       const auto& id = index[i].org_id;
       if (!last || *last != id) {
-        auto [it, added]
-          = index_of_.try_emplace(id, static_cast<org_index>(org_ids_.size()));
-        if (added)
+        auto found = index_of_.find(id);
+        if (!found) {
+          found = static_cast<org_index>(org_ids_.size());
+          index_of_.insert(id, *found);
           org_ids_.push_back(id);
+        }
         last = &id;
-        last_idx = it->second;
+        last_idx = *found;
       }
       orgs[i] = last_idx;
     }
@@ -315,11 +390,22 @@ void directory::add_keys(const std::vector<storage::key_index_entry>& index,
 
 void load_keys(directory& dir, storage::connection_pool& pool,
                std::int64_t now_unix, int parts) {
+  // The index in 16 ranges, read in turns by `parts` threads: a range at a
+  // time keeps what reading takes small (memory freed by one range serves
+  // the next instead of fresh pages).
+  constexpr int ranges = 16;
+  std::vector<std::string> bounds;
+  {
+    auto lease = pool.acquire();
+    bounds = storage::store{*lease}.key_index_bounds(ranges);
+  }
   auto load = [&](int part) {
     auto lease = pool.acquire();
     storage::store st{*lease};
-    auto index = st.load_key_index(now_unix, part, parts);
-    dir.add_keys(index, index.size() * static_cast<std::size_t>(parts));
+    for (int range = part; range < ranges; range += parts) {
+      auto index = st.load_key_index(now_unix, bounds, range);
+      dir.add_keys(index, index.size() * ranges);
+    }
   };
   // A part that fails fails the start-up, after the others are done.
   std::vector<std::future<void>> others;

@@ -196,6 +196,31 @@ private:
   };
   key_shard& shard_of(std::size_t code) const;
 
+  /// Org ids to their index. UUIDs (every org id in practice) are kept in
+  /// binary in one array: a lookup is one cache miss, with no text hashed
+  /// or compared (start-up looks up the org of each of a million keys).
+  class id_index {
+  public:
+    /// The index of `id`, if it has one.
+    std::optional<org_index> find(const std::string& id) const;
+    /// Gives `id`, which has none yet, index `i`.
+    void insert(const std::string& id, org_index i);
+
+  private:
+    using uuid = std::array<std::uint64_t, 2>;
+    /// The binary form of a lowercase UUID, if `id` is one.
+    static std::optional<uuid> parse(const std::string& id);
+    struct slot {
+      uuid u;
+      org_index plus_one; ///< 0 when free
+    };
+    std::size_t home(const uuid& u) const;
+    std::vector<slot> slots_; ///< a power of two of them, at most half full
+    std::size_t size_ = 0;
+    /// Ids that are not UUIDs.
+    std::unordered_map<std::string, org_index> text_;
+  };
+
   /// The index of `org_id`, added when new.
   org_index intern(const std::string& org_id);
   /// The org id of an index.
@@ -223,16 +248,15 @@ private:
   mutable std::array<key_shard, shard_count> keys_;
   mutable std::shared_mutex ids_mtx_;
   std::vector<std::string> org_ids_;
-  std::unordered_map<std::string, org_index> index_of_;
+  id_index index_of_;
   mutable std::shared_mutex orgs_mtx_;
   std::unordered_map<std::string, std::unique_ptr<org_entry>> orgs_;
   std::unordered_map<std::string, std::shared_ptr<spawning>> spawning_;
 };
 
-/// Fills `dir` with every key in storage (start-up): the key index in
-/// `parts` parts (store::load_key_index), each read on its own connection
-/// of `pool` and recorded by its own thread, so that reading and recording
-/// run at once.
+/// Fills `dir` with every key in storage (start-up): the key index in 16
+/// ranges (store::key_index_bounds), read and recorded in turns by `parts`
+/// threads, each on its own connection of `pool`.
 void load_keys(directory& dir, storage::connection_pool& pool,
                std::int64_t now_unix, int parts = 2);
 

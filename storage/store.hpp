@@ -300,13 +300,19 @@ public:
   /// Expiry is left to the organization's key table.
   std::vector<key_index_entry> load_key_index(std::int64_t now_unix);
 
-  /// Part `part` (0 <= part < parts <= 16) of load_key_index: the keys
-  /// whose hash falls in the part's range of hash text. The ranges are
-  /// fixed (split at leading hex digits, so about equal for SHA-256 hex)
-  /// and together cover every hash, so that several connections can read
-  /// the parts at the same time.
-  std::vector<key_index_entry> load_key_index(std::int64_t now_unix, int part,
-                                              int parts);
+  /// Where the key index splits into `parts` (1..16) parts of about equal
+  /// size, for load_key_index(now, bounds, part): row ids on SQLite (each
+  /// part then reads only its rows), leading hex digits of the hash on
+  /// PostgreSQL.
+  std::vector<std::string> key_index_bounds(int parts);
+
+  /// Part `part` of load_key_index, split at `bounds` (key_index_bounds):
+  /// the parts are consecutive ranges that together cover every key, also
+  /// one added after the bounds were taken, so that several connections
+  /// can read them at the same time.
+  std::vector<key_index_entry>
+  load_key_index(std::int64_t now_unix, const std::vector<std::string>& bounds,
+                 int part);
 
   /// The number of active (not revoked) keys of the organization.
   std::int64_t count_active_keys(const std::string& org_id);

@@ -67,12 +67,33 @@ std::vector<api_key_record> store::load_org_keys(const std::string& org_id) {
 }
 
 std::vector<key_index_entry> store::load_key_index(std::int64_t now_unix) {
-  return load_key_index(now_unix, 0, 1);
+  return load_key_index(now_unix, {}, 0);
 }
 
-std::vector<key_index_entry> store::load_key_index(std::int64_t now_unix,
-                                                   int part, int parts) {
-  if (parts < 1 || parts > 16 || part < 0 || part >= parts)
+std::vector<std::string> store::key_index_bounds(int parts) {
+  if (parts < 1 || parts > 16)
+    throw std::invalid_argument("key_index_bounds: 1 to 16 parts");
+  std::vector<std::string> bounds;
+  if (db_.dialect() != "sqlite") {
+    static constexpr char digits[] = "0123456789abcdef";
+    for (int i = 1; i < parts; ++i)
+      bounds.emplace_back(1, digits[16 * i / parts]);
+    return bounds;
+  }
+  // Row ids: a range of them is a range of the table's B-tree.
+  auto rs = db_.exec("SELECT COALESCE(MIN(rowid), 0), COALESCE(MAX(rowid), 0) "
+                     "FROM api_keys");
+  const std::int64_t lo = rs.front().int64(0);
+  const std::int64_t span = rs.front().int64(1) - lo + 1;
+  for (int i = 1; i < parts; ++i)
+    bounds.push_back(std::to_string(lo + span * i / parts));
+  return bounds;
+}
+
+std::vector<key_index_entry>
+store::load_key_index(std::int64_t now_unix,
+                      const std::vector<std::string>& bounds, int part) {
+  if (part < 0 || static_cast<std::size_t>(part) > bounds.size())
     throw std::invalid_argument("load_key_index: part out of range");
   // One pass over the table: a key still in its rotation overlap is found
   // under its previous hash too.
@@ -80,17 +101,19 @@ std::vector<key_index_entry> store::load_key_index(std::int64_t now_unix,
                     "previous_valid_until FROM api_keys "
                     "WHERE status = 'active'";
   params args;
-  // The part's range of hashes. On SQLite, `+` keeps the range off the
-  // hash index: a lookup per key would cost more than the scan.
-  const std::string column
-    = db_.dialect() == "sqlite" ? "+key_hash" : "key_hash";
-  static constexpr char digits[] = "0123456789abcdef";
+  const bool sqlite = db_.dialect() == "sqlite";
+  auto bound = [&](std::size_t i) -> param {
+    if (sqlite)
+      return param(static_cast<std::int64_t>(std::stoll(bounds.at(i))));
+    return param(bounds.at(i));
+  };
+  const std::string column = sqlite ? "rowid" : "key_hash";
   if (part > 0) {
-    args.emplace_back(std::string(1, digits[16 * part / parts]));
+    args.push_back(bound(static_cast<std::size_t>(part) - 1));
     sql += " AND " + column + " >= $" + std::to_string(args.size());
   }
-  if (part < parts - 1) {
-    args.emplace_back(std::string(1, digits[16 * (part + 1) / parts]));
+  if (static_cast<std::size_t>(part) < bounds.size()) {
+    args.push_back(bound(static_cast<std::size_t>(part)));
     sql += " AND " + column + " < $" + std::to_string(args.size());
   }
   auto rs = db_.exec(sql, args);

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -174,6 +175,30 @@ CAF_TEST(bulk adds from several threads equal single adds) {
           || one_by_one.org_of_key(e.key_hash) != e.org_id)
         ++wrong;
   CAF_CHECK_EQUAL(wrong, 0u);
+}
+
+CAF_TEST(org ids come back as they were given) {
+  // UUIDs (kept in binary), other ids and ids that only look like UUIDs.
+  std::vector<std::string> orgs;
+  for (int i = 0; i < 5000; ++i) {
+    char id[40];
+    std::snprintf(id, sizeof id, "%08x-0000-4000-8000-%012x", i * 7919, i);
+    orgs.emplace_back(id);
+  }
+  orgs.push_back("ABCDEF01-0000-4000-8000-000000000001"); // upper case
+  orgs.push_back("abcdef01-0000-4000-8000-00000000000g"); // not hex
+  orgs.push_back("org-plain");
+  std::vector<storage::key_index_entry> index;
+  for (std::size_t i = 0; i < orgs.size(); ++i)
+    index.push_back({"key-" + std::to_string(i), orgs[i]});
+  dir.add_keys(index);
+  dir.add_key("one-more", orgs[17]);
+  std::size_t wrong = 0;
+  for (auto& e : index)
+    if (dir.org_of_key(e.key_hash) != e.org_id)
+      ++wrong;
+  CAF_CHECK_EQUAL(wrong, 0u);
+  CAF_CHECK_EQUAL(dir.org_of_key("one-more"), orgs[17]);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

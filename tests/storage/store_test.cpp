@@ -341,14 +341,28 @@ TEST_P(StoreTest, KeyIndexPartsTogetherAreTheWholeIndex) {
   const auto whole = sorted(st().load_key_index(0));
   ASSERT_EQ(whole.size(), 20u); // 19 keys, one also under its previous hash
   for (int parts : {1, 2, 3, 16}) {
+    const auto bounds = st().key_index_bounds(parts);
+    EXPECT_EQ(bounds.size(), static_cast<std::size_t>(parts - 1));
     std::vector<key_index_entry> joined;
     for (int part = 0; part < parts; ++part) {
-      auto piece = st().load_key_index(0, part, parts);
+      auto piece = st().load_key_index(0, bounds, part);
       joined.insert(joined.end(), piece.begin(), piece.end());
     }
     EXPECT_EQ(sorted(joined), whole) << parts << " parts";
   }
-  EXPECT_THROW(st().load_key_index(0, 2, 2), std::invalid_argument);
+  // A key added after the bounds were taken is in one part.
+  const auto bounds = st().key_index_bounds(2);
+  auto late = make_key(s.org.id, s.user.id);
+  late.key_hash = "f-late";
+  st().insert_key(late, make_audit(s.org.id, "key.create"));
+  std::vector<key_index_entry> joined;
+  for (int part = 0; part < 2; ++part) {
+    auto piece = st().load_key_index(0, bounds, part);
+    joined.insert(joined.end(), piece.begin(), piece.end());
+  }
+  EXPECT_EQ(sorted(joined).size(), 21u);
+  EXPECT_THROW(st().load_key_index(0, bounds, 2), std::invalid_argument);
+  EXPECT_THROW(st().key_index_bounds(17), std::invalid_argument);
 }
 
 TEST_P(StoreTest, RotateKeyKeepsThePreviousHashForTheOverlap) {
