@@ -3,9 +3,6 @@
 #include "policy/json_parse.hpp"
 #include "policy/json_read.hpp"
 
-#include <cstdint>
-#include <limits>
-
 #include <nlohmann/json.hpp>
 
 #include "policy/usage.hpp"
@@ -14,7 +11,6 @@ namespace gatehouse::policy {
 
 namespace {
 
-using json = nlohmann::json;
 using ordered_json = nlohmann::ordered_json;
 
 // How deep prompt text is searched inside content parts.

@@ -3,12 +3,7 @@
 #include "policy/json_parse.hpp"
 #include "policy/json_read.hpp"
 
-#include <cmath>
-#include <cstdint>
-#include <limits>
 #include <optional>
-
-#include <nlohmann/json.hpp>
 
 namespace gatehouse::policy {
 
