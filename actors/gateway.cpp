@@ -67,6 +67,7 @@ struct gateway::impl {
       secrets(std::make_shared<const storage::secrets>(s)) {
     db = spawn_storage_workers(sys, pool, 2);
     log_worker = spawn_log_worker(sys, pool, log_cache_mib);
+    metrics->count_inbox_with([in = inbox] { return in->pushed(); });
     writer = sys.spawn(storage_writer_impl, log_worker, inbox, metrics);
     limiter = sys.spawn(auth_limiter_impl, limiter_entries);
     sweeper = sys.spawn<caf::detached>(retention_sweeper, &pool);

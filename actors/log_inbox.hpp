@@ -1,6 +1,8 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <vector>
 
@@ -23,11 +25,18 @@ public:
   bool push(log_entry entry) {
     std::lock_guard guard{mtx_};
     entries_.push_back(std::move(entry));
+    pushed_.store(pushed_.load(std::memory_order_relaxed) + 1,
+                  std::memory_order_relaxed);
     if (!rung_) {
       rung_ = true;
       return true;
     }
     return entries_.size() == batch_;
+  }
+
+  /// Entries pushed since the start (read without the lock, for metrics).
+  std::uint64_t pushed() const {
+    return pushed_.load(std::memory_order_relaxed);
   }
 
   /// How many entries wait.
@@ -50,6 +59,7 @@ private:
   std::vector<log_entry> entries_;
   std::size_t batch_;
   bool rung_ = false;
+  std::atomic<std::uint64_t> pushed_{0}; ///< written under mtx_ only
 };
 
 } // namespace gatehouse::actors

@@ -1,5 +1,8 @@
 #include "actors/metrics.hpp"
 
+#include <algorithm>
+#include <tuple>
+
 #include "policy/pricing.hpp"
 #include "policy/prometheus.hpp"
 #include "storage/database.hpp"
@@ -12,24 +15,60 @@ const std::vector<double>& buckets() {
   return policy::latency_buckets_seconds();
 }
 
+std::atomic<std::uint64_t> next_registry_id{1};
+
 } // namespace
 
-metrics_registry::metrics_registry() = default;
+metrics_registry::metrics_registry() : id_(next_registry_id++) {
+}
 
-metrics_registry::counters& metrics_registry::of(const std::string& org_id) {
-  auto& c = orgs_[org_id];
+metrics_registry::shard& metrics_registry::local() {
+  // The shard this thread used last; a registry's id is never reused, so a
+  // stale entry (another registry, since destroyed) is never taken.
+  thread_local std::uint64_t cached_id = 0;
+  thread_local shard* cached = nullptr;
+  if (cached_id == id_)
+    return *cached;
+  std::lock_guard guard{shards_mtx_};
+  shards_.push_back(std::make_unique<shard>());
+  cached_id = id_;
+  cached = shards_.back().get();
+  return *cached;
+}
+
+metrics_registry::counters& metrics_registry::of(shard& s,
+                                                 const std::string& org_id) {
+  auto& c = s.orgs[org_id];
   if (c.latency_buckets.empty())
     c.latency_buckets.assign(buckets().size() + 1, 0);
   return c;
 }
 
+void metrics_registry::count_error(counters& c, std::string_view code) {
+  for (auto& [k, n] : c.errors)
+    if (k == code) {
+      ++n;
+      return;
+    }
+  c.errors.emplace_back(std::string{code}, 1);
+}
+
 void metrics_registry::record_exchange(
   const storage::request_log_record& log) {
-  std::lock_guard guard{mtx_};
-  auto& c = of(log.org_id);
-  ++c.requests[{log.provider, std::to_string(log.status)}];
+  auto& s = local();
+  std::lock_guard guard{s.mtx};
+  auto& c = of(s, log.org_id);
+  auto hit = std::find_if(c.requests.begin(), c.requests.end(),
+                          [&](const counters::by_status& r) {
+                            return r.status == log.status
+                                   && r.provider == log.provider;
+                          });
+  if (hit == c.requests.end())
+    c.requests.push_back({log.provider, log.status, 1});
+  else
+    ++hit->n;
   if (log.error_code)
-    ++c.errors[*log.error_code];
+    count_error(c, *log.error_code);
   c.tokens_in += static_cast<std::uint64_t>(std::max<std::int64_t>(0, log.tokens_in));
   c.tokens_out += static_cast<std::uint64_t>(std::max<std::int64_t>(0, log.tokens_out));
   c.spend_micros += log.cost_micros;
@@ -41,9 +80,10 @@ void metrics_registry::record_exchange(
 
 void metrics_registry::record_denial(const std::string& org_id,
                                      policy::errc code) {
-  std::lock_guard guard{mtx_};
-  auto& c = of(org_id);
-  ++c.errors[std::string{policy::to_string(code)}];
+  auto& s = local();
+  std::lock_guard guard{s.mtx};
+  auto& c = of(s, org_id);
+  count_error(c, policy::to_string(code));
   if (code == policy::errc::budget_exceeded)
     ++c.budget_rejections;
 }
@@ -64,6 +104,19 @@ void metrics_registry::log_entries_overflowed(std::uint64_t n) {
   logs_overflowed_ += n;
 }
 
+void metrics_registry::log_entry_queued() {
+  ++logs_queued_direct_;
+}
+
+void metrics_registry::log_entries_settled(std::uint64_t n) {
+  logs_settled_ += n;
+}
+
+void metrics_registry::count_inbox_with(
+  std::function<std::uint64_t()> pushed) {
+  inbox_pushed_ = std::move(pushed);
+}
+
 void metrics_registry::log_write_failed() {
   ++log_write_failures_;
 }
@@ -78,10 +131,25 @@ void metrics_registry::org_actor_passivated() {
 }
 
 void metrics_registry::add(counters& into, const counters& from) {
-  for (auto& [k, v] : from.requests)
-    into.requests[k] += v;
-  for (auto& [k, v] : from.errors)
-    into.errors[k] += v;
+  for (auto& r : from.requests) {
+    auto hit = std::find_if(into.requests.begin(), into.requests.end(),
+                            [&](const counters::by_status& x) {
+                              return x.status == r.status
+                                     && x.provider == r.provider;
+                            });
+    if (hit == into.requests.end())
+      into.requests.push_back(r);
+    else
+      hit->n += r.n;
+  }
+  for (auto& [k, v] : from.errors) {
+    auto hit = std::find_if(into.errors.begin(), into.errors.end(),
+                            [&](const auto& e) { return e.first == k; });
+    if (hit == into.errors.end())
+      into.errors.emplace_back(k, v);
+    else
+      hit->second += v;
+  }
   into.tokens_in += from.tokens_in;
   into.tokens_out += from.tokens_out;
   into.spend_micros += from.spend_micros;
@@ -97,17 +165,32 @@ metrics_registry::render(const std::optional<std::string>& org_id) const {
   counters c;
   c.latency_buckets.assign(buckets().size() + 1, 0);
   {
-    std::lock_guard guard{mtx_};
-    for (auto& [id, org] : orgs_)
-      if (!org_id || id == *org_id)
-        add(c, org);
+    std::lock_guard guard{shards_mtx_};
+    for (auto& s : shards_) {
+      std::lock_guard shard_guard{s->mtx};
+      if (org_id) {
+        if (auto it = s->orgs.find(*org_id); it != s->orgs.end())
+          add(c, it->second);
+      } else {
+        for (auto& [id, org] : s->orgs)
+          add(c, org);
+      }
+    }
   }
+  // Series in a stable order, as before.
+  std::sort(c.requests.begin(), c.requests.end(),
+            [](const auto& a, const auto& b) {
+              return std::tie(a.provider, a.status)
+                     < std::tie(b.provider, b.status);
+            });
+  std::sort(c.errors.begin(), c.errors.end());
   using policy::labels;
   policy::metrics_text out;
   std::vector<std::pair<labels, double>> requests;
-  for (auto& [k, v] : c.requests)
-    requests.push_back({{{"provider", k.first}, {"status", k.second}},
-                        static_cast<double>(v)});
+  for (auto& r : c.requests)
+    requests.push_back(
+      {{{"provider", r.provider}, {"status", std::to_string(r.status)}},
+       static_cast<double>(r.n)});
   out.counter("gatehouse_requests_total",
               "Proxied requests by provider and HTTP status.", requests);
   std::vector<std::pair<labels, double>> errors;
@@ -137,6 +220,22 @@ metrics_registry::render(const std::optional<std::string>& org_id) const {
                 "Attempts to write a batch of request logs that failed and "
                 "will be retried (database unreachable or busy).",
                 {{{}, static_cast<double>(log_write_failures_.load())}});
+    // Read settled before queued: a batch settled in between can only make
+    // the backlog look smaller than it was, never negative.
+    auto settled = logs_settled_.load();
+    auto overflowed = logs_overflowed_.load();
+    auto queued = logs_queued_direct_.load()
+                  + (inbox_pushed_ ? inbox_pushed_() : 0);
+    auto refused = logs_refused_.load();
+    auto gone = settled + overflowed;
+    out.counter("gatehouse_log_entries_written_total",
+                "Request logs stored in the database.",
+                {{{}, static_cast<double>(settled > refused ? settled - refused
+                                                            : 0)}});
+    out.gauge("gatehouse_log_backlog",
+              "Request logs finished but not stored yet (queued for or "
+              "being written by the storage writer).",
+              {{{}, static_cast<double>(queued > gone ? queued - gone : 0)}});
     out.gauge("gatehouse_org_actors",
               "Organizations with a live actor on this node (the others "
               "are passivated and cost no timer or memory beyond their "

@@ -5,10 +5,13 @@
 
 #include <atomic>
 #include <cstdint>
-#include <map>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -37,6 +40,18 @@ public:
   void log_entry_refused();
   void log_entries_overflowed(std::uint64_t n);
 
+  /// Request logs handed to the storage writer other than through the
+  /// I/O threads' inbox (refusals logged by org actors).
+  void log_entry_queued();
+
+  /// Request logs whose batch storage has answered for: stored, or refused
+  /// one by one (those are also counted by log_entry_refused).
+  void log_entries_settled(std::uint64_t n);
+
+  /// How many request logs the I/O threads have queued so far; read when
+  /// rendering, so that the backlog costs the data plane nothing.
+  void count_inbox_with(std::function<std::uint64_t()> pushed);
+
   /// A batch of request logs that could not be written now (database down
   /// or busy); its entries wait for the next attempt.
   void log_write_failed();
@@ -49,9 +64,16 @@ public:
   std::string render(const std::optional<std::string>& org_id) const;
 
 private:
+  /// One org's counters. Few providers, statuses and error codes occur
+  /// per org, so they are searched in small vectors.
   struct counters {
-    std::map<std::pair<std::string, std::string>, std::uint64_t> requests;
-    std::map<std::string, std::uint64_t> errors; ///< by error code
+    struct by_status {
+      std::string provider;
+      int status = 0;
+      std::uint64_t n = 0;
+    };
+    std::vector<by_status> requests;
+    std::vector<std::pair<std::string, std::uint64_t>> errors; ///< by code
     std::uint64_t tokens_in = 0;
     std::uint64_t tokens_out = 0;
     std::int64_t spend_micros = 0;
@@ -61,15 +83,28 @@ private:
     std::uint64_t latency_count = 0;
   };
 
-  counters& of(const std::string& org_id);
-  static void add(counters& into, const counters& from);
+  /// The counters written by one thread: recording takes only its own
+  /// shard's lock, which nothing but rendering ever contends.
+  struct shard {
+    std::mutex mtx;
+    std::unordered_map<std::string, counters> orgs;
+  };
 
-  mutable std::mutex mtx_;
-  std::map<std::string, counters> orgs_;
+  shard& local();
+  static counters& of(shard& s, const std::string& org_id);
+  static void add(counters& into, const counters& from);
+  static void count_error(counters& c, std::string_view code);
+
+  const std::uint64_t id_; ///< tells this registry's shards from others'
+  mutable std::mutex shards_mtx_;
+  std::vector<std::unique_ptr<shard>> shards_;
   std::atomic<std::int64_t> streams_{0};
   std::atomic<std::uint64_t> logs_refused_{0};
   std::atomic<std::uint64_t> logs_overflowed_{0};
   std::atomic<std::uint64_t> log_write_failures_{0};
+  std::atomic<std::uint64_t> logs_queued_direct_{0};
+  std::atomic<std::uint64_t> logs_settled_{0};
+  std::function<std::uint64_t()> inbox_pushed_;
   std::atomic<std::int64_t> org_actors_{0};
   std::atomic<std::uint64_t> passivations_{0};
 };

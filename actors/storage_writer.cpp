@@ -78,6 +78,8 @@ void requeue(state_ptr self, batch& b) {
   for (size_t i = 0; i < b.entries.size(); ++i)
     if (!known || !b.settled[i])
       again.push_back(std::move(b.entries[i]));
+  if (st.metrics)
+    st.metrics->log_entries_settled(b.entries.size() - again.size());
   spdlog::error("writing {} request logs failed; will retry", again.size());
   st.pending.insert(st.pending.begin(), std::make_move_iterator(again.begin()),
                     std::make_move_iterator(again.end()));
@@ -104,9 +106,11 @@ void write_pending(state_ptr self, Done done) {
   ++st.writing;
   self->request(st.db, caf::infinite, write_job(b, st.metrics))
     .then(
-      [self, done](bool) mutable {
+      [self, b, done](bool) mutable {
         auto& st = self->state;
         --st.writing;
+        if (st.metrics)
+          st.metrics->log_entries_settled(b->entries.size());
         if (st.failures > 0)
           spdlog::info("request logs are written again after {} failed "
                        "attempts",
@@ -258,6 +262,8 @@ storage_writer_impl(state_ptr self, caf::actor db,
   };
   return {
     [=](log_atom, log_entry& entry) {
+      if (self->state.metrics)
+        self->state.metrics->log_entry_queued();
       self->state.pending.push_back(std::move(entry));
       queued();
     },

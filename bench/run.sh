@@ -176,6 +176,11 @@ run_wrk() {  # scenario target-name url script threads connections pids
   wrk -t"$t" -c"$c" -d"${DURATION}s" --timeout 5s --latency \
     -s "bench/wrk/$script" "$url/v1/chat/completions" >"$out" 2>&1 \
     || die "wrk failed: $(cat "$out")"
+  # Gatehouse's cost includes writing the run's request logs: measure
+  # until the storage writer has stored them all (and the next run starts
+  # on a quiet machine).
+  local drain=0
+  [[ "$name" == gatehouse ]] && drain=$(wait_log_backlog)
   # shellcheck disable=SC2086
   after=$(proc_cost $pids)
   local rps p50 p99 errs reqs cost
@@ -188,13 +193,34 @@ run_wrk() {  # scenario target-name url script threads connections pids
     /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10}
     END {print n + 0}' "$out")
   RESULTS+=("$scenario|$name|$rps|$p50|$p99|$errs|$cost")
+  [[ "$name" == gatehouse ]] && DRAINS+=("$scenario: ${drain} ms")
+  return 0
 }
+
+# Waits until Gatehouse has stored every request log it finished; prints
+# how many ms that took after the load ended (-1: not within 120 s).
+wait_log_backlog() {
+  local t0 backlog
+  t0=$(date +%s%N)
+  for ((i = 0; i < 2400; i++)); do
+    backlog=$(curl -s --max-time 5 -H "Authorization: Bearer $OPERATOR_TOKEN" \
+      "$GH_URL/metrics" | awk '$1 == "gatehouse_log_backlog" {print $2}')
+    if [[ "$backlog" == 0 ]]; then
+      echo $((($(date +%s%N) - t0) / 1000000))
+      return
+    fi
+    sleep 0.05
+  done
+  echo -1
+}
+DRAINS=()
 
 if ((WARMUP > 0)); then
   for target in "$MOCK_URL" "$NGINX_URL" "$RELAY_URL" "$GH_URL"; do
     wrk -t2 -c64 -d"${WARMUP}s" -s bench/wrk/chat.lua \
       "$target/v1/chat/completions" >/dev/null 2>&1 || true
   done
+  wait_log_backlog >/dev/null
 fi
 
 SCENARIOS=("non-stream c1|chat.lua|1|1" "non-stream c64|chat.lua|2|64"
@@ -466,7 +492,11 @@ $TABLE
 #### Cost per request (the serving process: mock, nginx workers, Gatehouse)
 
 CPU from utime and stime in /proc (10 ms ticks) over each wrk run, divided by
-the requests wrk completed; context switches summed over every thread.
+the requests wrk completed; context switches summed over every thread. For
+Gatehouse the window lasts until its request logs are all stored
+(\`gatehouse_log_backlog\` back to 0), so the cost includes writing them;
+that took, after each run's load ended: $(IFS=';'; echo "${DRAINS[*]:-none}" | sed 's/;/; /g').
+
 
 $COST_TABLE
 

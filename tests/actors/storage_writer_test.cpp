@@ -142,6 +142,8 @@ CAF_TEST(an entry the database refuses is dropped and the rest commits) {
   CAF_CHECK(
     metric_is(R"(gatehouse_log_entries_dropped_total{reason="backlog"} 0)"));
   CAF_CHECK(metric_is("gatehouse_log_write_failures_total 0"));
+  CAF_CHECK(metric_is("gatehouse_log_entries_written_total 4"));
+  CAF_CHECK(metric_is("gatehouse_log_backlog 0"));
   // The writer goes on as before.
   caf::anon_send(writer, log_atom_v, entry("e"));
   sched.run();
@@ -160,6 +162,8 @@ CAF_TEST(entries wait while storage is unreachable and none is dropped) {
   CAF_CHECK(!flush());
   CAF_CHECK_EQUAL(stored_logs(), 0u);
   CAF_CHECK(metric_is("gatehouse_log_write_failures_total 2"));
+  CAF_CHECK(metric_is("gatehouse_log_backlog 4"));
+  CAF_CHECK(metric_is("gatehouse_log_entries_written_total 0"));
   CAF_CHECK(
     metric_is(R"(gatehouse_log_entries_dropped_total{reason="invalid"} 0)"));
   *down = false;
@@ -167,6 +171,8 @@ CAF_TEST(entries wait while storage is unreachable and none is dropped) {
   CAF_CHECK_EQUAL(stored_logs(), 4u);
   CAF_CHECK_EQUAL(counted_requests(), 4);
   CAF_CHECK(metric_is("gatehouse_log_write_failures_total 2"));
+  CAF_CHECK(metric_is("gatehouse_log_backlog 0"));
+  CAF_CHECK(metric_is("gatehouse_log_entries_written_total 4"));
 }
 
 CAF_TEST(the retry tick tries again on its own) {
