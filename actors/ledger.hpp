@@ -2,11 +2,16 @@
 
 // Counters shared between an org actor and the I/O threads that authorize
 // its requests from its published view. Atomic, so admission is decided by
-// compare-and-swap: no two requests can both take the last of a budget.
+// compare-and-swap: no two requests can both take the last of a budget. The
+// rules themselves are policy's (policy::admits, policy::gcra), inline, so
+// the loops cost what hand-written ones would.
 
 #include <atomic>
 #include <cstdint>
 #include <string>
+
+#include "policy/budget.hpp"
+#include "policy/key_rate_limit.hpp"
 
 namespace gatehouse::actors {
 
@@ -27,16 +32,22 @@ struct team_ledger {
 
   static constexpr std::int64_t no_limit = -1;
 
-  /// Reserves `estimate` if it fits: spend plus in-flight estimates plus
-  /// this one must stay within the limit (and nothing is admitted once the
-  /// limit is reached).
+  /// Reserves `estimate` if policy::admits lets it start: spend plus
+  /// in-flight estimates plus this one within the limit, and nothing once
+  /// the spend reached the limit. The compare-and-swap on `committed` makes
+  /// the sum exact under concurrency. `spent` is read after `committed`
+  /// (and `settle` moves `committed` first), so spend plus in flight is
+  /// never less than the committed sum: reading the two apart can refuse
+  /// early, never admit beyond the limit.
   bool reserve(std::int64_t estimate) {
     auto cap = limit.load();
     if (cap == no_limit)
       return true;
     auto cur = committed.load();
     do {
-      if (cur >= cap || estimate > cap - cur)
+      auto paid = spent.load(std::memory_order_relaxed);
+      if (!policy::admits(policy::budget_state{cap, paid, cur - paid},
+                          estimate))
         return false;
     } while (!committed.compare_exchange_weak(cur, cur + estimate));
     return true;
@@ -50,30 +61,31 @@ struct team_ledger {
   }
 };
 
-/// A key's GCRA state for its requests-per-minute limit.
+/// A key's GCRA state for its requests-per-minute limit, as one word (see
+/// policy::gcra::hit_due). A key's limit does not change while it lives.
 struct key_rate {
-  std::atomic<std::int64_t> tat_us{0}; ///< theoretical arrival time
+  /// When the key owes nothing, in milliseconds times its rpm.
+  std::atomic<std::int64_t> due{0};
 
-  /// Admits a request at `now_us` under `rpm` (a burst of `rpm` after
-  /// idling, then one every 60/rpm s); on refusal, `retry_after_us` says
+  /// Admits a request at `now_ms` under `rpm` (a burst of `rpm` after
+  /// idling, then one every 60/rpm s); on refusal, `retry_after_ms` says
   /// when the same request would pass.
-  bool hit(int rpm, std::int64_t now_us, std::int64_t& retry_after_us) {
-    if (rpm <= 0) {
-      retry_after_us = 60'000'000;
-      return false;
-    }
-    const std::int64_t interval = 60'000'000 / rpm;
-    const std::int64_t tolerance = 60'000'000 - interval;
-    auto tat = tat_us.load();
+  bool hit(int rpm, std::int64_t now_ms, std::int64_t& retry_after_ms) {
+    auto cur = due.load();
     for (;;) {
-      auto start = tat > now_us ? tat : now_us;
-      if (start - now_us > tolerance) {
-        retry_after_us = start - now_us - tolerance;
+      auto s = policy::gcra::hit_due(cur, rpm, now_ms);
+      if (!s.allowed) {
+        retry_after_ms = s.retry_after_ms;
         return false;
       }
-      if (tat_us.compare_exchange_weak(tat, start + interval))
+      if (due.compare_exchange_weak(cur, s.state))
         return true;
     }
+  }
+
+  /// True when the key owes nothing at `now_ms` under `rpm`.
+  bool at_rest(int rpm, std::int64_t now_ms) const {
+    return policy::gcra::at_rest(due.load(), rpm, now_ms);
   }
 };
 

@@ -148,13 +148,13 @@ authorization authorize(const org_view& st, const proxy_request& req) {
   if (v.rate_limit_rpm
       && policy::has_feature(plan, policy::feature::per_key_rate_limits)) {
     auto r = st.rates.find(v.key_id);
-    std::int64_t retry_us = 0;
+    std::int64_t retry_ms = 0;
     if (r != st.rates.end()
-        && !r->second->hit(*v.rate_limit_rpm, req.now_ms * 1000, retry_us)) {
+        && !r->second->hit(*v.rate_limit_rpm, req.now_ms, retry_ms)) {
       auto out = deny(errc::rate_limited,
                       "the key's limit of " + std::to_string(*v.rate_limit_rpm)
                         + " requests per minute is reached");
-      out.denial.retry_after_s = (retry_us + 999'999) / 1'000'000;
+      out.denial.retry_after_s = (retry_ms + 999) / 1000;
       return out;
     }
   }
@@ -307,9 +307,12 @@ log_entry settle_exchange(const org_view& st, settlement done,
 }
 
 bool rates_at_rest(const org_view& st, std::int64_t now_us) {
-  for (auto& [id, r] : st.rates)
-    if (r->tat_us.load() > now_us)
+  for (auto& [id, r] : st.rates) {
+    auto k = st.keys.find(id);
+    if (k != st.keys.end() && k->second.rec.rate_limit_rpm
+        && !r->at_rest(*k->second.rec.rate_limit_rpm, now_us / 1000))
       return false;
+  }
   return true;
 }
 

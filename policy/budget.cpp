@@ -17,19 +17,6 @@ constexpr std::size_t chars_per_token = 4;
 
 } // namespace
 
-bool admits(const budget_state& b, std::int64_t estimate_micros) {
-  auto spent = non_negative(b.spent_micros);
-  if (spent >= b.limit_micros)
-    return false;
-  // 0 <= spent < limit, so the headroom is positive and cannot overflow;
-  // comparing against what is left avoids adding up the three amounts.
-  auto headroom = b.limit_micros - spent;
-  auto in_flight = non_negative(b.in_flight_micros);
-  if (in_flight > headroom)
-    return false;
-  return non_negative(estimate_micros) <= headroom - in_flight;
-}
-
 std::int64_t estimate_cost_micros(const std::optional<model_price>& price,
                                   std::size_t prompt_chars,
                                   std::optional<long long> max_tokens) {

@@ -24,8 +24,22 @@ struct budget_state {
 /// whose month-to-date spend has reached its limit is refused, whatever the
 /// estimate (a limit of 0 admits nothing); otherwise the request is admitted
 /// iff spent + in flight + estimate stays within the limit. Negative amounts
-/// count as 0 and the sum cannot overflow.
-bool admits(const budget_state& b, std::int64_t estimate_micros);
+/// count as 0 and the sum cannot overflow. Inline: the team ledgers run it
+/// inside their compare-and-swap loop on every admission.
+constexpr bool admits(const budget_state& b,
+                      std::int64_t estimate_micros) noexcept {
+  auto spent = b.spent_micros > 0 ? b.spent_micros : 0;
+  if (spent >= b.limit_micros)
+    return false;
+  // 0 <= spent < limit, so the headroom is positive and cannot overflow;
+  // comparing against what is left avoids adding up the three amounts.
+  auto headroom = b.limit_micros - spent;
+  auto in_flight = b.in_flight_micros > 0 ? b.in_flight_micros : 0;
+  if (in_flight > headroom)
+    return false;
+  auto estimate = estimate_micros > 0 ? estimate_micros : 0;
+  return estimate <= headroom - in_flight;
+}
 
 /// Estimates the cost of a request before it is sent: the prompt counts as
 /// ceil(`prompt_chars` / 4) input tokens and `max_tokens`, when given, as

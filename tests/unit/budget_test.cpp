@@ -190,3 +190,10 @@ TEST(budget, month_of_names_the_utc_calendar_month) {
   EXPECT_EQ(month_of(4'107'542'400), "2100-03");
   EXPECT_EQ(month_of(-1), "1969-12");
 }
+
+TEST(budget, admits_is_constexpr) {
+  static_assert(admits({100, 50, 20}, 30));
+  static_assert(!admits({100, 50, 20}, 31));
+  static_assert(!admits({0, 0, 0}, 0));
+  SUCCEED();
+}

@@ -253,3 +253,36 @@ TEST(key_rate_limit, large_rpm_does_not_overflow) {
   lim.prune(minute + 1);
   EXPECT_EQ(lim.key_count(), 0u);
 }
+
+TEST(key_rate_limit, gcra_rule_is_constexpr) {
+  static_assert(gcra::admit(0, 1).allowed);
+  static_assert(!gcra::admit(gcra::request_units, 1).allowed);
+  static_assert(gcra::admit(gcra::request_units, 1).retry_after_ms == minute);
+  static_assert(gcra::drained(60'000, 0, 60, 1000) == 0);
+  static_assert(gcra::hit_due(0, 60, 10).state == 10 * 60 + 60'000);
+  SUCCEED();
+}
+
+TEST(key_rate_limit, one_word_form_decides_as_the_limiter) {
+  for (int rpm : {1, 3, 7, 60, 999, 100'000}) {
+    gcra_limiter lim;
+    std::int64_t due = 0;
+    long long t = 1'000'000;
+    for (int i = 0; i < 2000; ++i) {
+      t += (i * 31) % (90'000 / rpm + 2);
+      auto s = gcra::hit_due(due, rpm, t);
+      auto d = lim.hit("k", rpm, t);
+      ASSERT_EQ(s.allowed, d.allowed) << rpm << " at " << t;
+      ASSERT_EQ(s.retry_after_ms, d.retry_after_ms) << rpm << " at " << t;
+      due = s.state;
+      ASSERT_EQ(gcra::at_rest(due, rpm, t), s.allowed ? false : due <= t * rpm);
+    }
+  }
+}
+
+TEST(key_rate_limit, one_word_form_refuses_zero_rpm) {
+  auto s = gcra::hit_due(5, 0, 100);
+  EXPECT_FALSE(s.allowed);
+  EXPECT_EQ(s.state, 5);
+  EXPECT_EQ(s.retry_after_ms, minute);
+}
