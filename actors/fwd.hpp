@@ -8,8 +8,10 @@
 #include <string>
 
 #include <caf/all.hpp>
+#include <caf/type_id.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/wire.hpp"
 #include "policy/sse.hpp"
 #include "storage/records.hpp"
 
@@ -17,68 +19,65 @@ namespace gatehouse::storage {
 class store;
 } // namespace gatehouse::storage
 
+// The message types and atoms of Gatehouse, in one type-ID block. In CAF
+// 0.17 the block is a registration list: actors::register_message_types
+// (actors/wire.hpp) hands it to the actor system configuration, which knows
+// each type by the name written here; atoms travel as `atom_value` and are
+// at most 10 characters.
+CAF_BEGIN_TYPE_ID_BLOCK(gatehouse, caf::first_custom_type_id)
+
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, authkey_atom, "authkey")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, create_key_atom, "createkey")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, revoke_key_atom, "revokekey")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, rotate_key_atom, "rotatekey")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, set_plan_atom, "setplan")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, update_org_atom, "updateorg")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, get_org_atom, "getorg")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, auth_hit_atom, "authhit")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, refresh_atom, "refresh")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, authorize_atom, "authorize")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, settle_atom, "settle")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, put_provider_atom, "putprov")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, del_provider_atom, "delprov")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, default_provider_atom, "defprov")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, set_pricing_atom, "setprice")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, targets_atom, "targets")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, log_atom, "log")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, flush_atom, "flush")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, tick_atom, "tick")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, chunk_atom, "chunk")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, end_atom, "end")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, put_team_atom, "putteam")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, del_team_atom, "delteam")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, team_usage_atom, "teamusage")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, put_app_atom, "putapp")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, del_app_atom, "delapp")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, drop_member_atom, "dropmember")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, sweep_atom, "sweep")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, passivate_atom, "passivate")
+
+  // What org actors receive and answer; see actors/wire.hpp.
+  CAF_ADD_TYPE_ID(gatehouse, (gatehouse::actors::audit_ctx))
+  CAF_ADD_TYPE_ID(gatehouse, (gatehouse::actors::key_verdict))
+  CAF_ADD_TYPE_ID(gatehouse, (gatehouse::actors::org_update))
+  CAF_ADD_TYPE_ID(gatehouse, (gatehouse::actors::proxy_request))
+  CAF_ADD_TYPE_ID(gatehouse, (gatehouse::actors::authorization))
+  CAF_ADD_TYPE_ID(gatehouse, (gatehouse::actors::settlement))
+  CAF_ADD_TYPE_ID(gatehouse, (std::vector<gatehouse::actors::team_usage>))
+  CAF_ADD_TYPE_ID(gatehouse, (gatehouse::storage::api_key_record))
+  CAF_ADD_TYPE_ID(gatehouse, (gatehouse::storage::org_record))
+  CAF_ADD_TYPE_ID(gatehouse, (gatehouse::storage::provider_record))
+  CAF_ADD_TYPE_ID(gatehouse, (gatehouse::storage::team_record))
+  CAF_ADD_TYPE_ID(gatehouse, (gatehouse::storage::app_record))
+  CAF_ADD_TYPE_ID(gatehouse, (std::vector<gatehouse::storage::price_override>))
+  // What org actors send to the storage writer, and the auth limiter's
+  // answer: plain data too.
+  CAF_ADD_TYPE_ID(gatehouse, (gatehouse::storage::log_write))
+  CAF_ADD_TYPE_ID(gatehouse, (gatehouse::actors::limit_decision))
+
+CAF_END_TYPE_ID_BLOCK(gatehouse)
+
 namespace gatehouse::actors {
-
-// Atoms (at most 10 characters in CAF 0.17).
-using authkey_atom = caf::atom_constant<caf::atom("authkey")>;
-using create_key_atom = caf::atom_constant<caf::atom("createkey")>;
-using revoke_key_atom = caf::atom_constant<caf::atom("revokekey")>;
-using rotate_key_atom = caf::atom_constant<caf::atom("rotatekey")>;
-using set_plan_atom = caf::atom_constant<caf::atom("setplan")>;
-using update_org_atom = caf::atom_constant<caf::atom("updateorg")>;
-using get_org_atom = caf::atom_constant<caf::atom("getorg")>;
-using auth_hit_atom = caf::atom_constant<caf::atom("authhit")>;
-using refresh_atom = caf::atom_constant<caf::atom("refresh")>;
-using authorize_atom = caf::atom_constant<caf::atom("authorize")>;
-using settle_atom = caf::atom_constant<caf::atom("settle")>;
-using put_provider_atom = caf::atom_constant<caf::atom("putprov")>;
-using del_provider_atom = caf::atom_constant<caf::atom("delprov")>;
-using default_provider_atom = caf::atom_constant<caf::atom("defprov")>;
-using set_pricing_atom = caf::atom_constant<caf::atom("setprice")>;
-using targets_atom = caf::atom_constant<caf::atom("targets")>;
-using log_atom = caf::atom_constant<caf::atom("log")>;
-using flush_atom = caf::atom_constant<caf::atom("flush")>;
-using tick_atom = caf::atom_constant<caf::atom("tick")>;
-using chunk_atom = caf::atom_constant<caf::atom("chunk")>;
-using end_atom = caf::atom_constant<caf::atom("end")>;
-using put_team_atom = caf::atom_constant<caf::atom("putteam")>;
-using del_team_atom = caf::atom_constant<caf::atom("delteam")>;
-using team_usage_atom = caf::atom_constant<caf::atom("teamusage")>;
-using put_app_atom = caf::atom_constant<caf::atom("putapp")>;
-using del_app_atom = caf::atom_constant<caf::atom("delapp")>;
-using drop_member_atom = caf::atom_constant<caf::atom("dropmember")>;
-using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
-using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
-
-constexpr auto authkey_atom_v = authkey_atom::value;
-constexpr auto create_key_atom_v = create_key_atom::value;
-constexpr auto revoke_key_atom_v = revoke_key_atom::value;
-constexpr auto rotate_key_atom_v = rotate_key_atom::value;
-constexpr auto set_plan_atom_v = set_plan_atom::value;
-constexpr auto update_org_atom_v = update_org_atom::value;
-constexpr auto get_org_atom_v = get_org_atom::value;
-constexpr auto auth_hit_atom_v = auth_hit_atom::value;
-constexpr auto refresh_atom_v = refresh_atom::value;
-constexpr auto authorize_atom_v = authorize_atom::value;
-constexpr auto settle_atom_v = settle_atom::value;
-constexpr auto put_provider_atom_v = put_provider_atom::value;
-constexpr auto del_provider_atom_v = del_provider_atom::value;
-constexpr auto default_provider_atom_v = default_provider_atom::value;
-constexpr auto set_pricing_atom_v = set_pricing_atom::value;
-constexpr auto targets_atom_v = targets_atom::value;
-constexpr auto log_atom_v = log_atom::value;
-constexpr auto flush_atom_v = flush_atom::value;
-constexpr auto tick_atom_v = tick_atom::value;
-constexpr auto chunk_atom_v = chunk_atom::value;
-constexpr auto end_atom_v = end_atom::value;
-constexpr auto put_team_atom_v = put_team_atom::value;
-constexpr auto del_team_atom_v = del_team_atom::value;
-constexpr auto team_usage_atom_v = team_usage_atom::value;
-constexpr auto put_app_atom_v = put_app_atom::value;
-constexpr auto del_app_atom_v = del_app_atom::value;
-constexpr auto drop_member_atom_v = drop_member_atom::value;
-constexpr auto sweep_atom_v = sweep_atom::value;
-constexpr auto passivate_atom_v = passivate_atom::value;
 
 /// One unit of blocking storage work, run by a storage worker.
 struct db_job {
@@ -192,24 +191,12 @@ policy::problem to_problem(const caf::error& e);
 
 } // namespace gatehouse::actors
 
-// These types cross only local mailboxes for now; remote org actors need an
-// `inspect` overload for each of them.
+// Local-only messages: each carries a function to run on this node (a
+// storage job, the fast path's completion callbacks) or, for the stream
+// relay, events that never leave the node. They have request/response
+// forms where another node may need the same answer (see
+// docs/architecture.md, "Message types").
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::db_job)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::audit_ctx)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::key_verdict)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::org_update)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::limit_decision)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::storage::api_key_record)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::storage::org_record)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::storage::provider_record)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::storage::team_record)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::storage::app_record)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<gatehouse::actors::team_usage>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<gatehouse::storage::price_override>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::proxy_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::authorization)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::auth_reply)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::settlement)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::log_entry)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<gatehouse::policy::sse_event>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gatehouse::actors::end_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<gatehouse::policy::sse_event>)

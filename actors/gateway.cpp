@@ -31,6 +31,7 @@ struct system_config : caf::actor_system_config {
   explicit system_config(int threads) {
     set("scheduler.policy", caf::atom("sharing"));
     set("scheduler.max-threads", static_cast<size_t>(threads));
+    register_message_types(*this);
   }
 };
 
