@@ -37,8 +37,10 @@ constexpr size_t max_answer_bytes = 64 * 1024 * 1024;
 /// stream actor is told (or until the stream ends).
 constexpr std::size_t account_batch_bytes = 1024;
 
-/// The most a stream relays from one read.
-constexpr size_t stream_read_bytes = 4 * 1024;
+/// The piece of a stream's body the parser fills at a time. What a read
+/// brings is parsed piece by piece at once (see drain), so this bounds only
+/// the memory a stream holds while it waits, not what one read relays.
+constexpr size_t stream_piece_bytes = 1024;
 
 /// Bodies kept in a request log when the org logs bodies.
 constexpr size_t max_logged_body = 256 * 1024;
@@ -383,6 +385,10 @@ private:
     status_ = static_cast<int>(h.result_int());
     if (status_ >= 500 && fall_back())
       return;
+    // No other attempt follows: what was sent goes now, not when the
+    // answer ends (a long stream would hold it all along).
+    request_.reset();
+    std::string{}.swap(body_);
     if (req_.method == "HEAD") {
       auto res = answer_head(h);
       recycle(h.keep_alive());
@@ -461,7 +467,7 @@ private:
     head_.reset();
     stream_->body_limit(boost::none);
     relay_ = px_.svc.gw.open_stream();
-    chunk_.resize(stream_read_bytes);
+    chunk_.resize(stream_piece_bytes);
     px_.svc.gw.metrics().stream_opened();
     auto self = shared_from_this();
     auto loop = conn_->executor();
@@ -489,8 +495,8 @@ private:
     body.data = chunk_.data();
     body.size = chunk_.size();
     conn_->tcp().expires_after(pool_.timeouts().response);
-    // read_some: hand over whatever arrived instead of filling the buffer
-    // (4 KiB at a time keeps ten thousand idle streams small).
+    // read_some: hand over whatever arrived instead of filling the piece
+    // (a small piece keeps ten thousand idle streams small).
     conn_->visit([self = shared_from_this()](auto& s) {
       bhttp::async_read_some(s, self->buffer_, *self->stream_,
                              [self](beast::error_code ec, std::size_t) {
@@ -502,9 +508,10 @@ private:
   void on_chunk(beast::error_code ec) {
     if (ec == bhttp::error::need_buffer)
       ec = {};
+    std::vector<policy::sse_event> events;
+    std::size_t got = 0;
     if (!ec)
-      drain(ec);
-    auto got = chunk_.size() - stream_->get().body().size;
+      got = drain(ec, events);
     if (ec) {
       if (!cancelled_) {
         stream_error_ = ec == beast::error::timeout ? "upstream_timeout"
@@ -517,8 +524,6 @@ private:
       return read_chunk();
     if (!first_byte_ms_)
       first_byte_ms_ = ms_since(started_);
-    std::vector<policy::sse_event> events;
-    sse_.feed(std::string_view{chunk_.data(), got}, events);
     auto out = relay_events(events);
     if (sse_.overflowed()) {
       // An event past the limit: the client learns why its stream ends.
@@ -533,25 +538,37 @@ private:
 
   /// A read hands over one piece of the chunked encoding; the rest of what
   /// the socket delivered (often the whole answer) waits in `buffer_`.
-  /// Parsing it now, instead of one piece per read, makes one client write
-  /// and at most one message to the stream actor per upstream read.
+  /// Parsing all of it now, a body piece at a time into the SSE parser,
+  /// makes one client write and at most one message to the stream actor
+  /// per upstream read. Returns the body bytes fed.
   /// (The parser's `eager` option would do this too, but then a read waits
   /// until the whole body buffer is full.)
-  void drain(beast::error_code& ec) {
+  std::size_t drain(beast::error_code& ec,
+                    std::vector<policy::sse_event>& events) {
     auto& body = stream_->get().body();
-    while (!stream_->is_done() && buffer_.size() > 0 && body.size > 0) {
+    std::size_t fed = 0;
+    bool more = true;
+    for (;;) {
+      if (auto got = chunk_.size() - body.size; got > 0) {
+        sse_.feed(std::string_view{chunk_.data(), got}, events);
+        fed += got;
+        body.data = chunk_.data();
+        body.size = chunk_.size();
+      }
+      if (!more || stream_->is_done() || buffer_.size() == 0)
+        return fed;
       beast::error_code put_ec;
       auto n = stream_->put(buffer_.data(), put_ec);
       buffer_.consume(n);
-      if (put_ec == bhttp::error::need_more
-          || put_ec == bhttp::error::need_buffer)
-        return;
-      if (put_ec) {
+      if (put_ec == bhttp::error::need_buffer)
+        continue; // the piece is full: fed at the top, then parsed on
+      if (put_ec && put_ec != bhttp::error::need_more) {
         ec = put_ec;
-        return;
+        return fed;
       }
-      if (n == 0)
-        return;
+      // Waiting for the rest of a piece of the encoding, or nothing used:
+      // feed what came, then read again.
+      more = put_ec != bhttp::error::need_more && n > 0;
     }
   }
 

@@ -368,6 +368,10 @@ private:
       client_lost(false);
       return done(false);
     }
+    // Nothing of the next request has come yet (the usual case): the read
+    // buffer is not kept for the length of the stream.
+    if (buffer_.size() == 0)
+      buffer_.shrink_to_fit();
     watch_client();
     done(true);
   }
@@ -456,13 +460,16 @@ private:
       return;
     }
     watching_ = true;
-    stream_.socket().async_read_some(
-      buffer_.prepare(watch_bytes),
-      [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    // Waits for the socket to turn readable without lending it a buffer:
+    // a stream's client rarely sends anything before the end, and ten
+    // thousand streams should not each keep a read buffer for it.
+    stream_.socket().async_wait(
+      tcp::socket::wait_read,
+      [self = shared_from_this()](beast::error_code ec) {
         self->watching_ = false;
+        if (!ec)
+          ec = self->take_pipelined();
         if (!ec) {
-          // A pipelined request: keep it for the next read.
-          self->buffer_.commit(n);
           if (!self->after_watch_)
             return self->watch_client();
         } else if (ec != net::error::operation_aborted) {
@@ -473,6 +480,24 @@ private:
           next();
         }
       });
+  }
+
+  /// Moves what a readable client socket holds into the read buffer (a
+  /// pipelined request, kept for the next read); an error when the client
+  /// closed or reset the connection.
+  beast::error_code take_pipelined() {
+    beast::error_code ec;
+    auto& sock = stream_.socket();
+    if (!sock.non_blocking())
+      sock.non_blocking(true, ec);
+    if (ec)
+      return ec;
+    auto n = sock.read_some(buffer_.prepare(watch_bytes), ec);
+    if (ec == net::error::would_block || ec == net::error::try_again)
+      return {}; // woken with nothing to read: wait again
+    if (!ec)
+      buffer_.commit(n);
+    return ec;
   }
 
   /// Runs `next` once no watch read is pending.
