@@ -2,13 +2,9 @@
 
 #include <algorithm>
 
-#include <nlohmann/json.hpp>
-
 #include "actors/directory.hpp"
-#include "actors/views.hpp"
-#include "policy/ids.hpp"
+#include "actors/org_commands.hpp"
 #include "policy/key_validity.hpp"
-#include "policy/plan.hpp"
 #include "policy/time.hpp"
 #include "storage/store.hpp"
 
@@ -17,7 +13,6 @@ namespace gatehouse::actors {
 namespace {
 
 using state_ptr = org_actor::stateful_pointer<org_state>;
-using policy::errc;
 
 key_entry make_entry(storage::api_key_record rec) {
   key_entry e{std::move(rec), std::nullopt};
@@ -30,37 +25,6 @@ void index_key(org_state& st, const storage::api_key_record& rec) {
   st.ids[rec.key_hash] = rec.id;
   if (rec.previous_key_hash)
     st.ids[*rec.previous_key_hash] = rec.id;
-}
-
-int active_keys(const org_state& st, long long now_s) {
-  int n = 0;
-  for (auto& [id, e] : st.keys)
-    if (e.rec.status == "active" && !(e.expires_s && now_s >= *e.expires_s))
-      ++n;
-  return n;
-}
-
-storage::audit_record audit(const org_state& st, const audit_ctx& who,
-                            std::string action, std::string target_type,
-                            std::string target_id, nlohmann::json before,
-                            nlohmann::json after) {
-  storage::audit_record a;
-  a.id = policy::uuid_v4();
-  a.org_id = st.org.id;
-  a.actor_type = who.actor_type;
-  a.actor_id = who.actor_id;
-  a.action = std::move(action);
-  a.target_type = std::move(target_type);
-  a.target_id = std::move(target_id);
-  if (!before.is_null())
-    a.before_json = before.dump();
-  if (!after.is_null())
-    a.after_json = after.dump();
-  a.ip = who.ip;
-  // Milliseconds keep entries of one second in the order they happened.
-  a.created_at = who.now_ms ? policy::rfc3339_ms(who.now_ms)
-                            : policy::rfc3339(who.now_s);
-  return a;
 }
 
 /// Runs `job` on a storage worker and, once it committed, `done` inside the
@@ -113,28 +77,149 @@ void forget_key(org_state& st, const storage::api_key_record& k) {
     st.links.dir->remove_key(*k.previous_key_hash);
 }
 
-nlohmann::json team_audit(const storage::team_record& t) {
-  return {{"id", t.id},
-          {"name", t.name},
-          {"description", t.description},
-          {"monthly_spend_limit_micros",
-           t.monthly_spend_limit_micros
-             ? nlohmann::json(*t.monthly_spend_limit_micros)
-             : nlohmann::json(nullptr)}};
-}
-
-nlohmann::json app_audit(const storage::app_record& a) {
-  return {{"id", a.id},       {"name", a.name},
-          {"slug", a.slug},   {"project_type", a.project_type},
-          {"env", a.env},     {"is_active", a.is_active},
-          {"description", a.description}};
-}
-
 provider_entry entry_for(const org_state& st, storage::provider_record rec) {
   auto target = make_target(rec, *st.links.secrets);
   // A provider whose key cannot be read stays listed but cannot be reached.
   provider_entry e{std::move(rec), target ? target.value() : upstream_target{}};
   return e;
+}
+
+// Applying a decision's change once its write committed; each answers what
+// the request answers.
+
+storage::api_key_record apply(org_state& st, const change::key_put& c) {
+  auto& rec = c.rec;
+  if (c.revoked) {
+    st.keys[rec.id] = make_entry(rec);
+    // Revocation takes effect on the next request: the hashes leave the
+    // directory too.
+    forget_key(st, rec);
+    return rec;
+  }
+  if (c.dropped_hash) {
+    st.ids.erase(*c.dropped_hash);
+    st.links.dir->remove_key(*c.dropped_hash);
+  }
+  bool fresh = !st.keys.count(rec.id);
+  index_key(st, rec);
+  st.keys[rec.id] = make_entry(rec);
+  if (fresh && rec.rate_limit_rpm)
+    st.rates[rec.id] = std::make_shared<key_rate>();
+  st.links.dir->add_key(rec.key_hash, st.org.id);
+  return rec;
+}
+
+storage::org_record apply(org_state& st, const change::org_put& c) {
+  st.org = c.org;
+  return c.org;
+}
+
+storage::provider_record apply(org_state& st, const change::provider_put& c) {
+  st.providers[c.rec.name] = provider_entry{c.rec, c.target};
+  return c.rec;
+}
+
+storage::provider_record apply(org_state& st,
+                               const change::provider_deleted& c) {
+  st.providers.erase(c.rec.name);
+  for (auto& [n, p] : st.providers) {
+    auto& fb = p.rec.fallback;
+    fb.erase(std::remove(fb.begin(), fb.end(), c.rec.name), fb.end());
+  }
+  return c.rec;
+}
+
+std::string apply(org_state& st, const change::default_set& c) {
+  for (auto& [n, p] : st.providers)
+    p.rec.is_default = n == c.name;
+  return c.name;
+}
+
+bool apply(org_state& st, const change::prices_set& c) {
+  st.prices.clear();
+  for (auto& p : c.prices)
+    st.prices[p.model] = policy::model_price{p.input_micros_per_mtok,
+                                             p.output_micros_per_mtok};
+  return true;
+}
+
+storage::team_record apply(org_state& st, const change::team_put& c) {
+  auto t = st.teams.find(c.rec.id);
+  if (t == st.teams.end()) {
+    st.teams[c.rec.id] = team_entry{c.rec, new_ledger(st.month, c.rec)};
+  } else {
+    t->second.rec = c.rec;
+    t->second.ledger->limit = limit_of(c.rec);
+  }
+  return c.rec;
+}
+
+bool apply(org_state& st, const change::team_deleted& c) {
+  st.teams.erase(c.id);
+  for (auto& [kid, k] : st.keys)
+    if (k.rec.team_id == c.id)
+      k.rec.team_id.reset();
+  return true;
+}
+
+storage::app_record apply(org_state& st, const change::app_put& c) {
+  st.apps[c.rec.id] = app_state{c.rec.is_active, c.rec.env};
+  st.app_recs[c.rec.id] = c.rec;
+  return c.rec;
+}
+
+bool apply(org_state& st, const change::app_deleted& c) {
+  st.apps.erase(c.id);
+  st.app_recs.erase(c.id);
+  // The app's keys went with it.
+  for (auto i = st.keys.begin(); i != st.keys.end();) {
+    if (i->second.rec.app_id == c.id) {
+      forget_key(st, i->second.rec);
+      i = st.keys.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  return true;
+}
+
+bool apply(org_state& st, const change::member_dropped& c) {
+  // The member's keys were revoked with the membership.
+  for (auto& [kid, k] : st.keys)
+    if (k.rec.user_id == c.user_id && k.rec.status != "revoked") {
+      k.rec.status = "revoked";
+      k.rec.revoked_at = c.now;
+      forget_key(st, k.rec);
+    }
+  return true;
+}
+
+/// The answer of a decision that changes nothing: the record as it is.
+template <class T>
+T apply_nothing(const change::key_put& c) {
+  return c.rec;
+}
+
+template <class T, class Change>
+T apply_nothing(const Change&) {
+  return T{};
+}
+
+/// Acts on a decision: answers its refusal, or runs its write and then
+/// applies its change (see write_then).
+template <class T, class Change>
+caf::result<T> run(state_ptr self,
+                   policy::outcome<decision<Change>> decided) {
+  if (!decided)
+    return to_error(decided.error());
+  auto d = std::move(decided).value();
+  if (!d.write)
+    return apply_nothing<T>(d.change);
+  return write_then<T>(
+    self,
+    db_job{[w = std::move(*d.write), a = std::move(d.audit)](
+             storage::store& s) { perform(s, w, a); }},
+    [self, c = std::move(d.change)] { return apply(self->state, c); });
 }
 
 } // namespace
@@ -180,133 +265,31 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
     },
     [=](create_key_atom, storage::api_key_record rec, const audit_ctx& who)
       -> caf::result<storage::api_key_record> {
-      auto& st = self->state;
-      auto plan = policy::parse_plan(st.org.plan).value_or(policy::plan::free);
-      auto max = policy::limits_for(plan, std::nullopt, false).max_api_keys;
-      if (!policy::key_fits(active_keys(st, who.now_s), max))
-        return to_error(policy::make_problem(
-          errc::limit_exceeded, "the " + st.org.plan + " plan allows "
-                                  + std::to_string(max) + " active API keys"));
-      rec.org_id = st.org.id;
-      auto entry = audit(st, who, "key.create", "api_key", rec.id, nullptr,
-                         key_view(rec, who.now_s));
-      return write_then<storage::api_key_record>(
-        self, db_job{[rec, entry](storage::store& s) { s.insert_key(rec, entry); }},
-        [self, rec] {
-          auto& st = self->state;
-          index_key(st, rec);
-          st.keys[rec.id] = make_entry(rec);
-          if (rec.rate_limit_rpm)
-            st.rates[rec.id] = std::make_shared<key_rate>();
-          st.links.dir->add_key(rec.key_hash, st.org.id);
-          return rec;
-        });
+      return run<storage::api_key_record>(
+        self, decide(self->state, cmd::create_key{std::move(rec)}, who));
     },
     [=](revoke_key_atom, const std::string& id, const audit_ctx& who)
       -> caf::result<storage::api_key_record> {
-      auto& st = self->state;
-      auto i = st.keys.find(id);
-      if (i == st.keys.end())
-        return to_error(policy::make_problem(errc::not_found,
-                                             "no API key with id '" + id + "'"));
-      if (i->second.rec.status == "revoked")
-        return i->second.rec;
-      auto after = i->second.rec;
-      after.status = "revoked";
-      after.revoked_at = policy::rfc3339(who.now_s);
-      auto entry = audit(st, who, "key.revoke", "api_key", id,
-                         key_view(i->second.rec, who.now_s),
-                         key_view(after, who.now_s));
-      auto now = *after.revoked_at;
-      return write_then<storage::api_key_record>(
-        self,
-        db_job{[after, entry, now](storage::store& s) {
-          s.revoke_key(after.org_id, after.id, now, entry);
-        }},
-        [self, after] {
-          auto& st = self->state;
-          st.keys[after.id] = make_entry(after);
-          // Revocation takes effect on the next request: the hashes leave
-          // the directory too.
-          st.links.dir->remove_key(after.key_hash);
-          if (after.previous_key_hash)
-            st.links.dir->remove_key(*after.previous_key_hash);
-          return after;
-        });
+      return run<storage::api_key_record>(
+        self, decide(self->state, cmd::revoke_key{id}, who));
     },
     [=](rotate_key_atom, const std::string& id, const std::string& new_hash,
         const std::string& new_prefix, int32_t overlap_hours,
         const audit_ctx& who) -> caf::result<storage::api_key_record> {
-      auto& st = self->state;
-      auto i = st.keys.find(id);
-      if (i == st.keys.end() || i->second.rec.status == "revoked")
-        return to_error(policy::make_problem(errc::not_found,
-                                             "no API key with id '" + id + "'"));
-      auto before = i->second.rec;
-      auto after = before;
-      after.previous_key_hash = before.key_hash;
-      after.previous_valid_until = who.now_s + overlap_hours * 3600LL;
-      after.key_hash = new_hash;
-      after.key_prefix = new_prefix;
-      auto entry = audit(st, who, "key.rotate", "api_key", id,
-                         key_view(before, who.now_s),
-                         key_view(after, who.now_s));
-      return write_then<storage::api_key_record>(
-        self,
-        db_job{[after, entry](storage::store& s) {
-          s.rotate_key(after.org_id, after.id, after.key_hash,
-                       after.key_prefix, *after.previous_valid_until, entry);
-        }},
-        [self, before, after] {
-          auto& st = self->state;
-          // A hash two rotations old is dropped for good.
-          if (before.previous_key_hash) {
-            st.ids.erase(*before.previous_key_hash);
-            st.links.dir->remove_key(*before.previous_key_hash);
-          }
-          index_key(st, after);
-          st.keys[after.id] = make_entry(after);
-          st.links.dir->add_key(after.key_hash, st.org.id);
-          return after;
-        });
+      return run<storage::api_key_record>(
+        self, decide(self->state,
+                     cmd::rotate_key{id, new_hash, new_prefix, overlap_hours},
+                     who));
     },
     [=](set_plan_atom, const std::string& plan, const audit_ctx& who)
       -> caf::result<storage::org_record> {
-      auto& st = self->state;
-      if (!policy::parse_plan(plan))
-        return to_error(policy::make_problem(
-          errc::invalid_request, "field 'plan': must be 'free' or 'enterprise'"));
-      auto after = st.org;
-      after.plan = plan;
-      auto entry = audit(st, who, "org.plan", "org", st.org.id,
-                         org_brief(st.org), org_brief(after));
-      return write_then<storage::org_record>(
-        self,
-        db_job{[after, entry](storage::store& s) {
-          s.set_org_plan(after.id, after.plan, entry);
-        }},
-        [self, after] {
-          self->state.org = after;
-          return after;
-        });
+      return run<storage::org_record>(
+        self, decide(self->state, cmd::set_plan{plan}, who));
     },
     [=](update_org_atom, const org_update& change, const audit_ctx& who)
       -> caf::result<storage::org_record> {
-      auto& st = self->state;
-      auto after = st.org;
-      if (change.name)
-        after.name = *change.name;
-      if (change.settings_json)
-        after.settings_json = *change.settings_json;
-      auto entry = audit(st, who, "org.update", "org", st.org.id,
-                         org_full(st.org), org_full(after));
-      return write_then<storage::org_record>(
-        self,
-        db_job{[after, entry](storage::store& s) { s.update_org(after, entry); }},
-        [self, after] {
-          self->state.org = after;
-          return after;
-        });
+      return run<storage::org_record>(
+        self, decide(self->state, cmd::update_org{change}, who));
     },
     [=](authorize_atom, const proxy_request& req) {
       return counted(self->state, authorize_now(self->state, req));
@@ -328,56 +311,12 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
     },
     [=](put_team_atom, storage::team_record rec, bool is_new,
         const audit_ctx& who) -> caf::result<storage::team_record> {
-      auto& st = self->state;
-      rec.org_id = st.org.id;
-      auto old = st.teams.find(rec.id);
-      auto before = is_new || old == st.teams.end()
-                      ? nlohmann::json(nullptr)
-                      : team_audit(old->second.rec);
-      auto entry = audit(st, who, is_new ? "team.create" : "team.update",
-                         "team", rec.id, before, team_audit(rec));
-      return write_then<storage::team_record>(
-        self,
-        db_job{[rec, entry, is_new](storage::store& s) {
-          if (is_new)
-            s.insert_team(rec, entry);
-          else if (!s.update_team(rec, entry))
-            throw storage::storage_error("team vanished");
-        }},
-        [self, rec] {
-          auto& st = self->state;
-          auto t = st.teams.find(rec.id);
-          if (t == st.teams.end()) {
-            st.teams[rec.id] = team_entry{rec, new_ledger(st.month, rec)};
-          } else {
-            t->second.rec = rec;
-            t->second.ledger->limit = limit_of(rec);
-          }
-          return rec;
-        });
+      return run<storage::team_record>(
+        self, decide(self->state, cmd::put_team{std::move(rec), is_new}, who));
     },
     [=](del_team_atom, const std::string& id, const audit_ctx& who)
       -> caf::result<bool> {
-      auto& st = self->state;
-      auto old = st.teams.find(id);
-      auto entry = audit(st, who, "team.delete", "team", id,
-                         old == st.teams.end() ? nlohmann::json(nullptr)
-                                               : team_audit(old->second.rec),
-                         nullptr);
-      auto org_id = st.org.id;
-      return write_then<bool>(
-        self,
-        db_job{[org_id, id, entry](storage::store& s) {
-          s.delete_team(org_id, id, entry);
-        }},
-        [self, id] {
-          auto& st = self->state;
-          st.teams.erase(id);
-          for (auto& [kid, k] : st.keys)
-            if (k.rec.team_id == id)
-              k.rec.team_id.reset();
-          return true;
-        });
+      return run<bool>(self, decide(self->state, cmd::delete_team{id}, who));
     },
     [=](team_usage_atom, int64_t now_s) {
       auto& st = self->state;
@@ -392,205 +331,41 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
     [=](put_app_atom, storage::app_record rec, bool is_new,
         const audit_ctx& who) -> caf::result<storage::app_record> {
       auto& st = self->state;
-      rec.org_id = st.org.id;
-      auto old = st.app_recs.find(rec.id);
-      auto before = is_new || old == st.app_recs.end()
-                      ? nlohmann::json(nullptr)
-                      : app_audit(old->second);
-      auto entry = audit(st, who, is_new ? "app.create" : "app.update", "app",
-                         rec.id, before, app_audit(rec));
-      return write_then<storage::app_record>(
-        self,
-        db_job{[rec, entry, is_new](storage::store& s) {
-          if (is_new)
-            s.insert_app(rec, entry);
-          else if (!s.update_app(rec, entry))
-            throw storage::storage_error("app vanished");
-        }},
-        [self, rec] {
-          self->state.apps[rec.id] = app_state{rec.is_active, rec.env};
-          self->state.app_recs[rec.id] = rec;
-          return rec;
-        });
+      return run<storage::app_record>(
+        self, decide(st, st.app_recs, cmd::put_app{std::move(rec), is_new},
+                     who));
     },
     [=](del_app_atom, const std::string& id, const audit_ctx& who)
       -> caf::result<bool> {
       auto& st = self->state;
-      auto old = st.app_recs.find(id);
-      auto entry = audit(st, who, "app.delete", "app", id,
-                         old == st.app_recs.end() ? nlohmann::json(nullptr)
-                                                  : app_audit(old->second),
-                         nullptr);
-      auto org_id = st.org.id;
-      return write_then<bool>(
-        self,
-        db_job{[org_id, id, entry](storage::store& s) {
-          s.delete_app(org_id, id, entry);
-        }},
-        [self, id] {
-          auto& st = self->state;
-          st.apps.erase(id);
-          st.app_recs.erase(id);
-          // The app's keys went with it.
-          for (auto i = st.keys.begin(); i != st.keys.end();) {
-            if (i->second.rec.app_id == id) {
-              forget_key(st, i->second.rec);
-              i = st.keys.erase(i);
-            } else {
-              ++i;
-            }
-          }
-          return true;
-        });
+      return run<bool>(self, decide(st, st.app_recs, cmd::delete_app{id}, who));
     },
     [=](drop_member_atom, const std::string& user_id, const audit_ctx& who)
       -> caf::result<bool> {
-      auto& st = self->state;
-      auto entry = audit(st, who, "member.delete", "user", user_id, nullptr,
-                         nullptr);
-      auto org_id = st.org.id;
-      auto now = policy::rfc3339(who.now_s);
-      return write_then<bool>(
-        self,
-        db_job{[org_id, user_id, now, entry](storage::store& s) {
-          s.delete_membership(org_id, user_id, now, entry);
-        }},
-        [self, user_id, now] {
-          // The member's keys were revoked with the membership.
-          for (auto& [kid, k] : self->state.keys)
-            if (k.rec.user_id == user_id && k.rec.status != "revoked") {
-              k.rec.status = "revoked";
-              k.rec.revoked_at = now;
-              forget_key(self->state, k.rec);
-            }
-          return true;
-        });
+      return run<bool>(self,
+                       decide(self->state, cmd::drop_member{user_id}, who));
     },
     [=](put_provider_atom, storage::provider_record rec, bool is_new,
         const audit_ctx& who) -> caf::result<storage::provider_record> {
       auto& st = self->state;
-      auto existing = st.providers.find(rec.name);
-      if (is_new && existing != st.providers.end())
-        return to_error(policy::make_problem(
-          errc::conflict, "field 'name': a provider named '" + rec.name
-                            + "' exists"));
-      if (!is_new && existing == st.providers.end())
-        return to_error(policy::make_problem(
-          errc::not_found, "no provider named '" + rec.name + "'"));
-      auto plan = policy::parse_plan(st.org.plan).value_or(policy::plan::free);
-      auto max = policy::limits_for(plan, std::nullopt, false).max_providers;
-      if (is_new && max && static_cast<int>(st.providers.size()) >= *max)
-        return to_error(policy::make_problem(
-          errc::limit_exceeded, "the " + st.org.plan + " plan allows "
-                                  + std::to_string(*max) + " providers"));
-      for (auto& f : rec.fallback)
-        if (f == rec.name || !st.providers.count(f))
-          return to_error(policy::make_problem(
-            errc::invalid_request,
-            "field 'fallback': '" + f + "' is not another provider of "
-            "this organization"));
-      rec.org_id = st.org.id;
-      if (is_new)
-        rec.is_default = st.providers.empty();
-      else
-        rec.is_default = existing->second.rec.is_default;
-      auto target = make_target(rec, *st.links.secrets);
-      if (!target)
-        return to_error(target.error());
-      auto before = is_new ? nlohmann::json(nullptr)
-                           : provider_view(existing->second.rec);
-      auto entry = audit(st, who, is_new ? "provider.create" : "provider.update",
-                         "provider", rec.id, before, provider_view(rec));
-      return write_then<storage::provider_record>(
-        self,
-        db_job{[rec, entry, is_new](storage::store& s) {
-          if (is_new)
-            s.insert_provider(rec, entry);
-          else
-            s.update_provider(rec, entry);
-        }},
-        [self, rec, t = target.value()] {
-          self->state.providers[rec.name] = provider_entry{rec, t};
-          return rec;
-        });
+      return run<storage::provider_record>(
+        self, decide(st, cmd::put_provider{std::move(rec), is_new}, who,
+                     *st.links.secrets));
     },
     [=](del_provider_atom, const std::string& name, const audit_ctx& who)
       -> caf::result<storage::provider_record> {
-      auto& st = self->state;
-      auto i = st.providers.find(name);
-      if (i == st.providers.end())
-        return to_error(policy::make_problem(
-          errc::not_found, "no provider named '" + name + "'"));
-      auto rec = i->second.rec;
-      auto entry = audit(st, who, "provider.delete", "provider", rec.id,
-                         provider_view(rec), nullptr);
-      return write_then<storage::provider_record>(
-        self,
-        db_job{[rec, entry](storage::store& s) {
-          s.delete_provider(rec.org_id, rec.name, entry);
-        }},
-        [self, rec] {
-          auto& st = self->state;
-          st.providers.erase(rec.name);
-          for (auto& [n, p] : st.providers) {
-            auto& fb = p.rec.fallback;
-            fb.erase(std::remove(fb.begin(), fb.end(), rec.name), fb.end());
-          }
-          return rec;
-        });
+      return run<storage::provider_record>(
+        self, decide(self->state, cmd::delete_provider{name}, who));
     },
     [=](default_provider_atom, const std::string& name, const audit_ctx& who)
       -> caf::result<std::string> {
-      auto& st = self->state;
-      if (!st.providers.count(name))
-        return to_error(policy::make_problem(
-          errc::not_found, "no provider named '" + name + "'"));
-      auto entry = audit(st, who, "provider.default", "provider",
-                         st.providers.at(name).rec.id, nullptr,
-                         nlohmann::json{{"default_provider", name}});
-      auto org_id = st.org.id;
-      return write_then<std::string>(
-        self,
-        db_job{[org_id, name, entry](storage::store& s) {
-          s.set_default_provider(org_id, name, entry);
-        }},
-        [self, name] {
-          for (auto& [n, p] : self->state.providers)
-            p.rec.is_default = n == name;
-          return name;
-        });
+      return run<std::string>(
+        self, decide(self->state, cmd::default_provider{name}, who));
     },
     [=](set_pricing_atom, std::vector<storage::price_override>& prices,
         const audit_ctx& who) -> caf::result<bool> {
-      auto& st = self->state;
-      auto price = [](std::int64_t in, std::int64_t out) {
-        return nlohmann::json{{"input_per_mtok", policy::micros_to_usd(in)},
-                              {"output_per_mtok", policy::micros_to_usd(out)}};
-      };
-      nlohmann::json before = {{"models", nlohmann::json::object()}};
-      for (auto& [model, p] : st.prices)
-        before["models"][model] = price(p.input_micros_per_mtok,
-                                        p.output_micros_per_mtok);
-      nlohmann::json after = {{"models", nlohmann::json::object()}};
-      for (auto& p : prices)
-        after["models"][p.model] = price(p.input_micros_per_mtok,
-                                         p.output_micros_per_mtok);
-      auto entry = audit(st, who, "pricing.update", "org", st.org.id, before,
-                         after);
-      auto org_id = st.org.id;
-      return write_then<bool>(
-        self,
-        db_job{[org_id, prices, entry](storage::store& s) {
-          s.replace_price_overrides(org_id, prices, entry);
-        }},
-        [self, prices] {
-          auto& st = self->state;
-          st.prices.clear();
-          for (auto& p : prices)
-            st.prices[p.model] = policy::model_price{p.input_micros_per_mtok,
-                                                     p.output_micros_per_mtok};
-          return true;
-        });
+      return run<bool>(
+        self, decide(self->state, cmd::set_pricing{std::move(prices)}, who));
     },
     [=](get_org_atom) { return self->state.org; },
     [=](refresh_atom) {
