@@ -1,4 +1,5 @@
 #include "app/commands.hpp"
+#include "app/descriptors.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -122,6 +123,7 @@ http::server_limits server_limits_of(const config::settings& cfg) {
 }
 
 int run_serve(const config::settings& cfg) {
+  prepare_descriptors(static_cast<std::size_t>(cfg.max_connections));
   storage::connection_pool pool{cfg.database_url,
                                 static_cast<size_t>(cfg.threads * 2 + 4)};
   prepare_database(pool);
