@@ -3,6 +3,8 @@
 #include "config/settings.hpp"
 #include "config/values.hpp"
 
+#include <cctype>
+
 namespace gatehouse::config {
 
 namespace {
@@ -134,6 +136,52 @@ error apply_bounded(settings& cfg, std::string_view v) {
 constexpr int KiB = 1024;
 constexpr int MiB = 1024 * KiB;
 
+error apply_node_id(settings& cfg, std::string_view v) {
+  if (v.empty() || v.size() > 64)
+    return "must be 1 to 64 characters";
+  for (unsigned char c : v)
+    if (!std::isalnum(c) && c != '-' && c != '_' && c != '.')
+      return "may hold only letters, digits, '-', '_' and '.'";
+  cfg.node_id = std::string{v};
+  return std::nullopt;
+}
+
+error apply_cluster_listen(settings& cfg, std::string_view v) {
+  auto hp = parse_listen(v);
+  if (!hp || hp->port == 0)
+    return "must be HOST:PORT with a port 1..65535 (IPv6 as [ADDR]:PORT)";
+  cfg.cluster_listen_host = std::move(hp->host);
+  cfg.cluster_listen_port = hp->port;
+  return std::nullopt;
+}
+
+error apply_cluster_peers(settings& cfg, std::string_view v) {
+  std::vector<std::string> peers;
+  std::string_view rest = v;
+  while (!trim(rest).empty()) {
+    auto comma = rest.find(',');
+    auto item = trim(rest.substr(0, comma));
+    auto hp = parse_listen(item);
+    if (!hp || hp->port == 0)
+      return "must be a comma-separated list of HOST:PORT";
+    peers.emplace_back(item);
+    if (comma == std::string_view::npos)
+      break;
+    rest = rest.substr(comma + 1);
+  }
+  cfg.cluster_peers = std::move(peers);
+  return std::nullopt;
+}
+
+constexpr std::size_t min_cluster_secret_chars = 16;
+
+error apply_cluster_secret(settings& cfg, std::string_view v) {
+  if (!v.empty() && v.size() < min_cluster_secret_chars)
+    return "must be at least 16 characters";
+  cfg.cluster_secret = std::string{v};
+  return std::nullopt;
+}
+
 error apply_log_format(settings& cfg, std::string_view v) {
   if (v != "json" && v != "text")
     return "must be 'json' or 'text'";
@@ -241,6 +289,20 @@ const std::vector<option_def>& options() {
      "SQLite page cache of the request-log writer, MiB, 1..65536",
      toml_kind::integer, false,
      apply_bounded<&settings::log_cache_mib, 1, 65536>},
+    {"node_id", "--node-id", "GATEHOUSE_NODE_ID", "ID", "the host name",
+     "this node's name in the cluster: letters, digits, '-', '_', '.'",
+     toml_kind::string, false, apply_node_id},
+    {"cluster_listen", "--cluster-listen", "GATEHOUSE_CLUSTER_LISTEN",
+     "HOST:PORT", "none (single node)",
+     "cluster traffic address (private interface); turns cluster mode on",
+     toml_kind::string, false, apply_cluster_listen},
+    {"cluster_peers", "--cluster-peers", "GATEHOUSE_CLUSTER_PEERS",
+     "HOST:PORT,...", "empty",
+     "cluster addresses of the other members to connect to",
+     toml_kind::list, false, apply_cluster_peers},
+    {"cluster_secret", "", "GATEHOUSE_CLUSTER_SECRET", "SECRET", "none",
+     "secret every cluster member proves it holds, >= 16 chars",
+     toml_kind::none, true, apply_cluster_secret},
     {"log_format", "--log-format", "GATEHOUSE_LOG_FORMAT", "json|text",
      "text on a terminal, else json", "log line format", toml_kind::string,
      false, apply_log_format},

@@ -4,6 +4,7 @@
 #include "config/toml_file.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -135,6 +136,37 @@ void parse_command(invocation& inv, const std::vector<std::string>& pos) {
   throw config_error("unknown command '" + name + "' (see gatehouse --help)");
 }
 
+/// The host name, kept to the characters a node id may hold.
+std::string default_node_id() {
+  char buf[256] = {};
+  std::string out;
+  if (::gethostname(buf, sizeof buf - 1) == 0)
+    for (const char* p = buf; *p != '\0' && out.size() < 64; ++p)
+      if (std::isalnum(static_cast<unsigned char>(*p)) || *p == '-'
+          || *p == '_' || *p == '.')
+        out += *p;
+  return out.empty() ? "gatehouse" : out;
+}
+
+/// Cluster mode needs a database every member shares and a secret its
+/// members prove they hold.
+void check_cluster_settings(const settings& cfg) {
+  if (!cfg.cluster_mode()) {
+    if (!cfg.cluster_peers.empty())
+      throw config_error("--cluster-peers needs --cluster-listen "
+                         "(cluster mode)");
+    return;
+  }
+  if (starts_with(cfg.database_url, "sqlite://"))
+    throw config_error(
+      "cluster mode (--cluster-listen) needs PostgreSQL: set --database "
+      "postgresql://... shared by every member (SQLite is one node's file)");
+  if (cfg.cluster_secret.empty())
+    throw config_error("cluster mode (--cluster-listen) needs "
+                       "GATEHOUSE_CLUSTER_SECRET: the same secret (>= 16 "
+                       "characters) in the environment of every member");
+}
+
 } // namespace
 
 int default_thread_count() {
@@ -196,6 +228,10 @@ invocation parse_invocation(int argc, const char* const* argv,
 
   if (cfg.database_url.empty())
     cfg.database_url = "sqlite://" + cfg.data_dir + "/gatehouse.db";
+  if (cfg.node_id.empty())
+    cfg.node_id = default_node_id();
+  if (inv.cmd == command::serve)
+    check_cluster_settings(cfg);
   return inv;
 }
 

@@ -85,6 +85,25 @@ struct settings {
   int org_idle_timeout_s = 300;
   /// SQLite page cache of the request-log writer's connection, MiB.
   int log_cache_mib = 16;
+
+  // -- cluster
+
+  /// This node's name in the cluster; defaults to the host name.
+  std::string node_id;
+  /// Address cluster traffic is served on; empty host = not in cluster
+  /// mode.
+  std::string cluster_listen_host;
+  /// Port of cluster traffic (with cluster_listen_host).
+  unsigned short cluster_listen_port = 0;
+  /// The peers to connect to, as "HOST:PORT" (IPv6 hosts in brackets).
+  std::vector<std::string> cluster_peers;
+  /// The secret every member proves it holds; required in cluster mode.
+  std::string cluster_secret;
+
+  /// True when --cluster-listen is set.
+  bool cluster_mode() const {
+    return !cluster_listen_host.empty();
+  }
 };
 
 /// What the command line asks the binary to do.
