@@ -2,9 +2,14 @@
 
 #include <chrono>
 #include <ctime>
+
+#include <unistd.h>
 #include <optional>
 
+#include <caf/io/middleman.hpp>
+
 #include "actors/auth_limiter.hpp"
+#include "actors/cluster_actor.hpp"
 #include "actors/directory.hpp"
 #include "actors/fwd.hpp"
 #include "actors/org_actor.hpp"
@@ -28,14 +33,26 @@ namespace {
 /// work-stealing policy lets idle workers sleep and adds milliseconds to
 /// messages sent from I/O threads.
 struct system_config : caf::actor_system_config {
-  explicit system_config(int threads) {
+  system_config(int threads, bool clustered) {
     set("scheduler.policy", caf::atom("sharing"));
     set("scheduler.max-threads", static_cast<size_t>(threads));
     register_message_types(*this);
+    // The middleman runs a network thread and a broker: a single node
+    // loads none of it.
+    if (clustered)
+      load<caf::io::middleman>();
   }
 };
 
 constexpr auto call_timeout = std::chrono::seconds(30);
+
+/// A single node's name in its one-member cluster view: the host name.
+std::string node_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0')
+    return "gatehouse";
+  return buf;
+}
 
 /// Stream actors kept for reuse once their streams ended.
 constexpr std::size_t max_idle_streams = 4096;
@@ -59,16 +76,35 @@ struct gateway::impl {
   std::shared_ptr<metrics_registry> metrics =
     std::make_shared<metrics_registry>();
   std::shared_ptr<stream_actor_pool> streams;
+  std::shared_ptr<cluster_view> cluster;
+  caf::actor membership;
 
   impl(int threads, storage::connection_pool& p, const storage::secrets& s,
-       std::size_t limiter_entries, int idle_timeout_s, int log_cache_mib)
-    : cfg(threads),
+       std::size_t limiter_entries, int idle_timeout_s, int log_cache_mib,
+       cluster_options copts)
+    : cfg(threads, !copts.listen_host.empty()),
       sys(cfg),
       pool(p),
       secrets(std::make_shared<const storage::secrets>(s)) {
+    if (copts.node_id.empty())
+      copts.node_id = node_name();
+    if (!copts.listen_host.empty()) {
+      auto host = copts.listen_host.find(':') != std::string::npos
+                    ? "[" + copts.listen_host + "]"
+                    : copts.listen_host;
+      cluster = std::make_shared<cluster_view>(
+        copts.node_id, host + ":" + std::to_string(copts.listen_port), true);
+      membership = spawn_membership(sys, std::move(copts), cluster);
+    } else {
+      cluster = std::make_shared<cluster_view>(copts.node_id, "", false);
+    }
     db = spawn_storage_workers(sys, pool, 2);
     log_worker = spawn_log_worker(sys, pool, log_cache_mib);
     metrics->count_inbox_with([in = inbox] { return in->pushed(); });
+    metrics->describe_node_with(
+      [view = cluster](policy::metrics_text& out) {
+        describe_cluster(*view, out);
+      });
     writer = sys.spawn(storage_writer_impl, log_worker, inbox, metrics);
     limiter = sys.spawn(auth_limiter_impl, limiter_entries);
     sweeper = sys.spawn<caf::detached>(retention_sweeper, &pool);
@@ -134,9 +170,10 @@ struct gateway::impl {
 gateway::gateway(int threads, storage::connection_pool& pool,
                  const storage::secrets& secrets,
                  std::size_t auth_limiter_entries, int org_idle_timeout_s,
-                 int log_cache_mib)
+                 int log_cache_mib, cluster_options cluster)
   : impl_(std::make_unique<impl>(threads, pool, secrets, auth_limiter_entries,
-                                 org_idle_timeout_s, log_cache_mib)) {
+                                 org_idle_timeout_s, log_cache_mib,
+                                 std::move(cluster))) {
 }
 
 gateway::~gateway() {
@@ -440,9 +477,20 @@ void gateway::flush() {
   impl_->call<bool>(impl_->writer, flush_atom_v);
 }
 
+const cluster_view& gateway::cluster() const {
+  return *impl_->cluster;
+}
+
+void gateway::leave_cluster() {
+  if (impl_)
+    announce_leaving(impl_->membership);
+}
+
 void gateway::shutdown() {
   if (!impl_)
     return;
+  if (impl_->membership)
+    caf::anon_send_exit(impl_->membership, caf::exit_reason::user_shutdown);
   flush();
   impl_->streams->close();
   caf::anon_send_exit(impl_->writer, caf::exit_reason::user_shutdown);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/cluster.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
 #include "policy/outcome.hpp"
@@ -49,11 +50,15 @@ public:
   /// client addresses. An org actor that no request or call used for
   /// `org_idle_timeout_s` seconds passivates; it is spawned again from
   /// storage on its next use. The request-log writer's connection gets a
-  /// page cache of `log_cache_mib` MiB (SQLite).
+  /// page cache of `log_cache_mib` MiB (SQLite). The node is named
+  /// `cluster.node_id` (default: the host name); with a
+  /// `cluster.listen_host` it loads CAF's middleman, serves cluster traffic
+  /// and joins its peers, without one it keeps no network thread of CAF's.
   gateway(int threads, storage::connection_pool& pool,
           const storage::secrets& secrets,
           std::size_t auth_limiter_entries = 100000,
-          int org_idle_timeout_s = 300, int log_cache_mib = 16);
+          int org_idle_timeout_s = 300, int log_cache_mib = 16,
+          cluster_options cluster = {});
   ~gateway();
 
   gateway(const gateway&) = delete;
@@ -178,6 +183,12 @@ public:
 
   /// The number of organizations with a live actor on this node.
   std::size_t live_orgs() const;
+
+  /// The members of the cluster (on a single node: this node alone).
+  const cluster_view& cluster() const;
+
+  /// Announces a graceful stop to the cluster (no-op on a single node).
+  void leave_cluster();
 
   /// Writes every pending log entry now.
   void flush();

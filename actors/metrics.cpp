@@ -117,6 +117,11 @@ void metrics_registry::count_inbox_with(
   inbox_pushed_ = std::move(pushed);
 }
 
+void metrics_registry::describe_node_with(
+  std::function<void(policy::metrics_text&)> describe) {
+  describe_node_ = std::move(describe);
+}
+
 void metrics_registry::log_write_failed() {
   ++log_write_failures_;
 }
@@ -247,6 +252,8 @@ metrics_registry::render(const std::optional<std::string>& org_id) const {
     out.counter("gatehouse_storage_statements_total",
                 "SQL statements run by this process.",
                 {{{}, static_cast<double>(storage::statements_run())}});
+    if (describe_node_)
+      describe_node_(out);
   }
   policy::histogram_data h;
   h.bounds = buckets();

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "policy/errc.hpp"
+#include "policy/prometheus.hpp"
 #include "storage/records.hpp"
 
 namespace gatehouse::actors {
@@ -51,6 +52,10 @@ public:
   /// How many request logs the I/O threads have queued so far; read when
   /// rendering, so that the backlog costs the data plane nothing.
   void count_inbox_with(std::function<std::uint64_t()> pushed);
+
+  /// Adds node-wide series written by `describe` (for example the
+  /// cluster's) to every rendering of the whole node.
+  void describe_node_with(std::function<void(policy::metrics_text&)> describe);
 
   /// A batch of request logs that could not be written now (database down
   /// or busy); its entries wait for the next attempt.
@@ -105,6 +110,7 @@ private:
   std::atomic<std::uint64_t> logs_queued_direct_{0};
   std::atomic<std::uint64_t> logs_settled_{0};
   std::function<std::uint64_t()> inbox_pushed_;
+  std::function<void(policy::metrics_text&)> describe_node_;
   std::atomic<std::int64_t> org_actors_{0};
   std::atomic<std::uint64_t> passivations_{0};
 };

@@ -4,6 +4,11 @@
 #include <chrono>
 #include <cstddef>
 #include <iostream>
+#include <optional>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include <malloc.h>
 
@@ -16,6 +21,7 @@
 #include "http/server.hpp"
 #include "http/services.hpp"
 #include "http/worker_pool.hpp"
+#include "policy/cluster_auth.hpp"
 #include "policy/ids.hpp"
 #include "policy/plan.hpp"
 #include "policy/time.hpp"
@@ -66,6 +72,34 @@ void release_free_memory() {
   ::malloc_trim(0);
 }
 
+/// Watches SIGTERM and SIGINT beside the server (which drains on them) and
+/// tells the cluster this node is leaving. Asio hands each signal to every
+/// signal set that waits for it.
+class leave_on_signal {
+public:
+  explicit leave_on_signal(actors::gateway& gw) {
+    signals_.async_wait([this, &gw](const boost::system::error_code& ec,
+                                    int) {
+      if (!ec)
+        gw.leave_cluster();
+    });
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+
+  ~leave_on_signal() {
+    ioc_.stop();
+    thread_.join();
+  }
+
+  leave_on_signal(const leave_on_signal&) = delete;
+  leave_on_signal& operator=(const leave_on_signal&) = delete;
+
+private:
+  boost::asio::io_context ioc_;
+  boost::asio::signal_set signals_{ioc_, SIGINT, SIGTERM};
+  std::thread thread_;
+};
+
 std::string url_host(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
@@ -112,6 +146,22 @@ int run_set_plan(const config::settings& cfg,
   return 0;
 }
 
+/// The cluster side of the settings.
+actors::cluster_options cluster_options_of(const config::settings& cfg,
+                                           const storage::secrets& secrets) {
+  actors::cluster_options o;
+  o.node_id = cfg.node_id;
+  o.listen_host = cfg.cluster_listen_host;
+  o.listen_port = cfg.cluster_listen_port;
+  o.peers = cfg.cluster_peers;
+  o.secret = cfg.cluster_secret;
+  o.master_key_fingerprint = policy::secret_fingerprint(cfg.cluster_secret,
+                                                        secrets.master_key);
+  o.jwt_secret_fingerprint = policy::secret_fingerprint(cfg.cluster_secret,
+                                                        secrets.jwt_secret);
+  return o;
+}
+
 http::server_limits server_limits_of(const config::settings& cfg) {
   http::server_limits l;
   l.header_bytes = static_cast<std::size_t>(cfg.max_header_bytes);
@@ -130,9 +180,17 @@ int run_serve(const config::settings& cfg) {
   auto secrets = storage::load_or_create_secrets(cfg.data_dir,
                                                  cfg.master_key_hex,
                                                  cfg.jwt_secret);
-  actors::gateway gw{cfg.threads, pool, secrets,
+  actors::gateway gw{cfg.threads,
+                     pool,
+                     secrets,
                      static_cast<std::size_t>(cfg.auth_limiter_entries),
-                     cfg.org_idle_timeout_s, cfg.log_cache_mib};
+                     cfg.org_idle_timeout_s,
+                     cfg.log_cache_mib,
+                     cluster_options_of(cfg, secrets)};
+  // A member announces its graceful stop as the drain begins.
+  std::optional<leave_on_signal> leaver;
+  if (cfg.cluster_mode())
+    leaver.emplace(gw);
   release_free_memory();
   http::worker_pool workers{std::max(4, cfg.threads * 2),
                             static_cast<std::size_t>(cfg.max_queued_requests)};

@@ -75,5 +75,6 @@ http_response handle_node_metrics(request_context& ctx);
 // Operator (admin_handlers.cpp).
 http_response handle_admin_orgs(request_context& ctx);
 http_response handle_admin_set_plan(request_context& ctx);
+http_response handle_admin_cluster(request_context& ctx);
 
 } // namespace gatehouse::http

@@ -121,6 +121,8 @@ std::vector<route> make_table() {
      handle_admin_orgs},
     {"PUT", "/api/v1/admin/orgs/{id}/plan", op, "", role::viewer, {}, {},
      false, false, handle_admin_set_plan},
+    {"GET", "/api/v1/admin/cluster", op, "", role::viewer, {}, {}, false,
+     false, handle_admin_cluster},
   };
 }
 

@@ -49,8 +49,10 @@ bool verify_handshake_proof(std::string_view secret, handshake_role role,
   return constant_time_equal(expected, proof);
 }
 
-std::string secret_fingerprint(std::string_view secret) {
-  return to_hex(hmac_sha256(secret, "gatehouse-cluster-secret-check-v1"));
+std::string secret_fingerprint(std::string_view cluster_secret,
+                               std::string_view secret) {
+  auto inner = hmac_sha256(secret, "gatehouse-cluster-secret-check-v1");
+  return to_hex(hmac_sha256(cluster_secret, inner));
 }
 
 } // namespace gatehouse::policy

@@ -34,7 +34,10 @@ bool verify_handshake_proof(std::string_view secret, handshake_role role,
                             std::string_view responder_nonce,
                             std::string_view node_id, std::string_view proof);
 
-/// The fingerprint of one shared secret (64 hex characters).
-std::string secret_fingerprint(std::string_view secret);
+/// The fingerprint of one shared secret (64 hex characters), keyed by the
+/// cluster secret too, so that whoever sees it without the cluster secret
+/// cannot test guesses of `secret` against it.
+std::string secret_fingerprint(std::string_view cluster_secret,
+                               std::string_view secret);
 
 } // namespace gatehouse::policy

@@ -60,9 +60,11 @@ TEST(cluster_auth, malformed_or_equal_nonces_never_verify) {
 }
 
 TEST(cluster_auth, fingerprints_tell_secrets_apart_and_hide_them) {
-  auto a = secret_fingerprint("master-key-one");
-  EXPECT_EQ(a, secret_fingerprint("master-key-one"));
-  EXPECT_NE(a, secret_fingerprint("master-key-two"));
+  auto a = secret_fingerprint("cluster", "master-key-one");
+  EXPECT_EQ(a, secret_fingerprint("cluster", "master-key-one"));
+  EXPECT_NE(a, secret_fingerprint("cluster", "master-key-two"));
+  // Keyed by the cluster secret: other clusters see other fingerprints.
+  EXPECT_NE(a, secret_fingerprint("other", "master-key-one"));
   EXPECT_EQ(a.size(), 64u);
   EXPECT_EQ(a.find("master"), std::string::npos);
 }
