@@ -157,6 +157,11 @@ describe('a 3-node cluster over one PostgreSQL', { skip: BACKEND !== 'postgres' 
       env: { GATEHOUSE_CLUSTER_SECRET: `other-${hex(16)}`, ...SHARED_ENV },
     });
     try {
+      // Not joined yet: its peers refuse it, and it waits before serving
+      // alone.
+      const early = await intruder.api('GET', '/readyz');
+      assert.equal(early.status, 503);
+      assert.equal(early.json.status, 'joining');
       await poll(() => /refused peer 'gh-x'/.test(nodes[0].stderr())
         && /refused this node/.test(intruder.stderr()),
         { timeoutMs: 4000, what: 'the refusal logged on both sides' });
@@ -180,6 +185,26 @@ describe('a 3-node cluster over one PostgreSQL', { skip: BACKEND !== 'postgres' 
       assert.ok(!intruder.stderr().includes(SECRET));
     } finally {
       await intruder.dispose();
+    }
+  });
+
+  test('a node with the secret but another master key is refused', async () => {
+    const port = await freePort();
+    const odd = await startGatehouse({
+      database,
+      args: ['--node-id', 'gh-k', '--cluster-listen', `127.0.0.1:${port}`,
+        '--cluster-peers', `127.0.0.1:${ports[0]}`],
+      env: { GATEHOUSE_CLUSTER_SECRET: SECRET, ...SHARED_ENV,
+        GATEHOUSE_MASTER_KEY: crypto.randomBytes(32).toString('hex') },
+    });
+    try {
+      await poll(() => /refused peer 'gh-k'.*GATEHOUSE_MASTER_KEY differs/.test(nodes[0].stderr()),
+        { timeoutMs: 4000, what: 'the mismatch logged' });
+      const view = await cluster(nodes[0]);
+      assert.ok(!view.members.some((m) => m.node_id === 'gh-k'), JSON.stringify(view));
+      assert.ok(!nodes[0].stderr().includes(SHARED_ENV.GATEHOUSE_MASTER_KEY));
+    } finally {
+      await odd.dispose();
     }
   });
 
