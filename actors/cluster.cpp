@@ -6,22 +6,19 @@ namespace gatehouse::actors {
 
 const char* to_string(member_state s) {
   switch (s) {
-    case member_state::up:
-      return "up";
-    case member_state::down:
-      return "down";
-    default:
-      return "leaving";
+  case member_state::up:
+    return "up";
+  case member_state::down:
+    return "down";
+  default:
+    return "leaving";
   }
 }
 
 cluster_view::cluster_view(std::string self_id, std::string self_address,
                            bool clustered)
-  : self_id_(std::move(self_id)),
-    self_address_(std::move(self_address)),
-    clustered_(clustered),
-    joined_(!clustered) {
-}
+  : self_id_(std::move(self_id)), self_address_(std::move(self_address)),
+    clustered_(clustered), joined_(!clustered) {}
 
 std::vector<cluster_member> cluster_view::members() const {
   std::lock_guard<std::mutex> guard{mtx_};

@@ -67,8 +67,7 @@ public:
 
   /// The view of a node named `self_id`, reachable at `self_address`
   /// (empty on a single node). A single node has joined from the start.
-  cluster_view(std::string self_id, std::string self_address,
-               bool clustered);
+  cluster_view(std::string self_id, std::string self_address, bool clustered);
 
   /// This node's id.
   const std::string& self_id() const {

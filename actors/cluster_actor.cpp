@@ -129,8 +129,8 @@ void admit(membership_actor* self, const std::string& node_id,
            const std::string& address, const caf::actor& hdl) {
   auto& st = self->state;
   auto& m = st.members[node_id];
-  bool changed = m.state != member_state::up || m.hdl != hdl
-                 || m.address != address;
+  bool changed
+    = m.state != member_state::up || m.hdl != hdl || m.address != address;
   if (m.hdl && m.hdl != hdl)
     st.node_of.erase(m.hdl.address());
   m.address = address;
@@ -185,9 +185,9 @@ void handshake(membership_actor* self, std::size_t idx, caf::actor hdl) {
           link.busy = false;
           return;
         }
-        auto mine = policy::handshake_proof(st.opts.secret,
-                                            handshake_role::initiator,
-                                            nonce_i, nonce_r, st.opts.node_id);
+        auto mine
+          = policy::handshake_proof(st.opts.secret, handshake_role::initiator,
+                                    nonce_i, nonce_r, st.opts.node_id);
         self
           ->request(hdl, handshake_timeout, auth_atom::value, st.opts.node_id,
                     st.self_address, mine, st.opts.master_key_fingerprint,
@@ -198,8 +198,8 @@ void handshake(membership_actor* self, std::size_t idx, caf::actor hdl) {
               auto& st = self->state;
               auto& link = st.links[idx];
               if (!policy::verify_handshake_proof(
-                    st.opts.secret, handshake_role::responder, nonce_i,
-                    nonce_r, peer_id, proof)) {
+                    st.opts.secret, handshake_role::responder, nonce_i, nonce_r,
+                    peer_id, proof)) {
                 refuse(self, "'" + peer_id + "' at " + link.address,
                        "it failed cluster authentication "
                        "(GATEHOUSE_CLUSTER_SECRET differs)");
@@ -238,11 +238,11 @@ void connect(membership_actor* self, std::size_t idx) {
     return;
   link.busy = true;
   auto mm = self->system().middleman().actor_handle();
-  self->request(mm, connect_timeout, caf::connect_atom::value, link.host,
-                link.port)
+  self
+    ->request(mm, connect_timeout, caf::connect_atom::value, link.host,
+              link.port)
     .then(
-      [=](caf::node_id&, caf::strong_actor_ptr& ptr,
-          std::set<std::string>&) {
+      [=](caf::node_id&, caf::strong_actor_ptr& ptr, std::set<std::string>&) {
         if (!ptr) {
           retry_later(self, idx, false);
           return;
@@ -319,12 +319,11 @@ caf::behavior membership(membership_actor* self, cluster_options opts,
   self->send(self, tick_atom::value);
   return {
     // The responder's side of a handshake: a nonce of its own.
-    [=](hello_atom, std::string& nonce_i)
-      -> caf::result<std::string, std::string> {
+    [=](hello_atom,
+        std::string& nonce_i) -> caf::result<std::string, std::string> {
       auto& st = self->state;
       auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
-      if (st.leaving || !sender
-          || st.pending.size() >= max_pending_handshakes)
+      if (st.leaving || !sender || st.pending.size() >= max_pending_handshakes)
         return caf::sec::request_receiver_down;
       auto nonce_r = policy::handshake_nonce();
       st.pending[sender] = {nonce_i, nonce_r, clock::now()};
@@ -344,11 +343,9 @@ caf::behavior membership(membership_actor* self, cluster_options opts,
       auto hs = std::move(i->second);
       st.pending.erase(i);
       auto who = "'" + peer_id + "' (says it is at " + peer_addr + ")";
-      if (!policy::verify_handshake_proof(st.opts.secret,
-                                          handshake_role::initiator,
-                                          hs.initiator_nonce,
-                                          hs.responder_nonce, peer_id,
-                                          proof)) {
+      if (!policy::verify_handshake_proof(
+            st.opts.secret, handshake_role::initiator, hs.initiator_nonce,
+            hs.responder_nonce, peer_id, proof)) {
         refuse(self, who,
                "it failed cluster authentication (GATEHOUSE_CLUSTER_SECRET "
                "differs)");
@@ -365,10 +362,9 @@ caf::behavior membership(membership_actor* self, cluster_options opts,
       }
       admit(self, peer_id, peer_addr,
             caf::actor_cast<caf::actor>(self->current_sender()));
-      auto mine = policy::handshake_proof(st.opts.secret,
-                                          handshake_role::responder,
-                                          hs.initiator_nonce,
-                                          hs.responder_nonce, st.opts.node_id);
+      auto mine = policy::handshake_proof(
+        st.opts.secret, handshake_role::responder, hs.initiator_nonce,
+        hs.responder_nonce, st.opts.node_id);
       return {welcome_atom::value, st.self_address, mine,
               st.opts.master_key_fingerprint, st.opts.jwt_secret_fingerprint};
     },

@@ -142,8 +142,8 @@ std::string default_node_id() {
   std::string out;
   if (::gethostname(buf, sizeof buf - 1) == 0)
     for (const char* p = buf; *p != '\0' && out.size() < 64; ++p)
-      if (std::isalnum(static_cast<unsigned char>(*p)) || *p == '-'
-          || *p == '_' || *p == '.')
+      if (std::isalnum(static_cast<unsigned char>(*p)) || *p == '-' || *p == '_'
+          || *p == '.')
         out += *p;
   return out.empty() ? "gatehouse" : out;
 }

@@ -67,11 +67,11 @@ http_response handle_admin_cluster(request_context& ctx) {
     ++homes[policy::home_node(nodes, org.id)];
   json list = json::array();
   for (const auto& m : members)
-    list.push_back({{"node_id", m.node_id},
-                    {"address", m.address.empty() ? json(nullptr)
-                                                  : json(m.address)},
-                    {"state", actors::to_string(m.state)},
-                    {"home_orgs", homes[m.node_id]}});
+    list.push_back(
+      {{"node_id", m.node_id},
+       {"address", m.address.empty() ? json(nullptr) : json(m.address)},
+       {"state", actors::to_string(m.state)},
+       {"home_orgs", homes[m.node_id]}});
   return json_response(200, {{"node_id", view.self_id()}, {"members", list}});
 }
 

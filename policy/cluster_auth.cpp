@@ -44,8 +44,8 @@ bool verify_handshake_proof(std::string_view secret, handshake_role role,
   if (!is_nonce(initiator_nonce) || !is_nonce(responder_nonce)
       || initiator_nonce == responder_nonce)
     return false;
-  auto expected = handshake_proof(secret, role, initiator_nonce,
-                                  responder_nonce, node_id);
+  auto expected
+    = handshake_proof(secret, role, initiator_nonce, responder_nonce, node_id);
   return constant_time_equal(expected, proof);
 }
 

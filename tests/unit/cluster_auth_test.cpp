@@ -55,8 +55,8 @@ TEST(cluster_auth, malformed_or_equal_nonces_never_verify) {
   EXPECT_FALSE(verify_handshake_proof("s", init, "x", n, "a", q));
   auto r = handshake_proof("s", init, "", "", "a");
   EXPECT_FALSE(verify_handshake_proof("s", init, "", "", "a", r));
-  EXPECT_FALSE(verify_handshake_proof("s", init, n, handshake_nonce(), "a",
-                                      ""));
+  EXPECT_FALSE(
+    verify_handshake_proof("s", init, n, handshake_nonce(), "a", ""));
 }
 
 TEST(cluster_auth, fingerprints_tell_secrets_apart_and_hide_them) {

@@ -45,8 +45,8 @@ TEST(cluster_settings, single_node_by_default_with_the_host_name) {
 
 TEST(cluster_settings, flags_and_environment_set_the_cluster) {
   auto inv = parse_args({"--database", pg, "--node-id", "gh-1",
-                         "--cluster-listen", "10.0.0.1:7400",
-                         "--cluster-peers", "10.0.0.2:7400, [fd00::3]:7400"},
+                         "--cluster-listen", "10.0.0.1:7400", "--cluster-peers",
+                         "10.0.0.2:7400, [fd00::3]:7400"},
                         {{"GATEHOUSE_CLUSTER_SECRET", secret}});
   EXPECT_TRUE(inv.cfg.cluster_mode());
   EXPECT_EQ(inv.cfg.node_id, "gh-1");
@@ -67,9 +67,8 @@ TEST(cluster_settings, cluster_mode_refuses_sqlite_and_a_missing_secret) {
   auto sqlite = error_of({"--cluster-listen", "127.0.0.1:7400"},
                          {{"GATEHOUSE_CLUSTER_SECRET", secret}});
   EXPECT_TRUE(contains(sqlite, "needs PostgreSQL")) << sqlite;
-  auto no_secret = error_of({"--database", pg, "--cluster-listen",
-                             "127.0.0.1:7400"},
-                            {});
+  auto no_secret
+    = error_of({"--database", pg, "--cluster-listen", "127.0.0.1:7400"}, {});
   EXPECT_TRUE(contains(no_secret, "GATEHOUSE_CLUSTER_SECRET")) << no_secret;
   auto peers_alone = error_of({"--cluster-peers", "127.0.0.1:7400"}, {});
   EXPECT_TRUE(contains(peers_alone, "--cluster-listen")) << peers_alone;

@@ -17,9 +17,8 @@ std::vector<std::string> org_ids(int n) {
   return out;
 }
 
-std::map<std::string, std::string>
-homes(const std::vector<std::string>& nodes,
-      const std::vector<std::string>& orgs) {
+std::map<std::string, std::string> homes(const std::vector<std::string>& nodes,
+                                         const std::vector<std::string>& orgs) {
   std::map<std::string, std::string> out;
   for (const auto& org : orgs)
     out[org] = home_node(nodes, org);
