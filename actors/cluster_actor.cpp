@@ -183,6 +183,12 @@ void handshake(membership_actor* self, std::size_t idx, caf::actor hdl) {
           // The address is this node's own.
           link.is_self = true;
           link.busy = false;
+          // A node whose only peer is itself has no one to wait for.
+          bool only_self = true;
+          for (const auto& l : st.links)
+            only_self = only_self && l.is_self;
+          if (only_self)
+            st.view->mark_joined();
           return;
         }
         auto mine
