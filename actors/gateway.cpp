@@ -2,9 +2,9 @@
 
 #include <chrono>
 #include <ctime>
+#include <optional>
 
 #include <unistd.h>
-#include <optional>
 
 #include <caf/io/middleman.hpp>
 
