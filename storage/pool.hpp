@@ -64,6 +64,11 @@ public:
   /// Like acquire(), but gives up after `timeout`.
   std::optional<lease> try_acquire_for(std::chrono::milliseconds timeout);
 
+  /// The URL the pool connects to.
+  const std::string& url() const noexcept {
+    return url_;
+  }
+
   /// The number of connections the pool holds at most.
   std::size_t size() const noexcept {
     return size_;

@@ -70,48 +70,18 @@ std::vector<org_record> store::list_orgs() {
                   read_whole_org);
 }
 
-namespace {
-
-/// Appends a change of `org_id` to the change log inside the open
-/// transaction. The lock (SQLite: the write transaction itself) makes rows
-/// commit in the order of their numbers, so a reader that remembers the
-/// last number it saw misses none.
-void record_org_change(database& db, const std::string& org_id,
-                       const std::string& at) {
-  if (db.dialect() == "postgresql")
-    db.run_script("LOCK TABLE org_changes IN EXCLUSIVE MODE");
-  db.exec("INSERT INTO org_changes (seq, org_id, created_at) "
-          "SELECT COALESCE(MAX(seq), 0) + 1, $1, $2 FROM org_changes",
-          {org_id, at});
-}
-
-/// Runs an audited change of an org's row and logs it as a change.
-bool change_org(database& db, const std::string& org_id,
-                std::string_view sql, const params& args,
-                const audit_record& audit) {
-  transaction tx(db);
-  if (db.exec(sql, args).empty())
-    return false;
-  insert_audit_row(db, audit);
-  record_org_change(db, org_id, audit.created_at);
-  tx.commit();
-  return true;
-}
-
-} // namespace
-
 bool store::update_org(const org_record& org, const audit_record& audit) {
-  return change_org(db_, org.id,
-                    "UPDATE orgs SET name = $2, settings = $3 "
-                    "WHERE id = $1 RETURNING id",
-                    {org.id, org.name, org.settings_json}, audit);
+  return change_audited(db_,
+                        "UPDATE orgs SET name = $2, settings = $3 "
+                        "WHERE id = $1 RETURNING id",
+                        {org.id, org.name, org.settings_json}, audit);
 }
 
 bool store::set_org_plan(const std::string& org_id, const std::string& plan,
                          const audit_record& audit) {
-  return change_org(db_, org_id,
-                    "UPDATE orgs SET plan = $2 WHERE id = $1 RETURNING id",
-                    {org_id, plan}, audit);
+  return change_audited(db_,
+                        "UPDATE orgs SET plan = $2 WHERE id = $1 RETURNING id",
+                        {org_id, plan}, audit);
 }
 
 std::vector<org_change> store::org_changes_after(std::int64_t seq,

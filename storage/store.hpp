@@ -168,9 +168,11 @@ public:
 
   // -- change log of organizations ------------------------------------------
   //
-  // update_org and set_org_plan add a row in their transaction, so that
-  // every node learns of the change (and tells the org's live actor to
-  // read the row again) without polling each organization.
+  // Every audited change of an organization (its row, keys, providers,
+  // prices, teams, apps, members) adds a row in its transaction and, on
+  // PostgreSQL, notifies the channel "gatehouse_org_changes" at commit, so
+  // that every node learns of the change (and tells the org's live actor
+  // to read the org again) without polling each organization.
 
   /// Changes with a sequence number above `seq`, oldest first, at most
   /// `limit`. Rows become visible in sequence order.

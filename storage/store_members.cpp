@@ -278,7 +278,7 @@ bool store::accept_invite(const std::string& org_id, const std::string& user_id,
              "display_name = COALESCE($3, display_name) WHERE id = $1",
              {user_id, password_hash ? or_null(*password_hash) : param(),
               display_name});
-  insert_audit_row(db_, audit);
+  insert_change_audit(db_, audit);
   tx.commit();
   return true;
 }
@@ -296,7 +296,7 @@ bool store::update_membership(const membership_record& m,
                m.invite_token_hash, m.invited_at})
         .empty())
     return false;
-  insert_audit_row(db_, audit);
+  insert_change_audit(db_, audit);
   tx.commit();
   return true;
 }
@@ -317,7 +317,7 @@ store::delete_membership(const std::string& org_id, const std::string& user_id,
                           "AND status = 'active' "
                           "RETURNING key_hash, previous_key_hash",
                           {org_id, user_id, now});
-  insert_audit_row(db_, audit);
+  insert_change_audit(db_, audit);
   tx.commit();
   return key_hashes(revoked);
 }

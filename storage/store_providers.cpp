@@ -105,7 +105,7 @@ bool store::update_provider(const provider_record& p,
   auto old_name = old.front().text(0);
   if (old_name != p.name)
     rewrite_fallbacks(db_, p.org_id, old_name, p.name);
-  insert_audit_row(db_, audit);
+  insert_change_audit(db_, audit);
   tx.commit();
   return true;
 }
@@ -119,7 +119,7 @@ bool store::delete_provider(const std::string& org_id, const std::string& name,
   if (rs.empty())
     return false;
   rewrite_fallbacks(db_, org_id, name, std::nullopt);
-  insert_audit_row(db_, audit);
+  insert_change_audit(db_, audit);
   tx.commit();
   return true;
 }
@@ -154,7 +154,7 @@ bool store::set_default_provider(const std::string& org_id,
                      {org_id, name});
   if (rs.empty())
     return false; // rolls the clearing back
-  insert_audit_row(db_, audit);
+  insert_change_audit(db_, audit);
   tx.commit();
   return true;
 }

@@ -197,12 +197,30 @@ void insert_audit_row(database& db, const audit_record& a) {
            a.target_id, a.before_json, a.after_json, a.ip, a.created_at});
 }
 
+void record_org_change(database& db, const std::string& org_id,
+                       const std::string& at) {
+  bool pg = db.dialect() == "postgresql";
+  if (pg)
+    db.run_script("LOCK TABLE org_changes IN EXCLUSIVE MODE");
+  db.exec("INSERT INTO org_changes (seq, org_id, created_at) "
+          "SELECT COALESCE(MAX(seq), 0) + 1, $1, $2 FROM org_changes",
+          {org_id, at});
+  if (pg)
+    db.run_script(std::string("NOTIFY ") + org_change_channel);
+}
+
+void insert_change_audit(database& db, const audit_record& audit) {
+  insert_audit_row(db, audit);
+  if (!audit.org_id.empty())
+    record_org_change(db, audit.org_id, audit.created_at);
+}
+
 bool change_audited(database& db, std::string_view sql, const params& args,
                     const audit_record& audit) {
   transaction tx(db);
   if (db.exec(sql, args).empty())
     return false;
-  insert_audit_row(db, audit);
+  insert_change_audit(db, audit);
   tx.commit();
   return true;
 }

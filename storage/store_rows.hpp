@@ -114,18 +114,35 @@ void insert_membership_row(database& db, const membership_record& m);
 void insert_key_row(database& db, const api_key_record& k);
 void insert_audit_row(database& db, const audit_record& a);
 
-/// Runs `write()` and records `audit`, in one transaction.
+/// The channel on which PostgreSQL announces a committed change of an
+/// organization (see record_org_change).
+inline constexpr const char* org_change_channel = "gatehouse_org_changes";
+
+/// Appends a change of `org_id` to the change log inside the open
+/// transaction and, on PostgreSQL, notifies org_change_channel: the
+/// notification is sent at commit, so it never precedes its row. The lock
+/// (SQLite: the write transaction itself) makes rows commit in the order of
+/// their numbers, so a reader that remembers the last number it saw misses
+/// none.
+void record_org_change(database& db, const std::string& org_id,
+                       const std::string& at);
+
+/// Records `audit` and, when it concerns an organization, logs the change
+/// of that organization (record_org_change); inside an open transaction.
+void insert_change_audit(database& db, const audit_record& audit);
+
+/// Runs `write()` and records `audit` as a change, in one transaction.
 template <class Write>
 void write_audited(database& db, const audit_record& audit, Write&& write) {
   transaction tx(db);
   write();
-  insert_audit_row(db, audit);
+  insert_change_audit(db, audit);
   tx.commit();
 }
 
 /// Runs `sql`, a statement with a RETURNING clause, and records `audit`
-/// when it returned a row, in one transaction. False (and no change) when
-/// it returned none.
+/// as a change when it returned a row, in one transaction. False (and no
+/// change) when it returned none.
 bool change_audited(database& db, std::string_view sql, const params& args,
                     const audit_record& audit);
 

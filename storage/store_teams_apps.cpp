@@ -158,7 +158,7 @@ bool store::delete_team(const std::string& org_id, const std::string& id,
                      {org_id, id});
   if (rs.empty())
     return false; // rolls the unassignments back
-  insert_audit_row(db_, audit);
+  insert_change_audit(db_, audit);
   tx.commit();
   return true;
 }
@@ -242,7 +242,7 @@ store::delete_app(const std::string& org_id, const std::string& id,
                        "AND app_id = $2 RETURNING key_hash, previous_key_hash",
                        {org_id, id});
   db_.exec("DELETE FROM apps WHERE org_id = $1 AND id = $2", {org_id, id});
-  insert_audit_row(db_, audit);
+  insert_change_audit(db_, audit);
   tx.commit();
   return key_hashes(keys);
 }
