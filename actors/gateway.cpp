@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <caf/io/middleman.hpp>
+#include <spdlog/spdlog.h>
 
 #include "actors/auth_limiter.hpp"
 #include "actors/cluster_actor.hpp"
@@ -22,6 +23,7 @@
 #include "actors/retention.hpp"
 #include "policy/budget.hpp"
 #include "storage/database.hpp"
+#include "storage/notifications.hpp"
 #include "storage/pool.hpp"
 #include "storage/store.hpp"
 
@@ -71,6 +73,8 @@ struct gateway::impl {
   auth_limiter_actor limiter;
   caf::actor sweeper;
   caf::actor watch;
+  /// Announces changes committed by other writers (PostgreSQL only).
+  std::shared_ptr<storage::change_listener> listener;
   std::shared_ptr<log_inbox> inbox =
     std::make_shared<log_inbox>(group_commit_size);
   std::shared_ptr<metrics_registry> metrics =
@@ -116,7 +120,22 @@ struct gateway::impl {
     wc.idle_timeout = std::chrono::seconds{idle_timeout_s};
     wc.start_after = st.last_org_change();
     load_keys(*dir, pool, std::time(nullptr));
+    if (lease->dialect() == "postgresql") {
+      listener = std::make_shared<storage::change_listener>(pool.url());
+      wc.listening = [l = std::weak_ptr(listener)] {
+        auto up = l.lock();
+        return up && up->listening();
+      };
+    }
     watch = sys.spawn(org_watch, dir, db, std::move(wc));
+    if (listener)
+      listener->start(
+        [w = watch] { caf::anon_send(w, refresh_atom_v); },
+        [](const std::string& why) {
+          spdlog::warn("listening for changes of organizations: {}; "
+                       "reading the change log every second until back",
+                       why);
+        });
   }
 
   /// A hold on the org's actor, spawned from storage when it has none
@@ -499,6 +518,7 @@ void gateway::shutdown() {
     caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(impl_->limiter, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(impl_->sweeper, caf::exit_reason::user_shutdown);
+  impl_->listener.reset();
   caf::anon_send_exit(impl_->watch, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(impl_->db, caf::exit_reason::user_shutdown);
   impl_.reset();

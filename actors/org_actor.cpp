@@ -222,6 +222,68 @@ caf::result<T> run(state_ptr self,
     [self, c = std::move(d.change)] { return apply(self->state, c); });
 }
 
+/// What another writer may have changed in an org, read from storage
+/// (everything an org_snapshot holds but this month's counters).
+std::optional<org_snapshot> load_config(storage::store& s,
+                                        const std::string& org_id) {
+  auto rec = s.find_org(org_id);
+  if (!rec)
+    return std::nullopt;
+  return org_snapshot{std::move(*rec),       s.load_org_keys(org_id),
+                      s.list_providers(org_id), s.list_price_overrides(org_id),
+                      s.list_teams(org_id),    s.list_apps(org_id),
+                      {},                      {}};
+}
+
+/// Replaces the org's settings, keys, providers, prices, teams and apps by
+/// `snap`, read again from storage after a change made elsewhere. What
+/// lives only in memory stays: the team ledgers (a team's limit is updated
+/// in place) and the rate states of the keys that remain.
+void reload(org_state& st, org_snapshot snap) {
+  st.org.plan = snap.org.plan;
+  st.org.name = snap.org.name;
+  st.org.settings_json = snap.org.settings_json;
+  st.keys.clear();
+  st.ids.clear();
+  decltype(st.rates) rates;
+  for (auto& k : snap.keys) {
+    index_key(st, k);
+    if (k.rate_limit_rpm) {
+      auto r = st.rates.find(k.id);
+      rates[k.id] =
+        r != st.rates.end() ? r->second : std::make_shared<key_rate>();
+    }
+    auto key_id = k.id;
+    st.keys.emplace(std::move(key_id), make_entry(std::move(k)));
+  }
+  st.rates = std::move(rates);
+  st.providers.clear();
+  for (auto& p : snap.providers) {
+    auto name = p.name;
+    st.providers.emplace(std::move(name), entry_for(st, std::move(p)));
+  }
+  st.prices.clear();
+  for (auto& p : snap.prices)
+    st.prices[p.model] = policy::model_price{p.input_micros_per_mtok,
+                                             p.output_micros_per_mtok};
+  decltype(st.teams) teams;
+  for (auto& t : snap.teams) {
+    auto old = st.teams.find(t.id);
+    auto ledger = old != st.teams.end() ? old->second.ledger
+                                        : new_ledger(st.month, t);
+    ledger->limit = limit_of(t);
+    auto team_id = t.id;
+    teams.emplace(std::move(team_id), team_entry{std::move(t), ledger});
+  }
+  st.teams = std::move(teams);
+  st.apps.clear();
+  st.app_recs.clear();
+  for (auto& a : snap.apps) {
+    st.apps[a.id] = app_state{a.is_active, a.env};
+    st.app_recs[a.id] = a;
+  }
+}
+
 } // namespace
 
 org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
@@ -369,21 +431,19 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
     },
     [=](get_org_atom) { return self->state.org; },
     [=](refresh_atom) {
-      auto fresh = std::make_shared<std::optional<storage::org_record>>();
+      auto fresh = std::make_shared<std::optional<org_snapshot>>();
       auto id = self->state.org.id;
       auto seen = self->state.version;
       self
         ->request(self->state.links.db, caf::infinite,
                   db_job{[fresh, id](storage::store& s) {
-                    *fresh = s.find_org(id);
+                    *fresh = load_config(s, id);
                   }})
         .then(
           [=](bool) {
             auto& st = self->state;
             if (*fresh && st.version == seen) {
-              st.org.plan = (*fresh)->plan;
-              st.org.name = (*fresh)->name;
-              st.org.settings_json = (*fresh)->settings_json;
+              reload(st, std::move(**fresh));
               publish(st);
             }
           },
