@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import crypto from 'node:crypto';
+import { execFile } from 'node:child_process';
 
 import {
   BACKEND, PROXY_ARGS, createKey, createProvider, databaseArgs, dropDatabase, expectError,
@@ -25,6 +26,14 @@ const SHARED_ENV = {
   GATEHOUSE_MASTER_KEY: crypto.randomBytes(32).toString('hex'),
   GATEHOUSE_JWT_SECRET: hex(24),
 };
+
+/// Runs one SQL statement with psql; answers its output.
+function psql(url, sql) {
+  return new Promise((resolve, reject) => {
+    execFile('psql', ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql, url],
+      (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout)));
+  });
+}
 
 async function freePort() {
   return new Promise((resolve, reject) => {
@@ -172,5 +181,25 @@ describe('changes reach every node within 1 s', { skip: BACKEND !== 'postgres' }
     const t0 = Date.now();
     await reached([A, B], t0, spare, (r) => r.status === 400, 'a provider deleted on gh-c gone');
     for (const i of [A, B]) expectError(await spare(i), 400, 'provider_required');
+  });
+
+  test('after its listening connection is cut, a node reads what it missed', async () => {
+    const s = await org();
+    const { key, raw_key: raw } = await createKey(nodes[A], s, { name: 'cut' });
+    await reached([B, C], Date.now(), (i) => chat(i, raw), (r) => r.status === 200,
+      'a key created on gh-a accepted');
+    const cut = await psql(database, 'SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity '
+      + "WHERE datname = current_database() AND query LIKE 'LISTEN%'");
+    assert.equal(cut.trim(), '3', 'each node listens on a connection of its own');
+    // Revoked while the nodes are (or may be) reconnecting.
+    expectOk(await nodes[A].api('DELETE', `/api/v1/keys/${key.id}`, { token: s.token }));
+    const t0 = Date.now();
+    await reached([B, C], t0, (i) => chat(i, raw), (r) => r.status === 401,
+      'a key revoked on gh-a while the listeners reconnect refused');
+    for (const i of [B, C])
+      assert.match(nodes[i].stderr(), /listening for changes of organizations/);
+    await poll(async () => (await psql(database, 'SELECT count(*) FROM pg_stat_activity '
+      + "WHERE datname = current_database() AND query LIKE 'LISTEN%'")).trim() === '3',
+    { timeoutMs: 3000, what: 'the three nodes listening again' });
   });
 });
