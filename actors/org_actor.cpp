@@ -321,6 +321,8 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
     if (k.rec.rate_limit_rpm)
       st.rates[id] = std::make_shared<key_rate>();
   publish(st);
+  // Refreshes asked for, and the newest one applied.
+  auto refreshes = std::make_shared<std::pair<uint64_t, uint64_t>>(0, 0);
   return {
     [=](authkey_atom, const std::string& hash, int64_t now_s) {
       return verdict_for(self->state, hash, now_s);
@@ -434,6 +436,9 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
       auto fresh = std::make_shared<std::optional<org_snapshot>>();
       auto id = self->state.org.id;
       auto seen = self->state.version;
+      // Reads run on several storage workers and may answer out of order;
+      // a later read saw at least what an earlier one did.
+      auto mine = ++refreshes->first;
       self
         ->request(self->state.links.db, caf::infinite,
                   db_job{[fresh, id](storage::store& s) {
@@ -442,7 +447,8 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
         .then(
           [=](bool) {
             auto& st = self->state;
-            if (*fresh && st.version == seen) {
+            if (*fresh && st.version == seen && mine > refreshes->second) {
+              refreshes->second = mine;
               reload(st, std::move(**fresh));
               publish(st);
             }

@@ -29,6 +29,16 @@ public:
   int seen = 0;
 };
 
+/// `url` with a connect timeout unless it has one: stopping the listener
+/// waits for a connection attempt under way, which must not hang on an
+/// unreachable server.
+std::string with_connect_timeout(const std::string& url) {
+  if (url.find("connect_timeout=") != std::string::npos)
+    return url;
+  return url + (url.find('?') == std::string::npos ? "?" : "&")
+         + "connect_timeout=3";
+}
+
 constexpr auto first_backoff = std::chrono::milliseconds{100};
 constexpr auto max_backoff = std::chrono::milliseconds{5000};
 
@@ -66,7 +76,7 @@ void change_listener::run() {
   };
   while (!stop_.load()) {
     try {
-      pqxx::connection conn{url_};
+      pqxx::connection conn{with_connect_timeout(url_)};
       counter rx{conn, detail::org_change_channel};
       // The LISTEN is sent by the receiver; from here on no commit is
       // missed, and the read that follows covers those before.

@@ -18,7 +18,7 @@ namespace gatehouse::storage {
 /// does no work. Calls `on_change` once per batch of notifications, and
 /// once after every (re)connection, since changes committed while it was
 /// not listening were announced to nobody. A lost connection is opened
-/// again after 100 ms, doubling up to 5 s.
+/// again after 100 ms, doubling up to 5 s; each attempt gives up after 3 s.
 class change_listener {
 public:
   /// A listener for PostgreSQL at `url`, not started yet.
