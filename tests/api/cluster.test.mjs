@@ -4,11 +4,10 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import crypto from 'node:crypto';
 
 import {
-  BACKEND, dropDatabase, freshDatabase, hex, poll, runGatehouse, signup, startGatehouse,
+  BACKEND, dropDatabase, freePort, freshDatabase, hex, poll, runGatehouse, signup, startGatehouse,
 } from './harness.mjs';
 
 const SECRET = `cluster-${hex(16)}`;
@@ -16,18 +15,6 @@ const SHARED_ENV = {
   GATEHOUSE_MASTER_KEY: crypto.randomBytes(32).toString('hex'),
   GATEHOUSE_JWT_SECRET: hex(24),
 };
-
-/// A port nothing listens on now.
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function cluster(node) {
   const res = await node.api('GET', '/api/v1/admin/cluster', { token: node.operatorToken });

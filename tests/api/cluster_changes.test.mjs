@@ -6,13 +6,11 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import crypto from 'node:crypto';
-import { execFile } from 'node:child_process';
 
 import {
   BACKEND, PROXY_ARGS, createKey, createProvider, databaseArgs, dropDatabase, expectError,
-  expectOk, freshDatabase, hex, poll, runGatehouse, setPlan, signup, startGatehouse,
+  expectOk, freePort, freshDatabase, hex, poll, psql, runGatehouse, setPlan, signup, startGatehouse,
 } from './harness.mjs';
 import { startMockUpstream } from './mock_upstream.mjs';
 
@@ -26,25 +24,6 @@ const SHARED_ENV = {
   GATEHOUSE_MASTER_KEY: crypto.randomBytes(32).toString('hex'),
   GATEHOUSE_JWT_SECRET: hex(24),
 };
-
-/// Runs one SQL statement with psql; answers its output.
-function psql(url, sql) {
-  return new Promise((resolve, reject) => {
-    execFile('psql', ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql, url],
-      (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout)));
-  });
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe('changes reach every node within 1 s', { skip: BACKEND !== 'postgres' }, () => {
   let database;

@@ -70,6 +70,18 @@ export function newIp() {
   return `10.${high}.${mid}.${host}`;
 }
 
+/// A TCP port on 127.0.0.1 that nothing listens on now.
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -215,7 +227,8 @@ export async function runGatehouse(args, { env = {}, timeoutMs = 15_000, cwd } =
 // ---------------------------------------------------------------------------
 // PostgreSQL
 
-function psql(url, sql, { timeoutMs = 30_000 } = {}) {
+/// Runs one SQL statement with psql; resolves to its unaligned output.
+export function psql(url, sql, { timeoutMs = 30_000 } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn('psql', [url, '-v', 'ON_ERROR_STOP=1', '-X', '-q', '-A', '-t', '-c', sql], {
       env: childEnv(),
