@@ -1,6 +1,8 @@
 #include "actors/metrics.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <thread>
 #include <tuple>
 
 #include "policy/pricing.hpp"
@@ -29,10 +31,19 @@ metrics_registry::shard& metrics_registry::local() {
   thread_local shard* cached = nullptr;
   if (cached_id == id_)
     return *cached;
+  // This thread's shard of this registry, made once: a thread that records
+  // into several registries in turn finds its own again.
+  const auto me = std::this_thread::get_id();
   std::lock_guard guard{shards_mtx_};
-  shards_.push_back(std::make_unique<shard>());
+  auto mine = std::find_if(shards_.begin(), shards_.end(),
+                           [&](const auto& s) { return s->owner == me; });
+  if (mine == shards_.end()) {
+    shards_.push_back(std::make_unique<shard>());
+    shards_.back()->owner = me;
+    mine = std::prev(shards_.end());
+  }
   cached_id = id_;
-  cached = shards_.back().get();
+  cached = mine->get();
   return *cached;
 }
 
@@ -44,13 +55,24 @@ metrics_registry::counters& metrics_registry::of(shard& s,
   return c;
 }
 
-void metrics_registry::count_error(counters& c, std::string_view code) {
-  for (auto& [k, n] : c.errors)
-    if (k == code) {
-      ++n;
+void metrics_registry::count_request(counters& c, const std::string& provider,
+                                     int status, std::uint64_t n) {
+  for (auto& r : c.requests)
+    if (r.status == status && r.provider == provider) {
+      r.n += n;
       return;
     }
-  c.errors.emplace_back(std::string{code}, 1);
+  c.requests.push_back({provider, status, n});
+}
+
+void metrics_registry::count_error(counters& c, std::string_view code,
+                                   std::uint64_t n) {
+  for (auto& [k, count] : c.errors)
+    if (k == code) {
+      count += n;
+      return;
+    }
+  c.errors.emplace_back(std::string{code}, n);
 }
 
 void metrics_registry::record_exchange(
@@ -58,15 +80,7 @@ void metrics_registry::record_exchange(
   auto& s = local();
   std::lock_guard guard{s.mtx};
   auto& c = of(s, log.org_id);
-  auto hit = std::find_if(c.requests.begin(), c.requests.end(),
-                          [&](const counters::by_status& r) {
-                            return r.status == log.status
-                                   && r.provider == log.provider;
-                          });
-  if (hit == c.requests.end())
-    c.requests.push_back({log.provider, log.status, 1});
-  else
-    ++hit->n;
+  count_request(c, log.provider, log.status);
   if (log.error_code)
     count_error(c, *log.error_code);
   c.tokens_in += static_cast<std::uint64_t>(std::max<std::int64_t>(0, log.tokens_in));
@@ -136,25 +150,10 @@ void metrics_registry::org_actor_passivated() {
 }
 
 void metrics_registry::add(counters& into, const counters& from) {
-  for (auto& r : from.requests) {
-    auto hit = std::find_if(into.requests.begin(), into.requests.end(),
-                            [&](const counters::by_status& x) {
-                              return x.status == r.status
-                                     && x.provider == r.provider;
-                            });
-    if (hit == into.requests.end())
-      into.requests.push_back(r);
-    else
-      hit->n += r.n;
-  }
-  for (auto& [k, v] : from.errors) {
-    auto hit = std::find_if(into.errors.begin(), into.errors.end(),
-                            [&](const auto& e) { return e.first == k; });
-    if (hit == into.errors.end())
-      into.errors.emplace_back(k, v);
-    else
-      hit->second += v;
-  }
+  for (auto& r : from.requests)
+    count_request(into, r.provider, r.status, r.n);
+  for (auto& [k, v] : from.errors)
+    count_error(into, k, v);
   into.tokens_in += from.tokens_in;
   into.tokens_out += from.tokens_out;
   into.spend_micros += from.spend_micros;

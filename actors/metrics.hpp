@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -93,12 +94,16 @@ private:
   struct shard {
     std::mutex mtx;
     std::unordered_map<std::string, counters> orgs;
+    std::thread::id owner; ///< the one thread that records into it
   };
 
   shard& local();
   static counters& of(shard& s, const std::string& org_id);
   static void add(counters& into, const counters& from);
-  static void count_error(counters& c, std::string_view code);
+  static void count_request(counters& c, const std::string& provider,
+                            int status, std::uint64_t n = 1);
+  static void count_error(counters& c, std::string_view code,
+                          std::uint64_t n = 1);
 
   const std::uint64_t id_; ///< tells this registry's shards from others'
   mutable std::mutex shards_mtx_;
