@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -134,21 +135,27 @@ bool dotted_neighbour(std::string_view text, text_span s) {
   return before || after;
 }
 
-bool looks_like_ipv4(std::string_view s) {
-  int groups = 1;
+// Digits and dots only, with a group of one digit or four groups of at
+// most three: a version number or an IPv4 address rather than a phone
+// number written with dots (415.555.2671, 01.23.45.67.89).
+bool looks_dotted_number(std::string_view s) {
+  int groups = 0;
   int run = 0;
-  for (char c : s) {
-    if (c == '.') {
+  int longest = 0;
+  bool single = false;
+  for (std::size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == '.') {
       ++groups;
+      single = single || run == 1;
+      longest = std::max(longest, run);
       run = 0;
-    } else if (is_digit(c)) {
-      if (++run > 3)
-        return false;
+    } else if (is_digit(s[i])) {
+      ++run;
     } else {
       return false;
     }
   }
-  return groups == 4;
+  return single || (groups == 4 && longest <= 3);
 }
 
 bool phone_valid(std::string_view text, text_span s) {
@@ -168,7 +175,7 @@ bool phone_valid(std::string_view text, text_span s) {
     return false;
   if (cand.size() == digits) // no separator, no parentheses
     return false;
-  return !looks_like_ipv4(cand);
+  return !looks_dotted_number(cand);
 }
 
 bool all_same_digit(std::string_view s) {
