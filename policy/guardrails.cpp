@@ -97,23 +97,22 @@ std::optional<pii_kind> builtin_kind(guardrail_detector d) {
   }
 }
 
-// The expression of a terms rule: any term, case-insensitively, between
-// characters that are not letters, digits or '_' (or the text's ends). The
-// term itself is group 1; the boundaries are consumed, so a search resumes
-// at the end of group 1.
+// The expression of a terms rule: any of the terms, case-insensitively,
+// the longest at a position. Whole-word boundaries are checked by the
+// scan: a class of all Unicode letters here would multiply the program.
 std::string terms_pattern(const std::vector<std::string>& terms) {
-  std::string p = R"((?i)(?:^|[^\pL\pN_])()";
+  std::string p = "(?i)(?:";
   for (std::size_t i = 0; i < terms.size(); ++i) {
     if (i > 0)
       p += '|';
     p += RE2::QuoteMeta(terms[i]);
   }
-  p += R"()(?:[^\pL\pN_]|$))";
+  p += ')';
   return p;
 }
 
-// Compiles a tenant's expression (`terms` false) or a terms rule's, within
-// the limits. `field` names the member in error messages.
+// Compiles a tenant's expression or a terms rule's, within the limits.
+// `field` names the member in error messages.
 outcome<std::shared_ptr<const re2::RE2>>
 compile_rule_re(const guardrail_rule& rule, const guardrail_rule_limits& lim,
                 const std::string& field) {
@@ -121,15 +120,12 @@ compile_rule_re(const guardrail_rule& rule, const guardrail_rule_limits& lim,
   RE2::Options opt;
   opt.set_log_errors(false);
   opt.set_max_mem(lim.max_regex_memory);
-  if (terms) {
-    opt.set_longest_match(true);
-  } else {
-    opt.set_never_capture(true);
-    if (rule.pattern.size() > lim.max_pattern_bytes)
-      return field_problem(field, "must be at most "
-                                    + std::to_string(lim.max_pattern_bytes)
-                                    + " bytes");
-  }
+  opt.set_never_capture(true);
+  opt.set_longest_match(terms);
+  if (!terms && rule.pattern.size() > lim.max_pattern_bytes)
+    return field_problem(field, "must be at most "
+                                  + std::to_string(lim.max_pattern_bytes)
+                                  + " bytes");
   std::string pattern = terms ? terms_pattern(rule.terms) : rule.pattern;
   auto re = std::make_shared<const RE2>(pattern, opt);
   if (!re->ok()) {
@@ -139,7 +135,9 @@ compile_rule_re(const guardrail_rule& rule, const guardrail_rule_limits& lim,
     return field_problem(field, "is not a valid RE2 expression: "
                                   + echo(re->error()));
   }
-  if (re->ProgramSize() > lim.max_program_size)
+  // A literal list runs in the DFA whatever its size; a tenant's
+  // expression may not, and then costs its program size per byte.
+  if (!terms && re->ProgramSize() > lim.max_program_size)
     return field_problem(field, "is too complex (compiles to "
                                   + std::to_string(re->ProgramSize())
                                   + " instructions, at most "
@@ -450,6 +448,14 @@ bool compiled_guardrails::applies(guardrail_direction dir) const noexcept {
   return std::any_of(entries_.begin(), entries_.end(), [&](const entry& e) {
     return covers(e.rule.applies_to, dir);
   });
+}
+
+std::size_t compiled_guardrails::regex_weight() const noexcept {
+  std::size_t sum = 0;
+  for (const auto& e : entries_)
+    if (e.rule.detector == guardrail_detector::regex && e.re)
+      sum += static_cast<std::size_t>(e.re->ProgramSize());
+  return sum;
 }
 
 std::string guardrail_placeholder(const guardrail_rule& rule) {

@@ -78,10 +78,14 @@ using guardrail_rules = std::vector<guardrail_rule>;
 struct guardrail_rule_limits {
   std::size_t max_rules = 50;
   std::size_t max_pattern_bytes = 1024;
-  /// Largest compiled RE2 program (instructions) a pattern may give.
-  int max_program_size = 5000;
+  /// Largest compiled RE2 program (instructions) a `regex` pattern may
+  /// give. RE2 runs in linear time, but when a pattern's DFA does not fit
+  /// its memory it falls back to simulating the program, at a few
+  /// nanoseconds per instruction per byte: this bound, with
+  /// `guardrail_scan_limits::max_regex_work`, caps that cost.
+  int max_program_size = 1000;
   /// Memory RE2 may use for one pattern (compiled program and DFA cache).
-  long long max_regex_memory = 2 << 20;
+  long long max_regex_memory = 4 << 20;
   std::size_t max_terms = 500;
   std::size_t max_term_bytes = 100;
 };
@@ -167,6 +171,10 @@ public:
   /// True when some rule applies in direction `dir`.
   bool applies(guardrail_direction dir) const noexcept;
 
+  /// The program sizes of the `regex` rules, summed: the work per byte
+  /// scanned that `guardrail_scan_limits::max_regex_work` is charged.
+  std::size_t regex_weight() const noexcept;
+
   /// The rules, in effective order.
   const std::vector<entry>& entries() const noexcept {
     return entries_;
@@ -194,6 +202,12 @@ struct guardrail_scan_limits {
   std::size_t max_bytes = 8u << 20;
   /// Most matches in one text (or body); beyond it 400 `invalid_request`.
   std::size_t max_matches = 10000;
+  /// Most work for `regex` rules in one text (or body): the sum over those
+  /// rules of program size times bytes scanned; beyond it 413
+  /// `payload_too_large`. The default (2^27) lets a 32 KiB body meet
+  /// patterns of 4096 instructions in all, and bounds the worst case (no
+  /// DFA at all) near half a second of one core.
+  std::size_t max_regex_work = std::size_t{1} << 27;
 };
 
 /// The result of applying rules to a text.

@@ -53,22 +53,50 @@ std::size_t utf8_len(unsigned char c) {
   return 1;
 }
 
+// True if the character at `text[i]` is part of a word: a letter, a digit,
+// a combining mark or '_'.
+bool word_char_at(std::string_view text, std::size_t i) {
+  auto c = static_cast<unsigned char>(text[i]);
+  if (c < 0x80)
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
+           || (c >= 'A' && c <= 'Z') || c == '_';
+  static const RE2 word{R"([\pL\pN\pM])"};
+  std::size_t len = utf8_len(c);
+  if (i + len > text.size())
+    return false;
+  return RE2::FullMatch(re2::StringPiece{text.data() + i, len}, word);
+}
+
+// True if the character before `begin` is part of a word.
+bool word_char_before(std::string_view text, std::size_t begin) {
+  if (begin == 0)
+    return false;
+  std::size_t i = begin - 1;
+  while (i > 0 && (static_cast<unsigned char>(text[i]) & 0xc0) == 0x80
+         && begin - i < 4)
+    --i;
+  return word_char_at(text, i);
+}
+
 // Appends the matches of a regex or terms rule, left to right, resuming
 // after each one. An empty match (`\b`, `^`) is skipped by one character.
+// A term must stand as a whole word; an occurrence inside a word is
+// skipped by one character, so one starting within it is still found.
 void find_custom(const compiled_guardrails::entry& e, std::string_view text,
                  std::vector<text_span>& out) {
   bool terms = e.rule.detector == guardrail_detector::terms;
-  int group = terms ? 1 : 0;
   re2::StringPiece whole{text.data(), text.size()};
-  std::array<re2::StringPiece, 2> m;
   std::size_t pos = 0;
   while (pos <= text.size()) {
-    if (!e.re->Match(whole, pos, text.size(), RE2::UNANCHORED, m.data(),
-                     group + 1))
+    re2::StringPiece m;
+    if (!e.re->Match(whole, pos, text.size(), RE2::UNANCHORED, &m, 1))
       return;
-    auto begin = static_cast<std::size_t>(m[group].data() - text.data());
-    auto end = begin + m[group].size();
-    if (end == begin) {
+    auto begin = static_cast<std::size_t>(m.data() - text.data());
+    auto end = begin + m.size();
+    bool whole_word = !terms
+                      || (!word_char_before(text, begin)
+                          && (end == text.size() || !word_char_at(text, end)));
+    if (end == begin || !whole_word) {
       if (begin >= text.size())
         return;
       pos = begin + utf8_len(static_cast<unsigned char>(text[begin]));
@@ -111,6 +139,15 @@ public:
         }
         spans = &*cached;
       } else {
+        if (e.rule.detector == guardrail_detector::regex) {
+          work_ += static_cast<std::size_t>(e.re->ProgramSize()) * text.size();
+          if (work_ > limits_.max_regex_work) {
+            fault_ = make_problem(errc::payload_too_large,
+                                  "guardrails: text too large for the "
+                                  "configured patterns");
+            return false;
+          }
+        }
         custom.clear();
         find_custom(e, text, custom);
       }
@@ -190,6 +227,7 @@ private:
   guardrail_scan_limits limits_;
   std::vector<std::size_t> counts_;
   std::size_t matches_ = 0;
+  std::size_t work_ = 0;
   std::optional<problem> fault_;
 };
 

@@ -51,9 +51,13 @@ const RE2& email_re() {
 }
 
 const RE2& phone_re() {
-  static const RE2 re{R"((?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,5}\)[ .\-]?)?)"
-                      R"(\d{1,15}(?:[ .\-]\d{1,15}){0,6})",
-                      fixed_options()};
+  // International, grouped national, or an area code in parentheses: a
+  // lone run of digits is not even a candidate.
+  static const RE2 re{
+    R"(\+\d{1,3}[ .\-]?(?:\(\d{1,5}\)[ .\-]?)?\d{1,15}(?:[ .\-]\d{1,15}){0,6})"
+    R"(|(?:\(\d{1,5}\)[ .\-]?)?\d{1,15}(?:[ .\-]\d{1,15}){1,6})"
+    R"(|\(\d{1,5}\)[ .\-]?\d{1,15})",
+    fixed_options()};
   return re;
 }
 

@@ -403,6 +403,9 @@ TEST(guardrails, apply_block_flag_and_direction) {
   EXPECT_EQ(count("zeus zeus,ZEUS"), 3u);
   EXPECT_EQ(count("un CAFÉ noir"), 1u);
   EXPECT_EQ(count("cafés"), 0u);
+  EXPECT_EQ(count("«café»"), 1u);
+  EXPECT_EQ(count("azeus-zeus"), 1u); // found after one inside a word
+  EXPECT_EQ(count("Project Zeusx"), 0u);
 
   // A rule for requests only does not apply to answers.
   auto resp = apply_guardrails(g, "zeus", guardrail_direction::response);
@@ -468,6 +471,23 @@ TEST(guardrails, limits_bound_input_and_matches) {
                                guardrail_direction::request, few);
   ASSERT_FALSE(many.ok());
   EXPECT_EQ(many.error().code, errc::invalid_request);
+  // The work of patterns is bounded: program size times bytes scanned.
+  auto proj = rule("proj", "regex", "flag");
+  proj["pattern"] = "PROJ-[0-9]{4}";
+  auto proj2 = proj;
+  proj2["name"] = "proj2";
+  auto gp = compiled(json::array({proj, proj2}));
+  EXPECT_EQ(g.regex_weight(), 0u);
+  ASSERT_GT(gp.regex_weight(), 0u);
+  guardrail_scan_limits work;
+  work.max_regex_work = gp.regex_weight() * 100;
+  EXPECT_TRUE(apply_guardrails(gp, std::string(100, 'x'),
+                               guardrail_direction::request, work)
+                .ok());
+  auto heavy = apply_guardrails(gp, std::string(101, 'x'),
+                                guardrail_direction::request, work);
+  ASSERT_FALSE(heavy.ok());
+  EXPECT_EQ(heavy.error().code, errc::payload_too_large);
   // A pattern that backtracking engines take exponential time on.
   auto evil = rule("evil", "regex", "block");
   evil["pattern"] = "(a+)+$";
