@@ -66,8 +66,7 @@ bool valid_rule_name(std::string_view s) {
 
 bool covers(guardrail_scope s, guardrail_direction d) {
   return s == guardrail_scope::both
-         || (s == guardrail_scope::request
-             && d == guardrail_direction::request)
+         || (s == guardrail_scope::request && d == guardrail_direction::request)
          || (s == guardrail_scope::response
              && d == guardrail_direction::response);
 }
@@ -78,22 +77,22 @@ guardrail_scope scope_union(guardrail_scope a, guardrail_scope b) {
 
 std::optional<pii_kind> builtin_kind(guardrail_detector d) {
   switch (d) {
-    case guardrail_detector::email:
-      return pii_kind::email;
-    case guardrail_detector::phone:
-      return pii_kind::phone;
-    case guardrail_detector::payment_card:
-      return pii_kind::payment_card;
-    case guardrail_detector::iban:
-      return pii_kind::iban;
-    case guardrail_detector::us_ssn:
-      return pii_kind::us_ssn;
-    case guardrail_detector::ip_address:
-      return pii_kind::ip_address;
-    case guardrail_detector::secret:
-      return pii_kind::secret;
-    default:
-      return std::nullopt;
+  case guardrail_detector::email:
+    return pii_kind::email;
+  case guardrail_detector::phone:
+    return pii_kind::phone;
+  case guardrail_detector::payment_card:
+    return pii_kind::payment_card;
+  case guardrail_detector::iban:
+    return pii_kind::iban;
+  case guardrail_detector::us_ssn:
+    return pii_kind::us_ssn;
+  case guardrail_detector::ip_address:
+    return pii_kind::ip_address;
+  case guardrail_detector::secret:
+    return pii_kind::secret;
+  default:
+    return std::nullopt;
   }
 }
 
@@ -132,8 +131,8 @@ compile_rule_re(const guardrail_rule& rule, const guardrail_rule_limits& lim,
     if (terms)
       return field_problem(field, "are too many or too long to compile ("
                                     + echo(re->error()) + ")");
-    return field_problem(field, "is not a valid RE2 expression: "
-                                  + echo(re->error()));
+    return field_problem(field,
+                         "is not a valid RE2 expression: " + echo(re->error()));
   }
   // A literal list runs in the DFA whatever its size; a tenant's
   // expression may not, and then costs its program size per byte.
@@ -141,8 +140,7 @@ compile_rule_re(const guardrail_rule& rule, const guardrail_rule_limits& lim,
     return field_problem(field, "is too complex (compiles to "
                                   + std::to_string(re->ProgramSize())
                                   + " instructions, at most "
-                                  + std::to_string(lim.max_program_size)
-                                  + ")");
+                                  + std::to_string(lim.max_program_size) + ")");
   if (!terms && RE2::FullMatch("", *re))
     return field_problem(field, "must not match the empty string");
   return re;
@@ -178,8 +176,8 @@ outcome<guardrail_rule> parse_rule(const json& item, const std::string& f,
   if (!item.is_object())
     return field_problem(f, "must be an object");
   for (const auto& [key, value] : item.items())
-    if (key != "name" && key != "detector" && key != "pattern"
-        && key != "terms" && key != "action" && key != "applies_to")
+    if (key != "name" && key != "detector" && key != "pattern" && key != "terms"
+        && key != "action" && key != "applies_to")
       return field_problem(f + "." + echo(key), "unknown field");
   auto text = [&](const char* key) -> outcome<std::string> {
     auto it = item.find(key);
@@ -273,48 +271,48 @@ const guardrail_rule* find_rule(const guardrail_rules& rules,
 
 std::string_view to_string(guardrail_detector d) {
   switch (d) {
-    case guardrail_detector::email:
-      return "email";
-    case guardrail_detector::phone:
-      return "phone";
-    case guardrail_detector::payment_card:
-      return "payment_card";
-    case guardrail_detector::iban:
-      return "iban";
-    case guardrail_detector::us_ssn:
-      return "us_ssn";
-    case guardrail_detector::ip_address:
-      return "ip_address";
-    case guardrail_detector::secret:
-      return "secret";
-    case guardrail_detector::regex:
-      return "regex";
-    case guardrail_detector::terms:
-      return "terms";
+  case guardrail_detector::email:
+    return "email";
+  case guardrail_detector::phone:
+    return "phone";
+  case guardrail_detector::payment_card:
+    return "payment_card";
+  case guardrail_detector::iban:
+    return "iban";
+  case guardrail_detector::us_ssn:
+    return "us_ssn";
+  case guardrail_detector::ip_address:
+    return "ip_address";
+  case guardrail_detector::secret:
+    return "secret";
+  case guardrail_detector::regex:
+    return "regex";
+  case guardrail_detector::terms:
+    return "terms";
   }
   return "regex";
 }
 
 std::string_view to_string(guardrail_action a) {
   switch (a) {
-    case guardrail_action::flag:
-      return "flag";
-    case guardrail_action::redact:
-      return "redact";
-    case guardrail_action::block:
-      return "block";
+  case guardrail_action::flag:
+    return "flag";
+  case guardrail_action::redact:
+    return "redact";
+  case guardrail_action::block:
+    return "block";
   }
   return "flag";
 }
 
 std::string_view to_string(guardrail_scope s) {
   switch (s) {
-    case guardrail_scope::request:
-      return "request";
-    case guardrail_scope::response:
-      return "response";
-    case guardrail_scope::both:
-      return "both";
+  case guardrail_scope::request:
+    return "request";
+  case guardrail_scope::response:
+    return "response";
+  case guardrail_scope::both:
+    return "both";
   }
   return "request";
 }
@@ -333,8 +331,7 @@ parse_guardrail_rules(const nlohmann::json& rules, std::string_view field,
       return field_problem(f, "must be an array");
     if (rules.size() > limits.max_rules)
       return field_problem(f, "must have at most "
-                                + std::to_string(limits.max_rules)
-                                + " rules");
+                                + std::to_string(limits.max_rules) + " rules");
     guardrail_rules out;
     for (std::size_t i = 0; i < rules.size(); ++i) {
       auto item = at_index(f, i);
@@ -406,15 +403,15 @@ std::optional<problem> loosening_problem(const guardrail_rules& upper,
       return field_problem(f + ".detector",
                            inherited + " and cannot be redefined");
     if (r.action < u->action)
-      return field_problem(f + ".action",
-                           inherited + " with action '"
-                             + std::string{to_string(u->action)}
-                             + "' and cannot be loosened");
+      return field_problem(f + ".action", inherited + " with action '"
+                                            + std::string{to_string(u->action)}
+                                            + "' and cannot be loosened");
     if (u->applies_to == guardrail_scope::both
         && r.applies_to != guardrail_scope::both)
       return field_problem(f + ".applies_to",
-                           inherited + " for both directions and cannot "
-                                       "be narrowed");
+                           inherited
+                             + " for both directions and cannot "
+                               "be narrowed");
   }
   return std::nullopt;
 }
@@ -470,9 +467,8 @@ std::string guardrail_placeholder(const guardrail_rule& rule) {
 nlohmann::json to_json(const std::vector<guardrail_hit>& hits) {
   json out = json::array();
   for (const auto& h : hits)
-    out.push_back({{"rule", h.rule},
-                   {"action", to_string(h.action)},
-                   {"count", h.count}});
+    out.push_back(
+      {{"rule", h.rule}, {"action", to_string(h.action)}, {"count", h.count}});
   return out;
 }
 

@@ -21,16 +21,15 @@ using ojson = nlohmann::ordered_json;
 
 bool covers(guardrail_scope s, guardrail_direction d) {
   return s == guardrail_scope::both
-         || (s == guardrail_scope::request
-             && d == guardrail_direction::request)
+         || (s == guardrail_scope::request && d == guardrail_direction::request)
          || (s == guardrail_scope::response
              && d == guardrail_direction::response);
 }
 
 static_assert(static_cast<int>(guardrail_detector::email)
-                == static_cast<int>(pii_kind::email));
+              == static_cast<int>(pii_kind::email));
 static_assert(static_cast<int>(guardrail_detector::secret)
-                == static_cast<int>(pii_kind::secret));
+              == static_cast<int>(pii_kind::secret));
 static_assert(static_cast<int>(guardrail_detector::secret) + 1
               == static_cast<int>(pii_kind_count));
 
@@ -114,8 +113,7 @@ public:
   scanner(const compiled_guardrails& rules, guardrail_direction dir,
           const guardrail_scan_limits& limits)
     : rules_(rules), dir_(dir), limits_(limits),
-      counts_(rules.entries().size(), 0) {
-  }
+      counts_(rules.entries().size(), 0) {}
 
   /// Scans `text`; when some match is to be redacted, writes the new text
   /// to `out` and returns true. A limit exceeded is kept in `fault()`.
@@ -154,10 +152,10 @@ public:
       counts_[i] += spans->size();
       matches_ += spans->size();
       if (matches_ > limits_.max_matches) {
-        fault_ = make_problem(errc::invalid_request,
-                              "guardrails: more than "
-                                + std::to_string(limits_.max_matches)
-                                + " matches");
+        fault_
+          = make_problem(errc::invalid_request,
+                         "guardrails: more than "
+                           + std::to_string(limits_.max_matches) + " matches");
         return false;
       }
       if (e.rule.action == guardrail_action::redact)
@@ -188,8 +186,8 @@ public:
     const auto& entries = rules_.entries();
     for (std::size_t i = 0; i < entries.size(); ++i)
       if (counts_[i] > 0)
-        out.push_back({entries[i].rule.name, entries[i].rule.action,
-                       counts_[i]});
+        out.push_back(
+          {entries[i].rule.name, entries[i].rule.action, counts_[i]});
     return out;
   }
 
@@ -241,8 +239,7 @@ problem too_large(const guardrail_scan_limits& limits) {
 // string and replacing it when redacted.
 class body_walker {
 public:
-  explicit body_walker(scanner& s) : s_(s) {
-  }
+  explicit body_walker(scanner& s) : s_(s) {}
 
   bool changed() const {
     return changed_;
@@ -322,8 +319,7 @@ apply_to_body(const compiled_guardrails& rules, std::string_view body,
       return make_problem(errc::invalid_request,
                           std::string{"body "} + describe(fault));
     if (!doc.is_object())
-      return make_problem(errc::invalid_request,
-                          "body must be a JSON object");
+      return make_problem(errc::invalid_request, "body must be a JSON object");
     scanner s{rules, dir, limits};
     body_walker w{s};
     walk(doc, w);
@@ -334,8 +330,7 @@ apply_to_body(const compiled_guardrails& rules, std::string_view body,
       result.blocked = true;
       result.blocked_by = rule->name;
     } else if (w.changed()) {
-      result.body = doc.dump(-1, ' ', false,
-                             ojson::error_handler_t::replace);
+      result.body = doc.dump(-1, ' ', false, ojson::error_handler_t::replace);
     }
     return result;
   } catch (const std::exception& e) {
@@ -348,8 +343,7 @@ apply_to_body(const compiled_guardrails& rules, std::string_view body,
 
 outcome<guardrail_text_result>
 apply_guardrails(const compiled_guardrails& rules, std::string_view text,
-                 guardrail_direction dir,
-                 const guardrail_scan_limits& limits) {
+                 guardrail_direction dir, const guardrail_scan_limits& limits) {
   try {
     if (text.size() > limits.max_bytes)
       return too_large(limits);
@@ -376,16 +370,16 @@ outcome<guardrail_body_result>
 apply_guardrails_to_request(const compiled_guardrails& rules,
                             std::string_view body,
                             const guardrail_scan_limits& limits) {
-  return apply_to_body(
-    rules, body, guardrail_direction::request, limits,
-    [](ojson& doc, body_walker& w) {
-      w.each_object(doc, "messages",
-                    [&](ojson& m) { w.member_content(m, "content"); });
-      w.member_content(doc, "system");
-      w.member_text(doc, "instructions");
-      w.member_content(doc, "prompt");
-      w.member_content(doc, "input");
-    });
+  return apply_to_body(rules, body, guardrail_direction::request, limits,
+                       [](ojson& doc, body_walker& w) {
+                         w.each_object(doc, "messages", [&](ojson& m) {
+                           w.member_content(m, "content");
+                         });
+                         w.member_content(doc, "system");
+                         w.member_text(doc, "instructions");
+                         w.member_content(doc, "prompt");
+                         w.member_content(doc, "input");
+                       });
 }
 
 outcome<guardrail_body_result>

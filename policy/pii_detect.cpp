@@ -133,8 +133,8 @@ char at(std::string_view text, std::size_t i) {
 
 // A dotted number right before or after the span (a version, an OID).
 bool dotted_neighbour(std::string_view text, text_span s) {
-  bool before = s.begin >= 2 && text[s.begin - 1] == '.'
-                && is_digit(text[s.begin - 2]);
+  bool before
+    = s.begin >= 2 && text[s.begin - 1] == '.' && is_digit(text[s.begin - 2]);
   bool after = at(text, s.end) == '.' && is_digit(at(text, s.end + 1));
   return before || after;
 }
@@ -253,8 +253,8 @@ void find_ipv6(std::string_view text, std::vector<text_span>& out) {
       --end;
     if (end - begin >= 2 && text[end - 1] == ':' && text[end - 2] != ':')
       --end;
-    bool bounded = (begin == 0 || !is_word(text[begin - 1]))
-                   && !is_word(at(text, i));
+    bool bounded
+      = (begin == 0 || !is_word(text[begin - 1])) && !is_word(at(text, i));
     if (colons < 2 || !digit || !bounded || end - begin > 45)
       continue;
     char buf[46];
@@ -280,8 +280,8 @@ void find_ip(std::string_view text, std::vector<text_span>& out) {
   std::size_t b = 0;
   std::size_t last_end = 0;
   while (a < v4.size() || b < v6.size()) {
-    bool take_v6 = a == v4.size()
-                   || (b < v6.size() && v6[b].begin <= v4[a].begin);
+    bool take_v6
+      = a == v4.size() || (b < v6.size() && v6[b].begin <= v4[a].begin);
     text_span s = take_v6 ? v6[b++] : v4[a++];
     if (s.begin < last_end)
       continue;
@@ -454,46 +454,46 @@ bool is_high_entropy_token(std::string_view token) {
 void find_pii(pii_kind kind, std::string_view text,
               std::vector<text_span>& out) {
   switch (kind) {
-    case pii_kind::email:
-      each_match(email_re(), text, [&](text_span s) {
-        while (s.begin < s.end && text[s.begin] == '.')
-          ++s.begin;
+  case pii_kind::email:
+    each_match(email_re(), text, [&](text_span s) {
+      while (s.begin < s.end && text[s.begin] == '.')
+        ++s.begin;
+      out.push_back(s);
+    });
+    return;
+  case pii_kind::phone:
+    each_match(phone_re(), text, [&](text_span s) {
+      if (phone_valid(text, s))
         out.push_back(s);
-      });
-      return;
-    case pii_kind::phone:
-      each_match(phone_re(), text, [&](text_span s) {
-        if (phone_valid(text, s))
-          out.push_back(s);
-      });
-      return;
-    case pii_kind::payment_card:
-      each_match(card_re(), text, [&](text_span s) {
-        if (card_valid(text, s))
-          out.push_back(s);
-      });
-      return;
-    case pii_kind::iban:
-      each_match(iban_re(), text, [&](text_span s) {
-        auto len = iban_length(text.substr(s.begin, s.end - s.begin));
-        if (len > 0)
-          out.push_back({s.begin, s.begin + len});
-      });
-      return;
-    case pii_kind::us_ssn:
-      each_match(ssn_re(), text, [&](text_span s) {
-        bool joined = (s.begin > 0 && text[s.begin - 1] == '-')
-                      || at(text, s.end) == '-';
-        if (!joined && us_ssn_valid(text.substr(s.begin, s.end - s.begin)))
-          out.push_back(s);
-      });
-      return;
-    case pii_kind::ip_address:
-      find_ip(text, out);
-      return;
-    case pii_kind::secret:
-      find_secrets(text, out);
-      return;
+    });
+    return;
+  case pii_kind::payment_card:
+    each_match(card_re(), text, [&](text_span s) {
+      if (card_valid(text, s))
+        out.push_back(s);
+    });
+    return;
+  case pii_kind::iban:
+    each_match(iban_re(), text, [&](text_span s) {
+      auto len = iban_length(text.substr(s.begin, s.end - s.begin));
+      if (len > 0)
+        out.push_back({s.begin, s.begin + len});
+    });
+    return;
+  case pii_kind::us_ssn:
+    each_match(ssn_re(), text, [&](text_span s) {
+      bool joined
+        = (s.begin > 0 && text[s.begin - 1] == '-') || at(text, s.end) == '-';
+      if (!joined && us_ssn_valid(text.substr(s.begin, s.end - s.begin)))
+        out.push_back(s);
+    });
+    return;
+  case pii_kind::ip_address:
+    find_ip(text, out);
+    return;
+  case pii_kind::secret:
+    find_secrets(text, out);
+    return;
   }
 }
 

@@ -28,8 +28,7 @@ strings found(pii_kind kind, const std::string& text) {
 
 // Asserts that `kind` finds exactly `expected` inside a sentence around it.
 void expect_found(pii_kind kind, const std::string& value) {
-  EXPECT_EQ(found(kind, "see " + value + ", thanks"), strings{value})
-    << value;
+  EXPECT_EQ(found(kind, "see " + value + ", thanks"), strings{value}) << value;
   EXPECT_EQ(found(kind, value), strings{value}) << value;
 }
 
@@ -80,10 +79,9 @@ TEST(guardrails, email) {
 }
 
 TEST(guardrails, phone) {
-  for (std::string p :
-       {"+1 415 555 2671", "+14155552671", "+44 20 7946 0958",
-        "+49 (30) 1234567", "(415) 555-2671", "415-555-2671", "415.555.2671",
-        "020 7946 0958", "01 23 45 67 89"})
+  for (std::string p : {"+1 415 555 2671", "+14155552671", "+44 20 7946 0958",
+                        "+49 (30) 1234567", "(415) 555-2671", "415-555-2671",
+                        "415.555.2671", "020 7946 0958", "01 23 45 67 89"})
     expect_found(pii_kind::phone, p);
   // Bare numbers, cards, SSNs, dates, addresses and versions are not phones.
   for (std::string t :
@@ -104,8 +102,8 @@ TEST(guardrails, payment_card) {
   // Luhn-invalid, too short, too long, all zeros, a phone number.
   for (std::string t :
        {"4111 1111 1111 1112", "4111111111111112", "411111111111",
-        "41111111111111111111111", "0000 0000 0000 0000",
-        "+4111111111111111", "id 4111 1111 1111 1111 9 more"})
+        "41111111111111111111111", "0000 0000 0000 0000", "+4111111111111111",
+        "id 4111 1111 1111 1111 9 more"})
     expect_none(pii_kind::payment_card, t);
   // A card followed by a year: the card alone.
   EXPECT_EQ(found(pii_kind::payment_card, "4111 1111 1111 1111 2030"),
@@ -121,10 +119,9 @@ TEST(guardrails, iban) {
   EXPECT_TRUE(iban_valid("GB82WEST12345698765432"));
   // A wrong check digit, a wrong length for the country, an unknown
   // country, lower case.
-  for (std::string t :
-       {"DE89 3704 0044 0532 0130 01", "DE88370400440532013000",
-        "DE89 3704 0044 0532 0130 0", "ZZ89370400440532013000",
-        "de89370400440532013000"})
+  for (std::string t : {"DE89 3704 0044 0532 0130 01", "DE88370400440532013000",
+                        "DE89 3704 0044 0532 0130 0", "ZZ89370400440532013000",
+                        "de89370400440532013000"})
     expect_none(pii_kind::iban, t);
   EXPECT_FALSE(iban_valid("GB82WEST12345698765431"));
   // An IBAN run into a following word in capitals: the IBAN alone.
@@ -146,15 +143,13 @@ TEST(guardrails, us_ssn) {
 }
 
 TEST(guardrails, ip_address) {
-  for (std::string ip :
-       {"192.168.1.1", "10.0.0.255", "0.0.0.0", "2001:db8::1",
-        "fe80::1ff:fe23:4567:890a", "::1", "::ffff:192.0.2.1",
-        "2001:0db8:85a3:0000:0000:8a2e:0370:7334"})
+  for (std::string ip : {"192.168.1.1", "10.0.0.255", "0.0.0.0", "2001:db8::1",
+                         "fe80::1ff:fe23:4567:890a", "::1", "::ffff:192.0.2.1",
+                         "2001:0db8:85a3:0000:0000:8a2e:0370:7334"})
     expect_found(pii_kind::ip_address, ip);
-  for (std::string t :
-       {"256.1.1.1", "1.2.3.4.5", "version 1.2.3", "at 12:30:45",
-        "std::vector<int>", "mac 00:1A:2B:3C:4D:5E", "Bad::Add", "x::1",
-        "1.2.3"})
+  for (std::string t : {"256.1.1.1", "1.2.3.4.5", "version 1.2.3",
+                        "at 12:30:45", "std::vector<int>",
+                        "mac 00:1A:2B:3C:4D:5E", "Bad::Add", "x::1", "1.2.3"})
     expect_none(pii_kind::ip_address, t);
   EXPECT_EQ(found(pii_kind::ip_address, "from 10.0.0.1 to 2001:db8::2."),
             (strings{"10.0.0.1", "2001:db8::2"}));
@@ -174,8 +169,7 @@ TEST(guardrails, secret) {
     expect_found(pii_kind::secret, s);
   std::string pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n"
                     "abcd+/==\n-----END RSA PRIVATE KEY-----";
-  EXPECT_EQ(found(pii_kind::secret, "key:\n" + pem + "\nend"),
-            strings{pem});
+  EXPECT_EQ(found(pii_kind::secret, "key:\n" + pem + "\nend"), strings{pem});
   for (std::string t :
        {"ask-me-anything-about-the-weather-please",
         "3f786850e387550fdab836ed7e6dc881de23001b",
@@ -293,9 +287,9 @@ TEST(guardrails, regex_patterns_rejected) {
 // --- merging ---
 
 TEST(guardrails, merge_adds_and_tightens_never_loosens) {
-  auto org = rules_of(json::array(
-    {rule("emails", "email", "redact"), rule("cards", "payment_card", "block"),
-     rule("ips", "ip_address", "flag")}));
+  auto org = rules_of(json::array({rule("emails", "email", "redact"),
+                                   rule("cards", "payment_card", "block"),
+                                   rule("ips", "ip_address", "flag")}));
   auto app_json = json::array({rule("emails", "email", "block"),
                                rule("cards", "payment_card", "flag"),
                                rule("phones", "phone", "redact")});
@@ -365,11 +359,12 @@ TEST(guardrails, apply_redacts_with_typed_placeholders) {
             "[REDACTED:project-codes].");
   EXPECT_EQ(r->hits.size(), 8u);
   EXPECT_EQ(r->hits[0], (guardrail_hit{"emails", guardrail_action::redact, 1}));
-  EXPECT_EQ(to_json(r->hits)[7],
-            json({{"rule", "project-codes"}, {"action", "redact"},
-                  {"count", 1}}));
+  EXPECT_EQ(
+    to_json(r->hits)[7],
+    json({{"rule", "project-codes"}, {"action", "redact"}, {"count", 1}}));
 
-  auto clean = apply_guardrails(g, "nothing to see", guardrail_direction::request);
+  auto clean
+    = apply_guardrails(g, "nothing to see", guardrail_direction::request);
   ASSERT_TRUE(clean.ok());
   EXPECT_FALSE(clean->redacted);
   EXPECT_EQ(clean->text, "nothing to see");
@@ -379,9 +374,8 @@ TEST(guardrails, apply_redacts_with_typed_placeholders) {
 TEST(guardrails, apply_block_flag_and_direction) {
   auto terms = rule("banned", "terms", "block");
   terms["terms"] = {"Project Zeus", "zeus", "café"};
-  auto g = compiled(json::array(
-    {rule("emails", "email", "flag"), terms, rule("ips", "ip_address",
-                                                  "block")}));
+  auto g = compiled(json::array({rule("emails", "email", "flag"), terms,
+                                 rule("ips", "ip_address", "block")}));
   auto r = apply_guardrails(g, "Ask a@b.io about project ZEUS.",
                             guardrail_direction::request);
   ASSERT_TRUE(r.ok());
@@ -414,11 +408,11 @@ TEST(guardrails, apply_block_flag_and_direction) {
   EXPECT_FALSE(g.applies(guardrail_direction::response));
   EXPECT_TRUE(g.applies(guardrail_direction::request));
   // Of two blocking rules, the first in effective order is named.
-  auto both = apply_guardrails(g, "zeus at 10.0.0.1",
-                               guardrail_direction::request);
+  auto both
+    = apply_guardrails(g, "zeus at 10.0.0.1", guardrail_direction::request);
   EXPECT_EQ(both->blocked_by, "banned");
-  auto ip_first = apply_guardrails(g, "10.0.0.1 zeus",
-                                   guardrail_direction::request);
+  auto ip_first
+    = apply_guardrails(g, "10.0.0.1 zeus", guardrail_direction::request);
   EXPECT_EQ(ip_first->blocked_by, "banned");
 }
 
@@ -427,9 +421,9 @@ TEST(guardrails, overlapping_matches_merge_deterministically) {
   digits["pattern"] = "\\d{4} \\d{4}";
   auto word = rule("word", "regex", "redact");
   word["pattern"] = "example";
-  auto g = compiled(json::array(
-    {digits, rule("cards", "payment_card", "redact"),
-     rule("emails", "email", "redact"), word}));
+  auto g
+    = compiled(json::array({digits, rule("cards", "payment_card", "redact"),
+                            rule("emails", "email", "redact"), word}));
   // The card starts first and is longest; the digits rule's matches inside
   // it merge into the card's region. The e-mail contains "example": one
   // region under the e-mail's placeholder.
@@ -445,8 +439,8 @@ TEST(guardrails, overlapping_matches_merge_deterministically) {
   auto bc = rule("bc", "regex", "redact");
   bc["pattern"] = "bbb ccc";
   auto g2 = compiled(json::array({bc, ab}));
-  auto r2 = apply_guardrails(g2, "x aaa bbb ccc y",
-                             guardrail_direction::request);
+  auto r2
+    = apply_guardrails(g2, "x aaa bbb ccc y", guardrail_direction::request);
   EXPECT_EQ(r2->text, "x [REDACTED:ab] y");
   // Empty matches of a pattern (a word boundary) are skipped.
   auto edge = rule("edge", "regex", "flag");
@@ -461,8 +455,8 @@ TEST(guardrails, limits_bound_input_and_matches) {
   auto g = compiled(json::array({rule("emails", "email", "redact")}));
   guardrail_scan_limits lim;
   lim.max_bytes = 10;
-  auto big = apply_guardrails(g, "0123456789a", guardrail_direction::request,
-                              lim);
+  auto big
+    = apply_guardrails(g, "0123456789a", guardrail_direction::request, lim);
   ASSERT_FALSE(big.ok());
   EXPECT_EQ(big.error().code, errc::payload_too_large);
   guardrail_scan_limits few;
@@ -559,16 +553,17 @@ TEST(guardrails, request_body_strings_only) {
   EXPECT_EQ(bad.error().code, errc::invalid_request);
   EXPECT_FALSE(apply_guardrails_to_request(g, "{oops").ok());
   // No rule for requests: nothing parsed, nothing to do.
-  EXPECT_FALSE(apply_guardrails_to_request(compiled_guardrails{}, "{oops")
-                 ->body);
+  EXPECT_FALSE(
+    apply_guardrails_to_request(compiled_guardrails{}, "{oops")->body);
 }
 
 TEST(guardrails, blocked_body_and_response_body) {
   auto block = rule("no-keys", "secret", "block");
   block["applies_to"] = "both";
   auto g = compiled(json::array({block, rule("emails", "email", "redact")}));
-  auto r = apply_guardrails_to_request(
-    g, R"({"messages":[{"role":"user","content":"a@b.io AKIAIOSFODNN7EXAMPLE"}]})");
+  auto r
+    = apply_guardrails_to_request(g, R"({"messages":[{"role":"user","content":)"
+                                     R"("a@b.io AKIAIOSFODNN7EXAMPLE"}]})");
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->blocked);
   EXPECT_EQ(r->blocked_by, "no-keys");
@@ -613,11 +608,11 @@ TEST(guardrails, scan_cost_of_a_32k_chat_body) {
      rule("card", "payment_card", "redact"), rule("iban", "iban", "redact"),
      rule("ssn", "us_ssn", "redact"), rule("ip", "ip_address", "redact"),
      rule("secret", "secret", "flag"), custom, terms}));
-  std::string paragraph =
-    "Please summarise the attached meeting notes for the quarterly review. "
-    "Attendees discussed the roadmap (v2.3.1), the budget of 12,500 EUR and "
-    "follow-ups for ticket-10234 by 2024-05-01. Contact ann@example.com or "
-    "+44 20 7946 0958; server 10.0.0.12 hosts the internal only dashboard.\n";
+  std::string paragraph
+    = "Please summarise the attached meeting notes for the quarterly review. "
+      "Attendees discussed the roadmap (v2.3.1), the budget of 12,500 EUR and "
+      "follow-ups for ticket-10234 by 2024-05-01. Contact ann@example.com or "
+      "+44 20 7946 0958; server 10.0.0.12 hosts the internal only dashboard.\n";
   json messages = json::array();
   std::size_t size = 0;
   while (size < 33 * 1024) {
