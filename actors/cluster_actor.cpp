@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/fwd.hpp"
 #include "config/values.hpp"
 #include "policy/cluster_auth.hpp"
 
@@ -72,6 +73,7 @@ struct pending_handshake {
 struct membership_state {
   cluster_options opts;
   std::shared_ptr<cluster_view> view;
+  std::shared_ptr<cluster_routes> routes;
   std::string self_address;
   std::vector<peer_link> links;
   std::map<std::string, member_rec> members;
@@ -96,8 +98,13 @@ std::string join_host_port(const std::string& host, std::uint16_t port) {
 void publish_view(membership_actor* self) {
   auto& st = self->state;
   std::vector<cluster_member> peers;
-  for (const auto& [id, m] : st.members)
+  for (const auto& [id, m] : st.members) {
     peers.push_back({id, m.address, m.state});
+    if (m.state != member_state::down && m.hdl)
+      st.routes->add(id, m.hdl);
+    else
+      st.routes->remove(id);
+  }
   st.view->publish(std::move(peers),
                    st.leaving ? member_state::leaving : member_state::up);
 }
@@ -282,11 +289,20 @@ void on_tick(membership_actor* self) {
   self->delayed_send(self, heartbeat_interval, tick_atom::value);
 }
 
+/// True when the current message comes from an authenticated member (or
+/// from this process).
+bool from_member(membership_actor* self) {
+  auto& src = self->current_sender();
+  return src && self->state.routes->is_member_node(src->node());
+}
+
 caf::behavior membership(membership_actor* self, cluster_options opts,
-                         std::shared_ptr<cluster_view> view) {
+                         std::shared_ptr<cluster_view> view,
+                         std::shared_ptr<cluster_routes> routes) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.view = std::move(view);
+  st.routes = std::move(routes);
   st.self_address = join_host_port(st.opts.listen_host, st.opts.listen_port);
   st.started = clock::now();
   for (const auto& p : st.opts.peers) {
@@ -404,6 +420,18 @@ caf::behavior membership(membership_actor* self, cluster_options opts,
       publish_view(self);
     },
     [=](tick_atom) { on_tick(self); },
+    // A member asks this node, the org's home, for budget.
+    [=](lease_ask_atom, lease_ask& ask, caf::actor& reply_to) {
+      if (from_member(self))
+        self->state.routes->route(std::move(ask), std::move(reply_to));
+    },
+    // A new home collects an org's state from this node.
+    [=](lease_collect_atom, std::string& org_id, std::string& month,
+        std::string& home, caf::actor& reply_to) {
+      if (from_member(self))
+        self->state.routes->route_collect(org_id, month, home,
+                                          std::move(reply_to));
+    },
     [=](retry_atom, std::uint64_t idx) {
       auto& st = self->state;
       if (idx >= st.links.size() || st.links[idx].hdl)
@@ -417,10 +445,12 @@ caf::behavior membership(membership_actor* self, cluster_options opts,
 } // namespace
 
 caf::actor spawn_membership(caf::actor_system& sys, cluster_options opts,
-                            std::shared_ptr<cluster_view> view) {
+                            std::shared_ptr<cluster_view> view,
+                            std::shared_ptr<cluster_routes> routes) {
   auto host = opts.listen_host;
   auto port = opts.listen_port;
-  auto hdl = sys.spawn(membership, std::move(opts), std::move(view));
+  auto hdl = sys.spawn(membership, std::move(opts), std::move(view),
+                       std::move(routes));
   auto bound = sys.middleman().publish(hdl, port, host.c_str(), true);
   if (!bound) {
     caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);

@@ -14,6 +14,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/cluster.hpp"
+#include "actors/cluster_routes.hpp"
 
 namespace gatehouse::actors {
 
@@ -30,8 +31,11 @@ constexpr std::chrono::milliseconds join_wait{5000};
 /// Spawns the membership actor of `opts` in `sys` (whose middleman must be
 /// loaded) and publishes it on the cluster listen address. Throws
 /// std::runtime_error when the address cannot be bound.
+/// Members' actors are recorded in `routes`, through which lease messages
+/// of other members reach this node's org actors.
 caf::actor spawn_membership(caf::actor_system& sys, cluster_options opts,
-                            std::shared_ptr<cluster_view> view);
+                            std::shared_ptr<cluster_view> view,
+                            std::shared_ptr<cluster_routes> routes);
 
 /// Tells the membership actor that this node is stopping: it announces
 /// `leaving` to every member and accepts no new peer.

@@ -55,6 +55,16 @@ CAF_BEGIN_TYPE_ID_BLOCK(gatehouse, caf::first_custom_type_id)
   CAF_ADD_ATOM(gatehouse, gatehouse::actors, drop_member_atom, "dropmember")
   CAF_ADD_ATOM(gatehouse, gatehouse::actors, sweep_atom, "sweep")
   CAF_ADD_ATOM(gatehouse, gatehouse::actors, passivate_atom, "passivate")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, lease_miss_atom, "leasemiss")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, lease_low_atom, "leaselow")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, lease_ask_atom, "leaseask")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, lease_grant_atom, "leasegrant")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, lease_recall_atom, "leaserecal")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, lease_return_atom, "leaseret")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, lease_collect_atom, "leasecoll")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, lease_collected_atom, "leasecold")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, lease_timer_atom, "leasetimer")
+  CAF_ADD_ATOM(gatehouse, gatehouse::actors, rehome_atom, "rehome")
 
   // What org actors receive and answer; see actors/wire.hpp.
   CAF_ADD_TYPE_ID(gatehouse, (gatehouse::actors::audit_ctx))
@@ -74,6 +84,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(gatehouse, caf::first_custom_type_id)
   // answer: plain data too.
   CAF_ADD_TYPE_ID(gatehouse, (gatehouse::storage::log_write))
   CAF_ADD_TYPE_ID(gatehouse, (gatehouse::actors::limit_decision))
+  // Budget leases between members (actors/org_lease.cpp).
+  CAF_ADD_TYPE_ID(gatehouse, (gatehouse::actors::lease_ask))
+  CAF_ADD_TYPE_ID(gatehouse, (gatehouse::actors::lease_grant))
+  CAF_ADD_TYPE_ID(gatehouse, (gatehouse::actors::lease_return))
+  CAF_ADD_TYPE_ID(gatehouse, (gatehouse::actors::lease_collected))
 
 CAF_END_TYPE_ID_BLOCK(gatehouse)
 
@@ -157,7 +172,32 @@ using org_actor = caf::typed_actor<
   // Delete an app with its keys and logs.
   caf::replies_to<del_app_atom, std::string, audit_ctx>::with<bool>,
   // Remove a member; their keys in the org are revoked.
-  caf::replies_to<drop_member_atom, std::string, audit_ctx>::with<bool>>;
+  caf::replies_to<drop_member_atom, std::string, audit_ctx>::with<bool>,
+  // -- budget leases in a cluster (actors/org_lease.cpp) --------------------
+  // A request whose rate-limit hit is taken and whose team budget the
+  // published view could not reserve (authorization::deferred).
+  caf::reacts_to<lease_miss_atom, proxy_request, auth_reply>,
+  // Less than the low water is left of a team's lease: ask for the next
+  // one (team id, the estimate of the request that noticed).
+  caf::reacts_to<lease_low_atom, std::string, int64_t>,
+  // On the home: a member asks for budget; answer to the actor given.
+  caf::reacts_to<lease_ask_atom, lease_ask, caf::actor>,
+  // On a member: the home's answer.
+  caf::reacts_to<lease_grant_atom, lease_grant>,
+  // On a member: the home calls the unused rest of a team's lease back
+  // (team id, month).
+  caf::reacts_to<lease_recall_atom, std::string, std::string>,
+  // On the home: budget given back.
+  caf::reacts_to<lease_return_atom, lease_return>,
+  // On a member: a new home collects the org's state (month, its node id,
+  // the actor to answer).
+  caf::reacts_to<lease_collect_atom, std::string, std::string, caf::actor>,
+  // On the new home: a member's part of it.
+  caf::reacts_to<lease_collected_atom, lease_collected>,
+  // A lease exchange's deadline (kind, sequence number).
+  caf::reacts_to<lease_timer_atom, int32_t, uint64_t>,
+  // The members changed: is this node still the org's home?
+  caf::reacts_to<rehome_atom>>;
 
 /// Batches request logs and counters into group commits.
 using storage_writer_actor = caf::typed_actor<

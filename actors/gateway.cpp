@@ -11,6 +11,7 @@
 
 #include "actors/auth_limiter.hpp"
 #include "actors/cluster_actor.hpp"
+#include "actors/cluster_routes.hpp"
 #include "actors/directory.hpp"
 #include "actors/fwd.hpp"
 #include "actors/org_actor.hpp"
@@ -81,6 +82,7 @@ struct gateway::impl {
     std::make_shared<metrics_registry>();
   std::shared_ptr<stream_actor_pool> streams;
   std::shared_ptr<cluster_view> cluster;
+  std::shared_ptr<cluster_routes> routes;
   caf::actor membership;
 
   impl(int threads, storage::connection_pool& p, const storage::secrets& s,
@@ -98,7 +100,9 @@ struct gateway::impl {
                     : copts.listen_host;
       cluster = std::make_shared<cluster_view>(
         copts.node_id, host + ":" + std::to_string(copts.listen_port), true);
-      membership = spawn_membership(sys, std::move(copts), cluster);
+      routes = std::make_shared<cluster_routes>();
+      routes->set_self(sys.node());
+      membership = spawn_membership(sys, std::move(copts), cluster, routes);
     } else {
       cluster = std::make_shared<cluster_view>(copts.node_id, "", false);
     }
@@ -128,6 +132,8 @@ struct gateway::impl {
       };
     }
     watch = sys.spawn(org_watch, dir, db, std::move(wc));
+    if (routes)
+      route_leases();
     if (listener)
       listener->start(
         [w = watch] { caf::anon_send(w, refresh_atom_v); },
@@ -136,6 +142,45 @@ struct gateway::impl {
                        "reading the change log every second until back",
                        why);
         });
+  }
+
+  /// Delivers the lease messages of other members to this node's org
+  /// actors, and tells every live org actor when the members change (its
+  /// home may have moved).
+  void route_leases() {
+    routes->set_routers(
+      [this](lease_ask ask, caf::actor reply_to) {
+        if (auto hdl = dir->find_org(ask.org_id)) {
+          caf::anon_send(hdl, lease_ask_atom_v, std::move(ask),
+                         std::move(reply_to));
+          return;
+        }
+        // The home's org actor starts from storage: not on this thread.
+        sys.spawn<caf::detached>(
+          [this, ask, reply_to](caf::event_based_actor* worker) {
+            if (auto h = org(ask.org_id, std::time(nullptr))) {
+              caf::anon_send(h.hdl, lease_ask_atom_v, ask, reply_to);
+              h.release();
+            }
+            worker->quit();
+          });
+      },
+      [this](const std::string& org_id, const std::string& month,
+             const std::string& home, caf::actor reply_to) {
+        if (auto hdl = dir->find_org(org_id)) {
+          caf::anon_send(hdl, lease_collect_atom_v, month, home,
+                         std::move(reply_to));
+          return;
+        }
+        // No actor, so nothing in flight and no lease here.
+        caf::anon_send(caf::actor_cast<org_actor>(reply_to),
+                       lease_collected_atom_v,
+                       lease_collected{month, cluster->self_id(), {}, {}});
+      });
+    cluster->subscribe([d = dir](const std::vector<cluster_member>&) {
+      for (auto& hdl : d->all_orgs())
+        caf::anon_send(hdl, rehome_atom_v);
+    });
   }
 
   /// A hold on the org's actor, spawned from storage when it has none
@@ -159,7 +204,8 @@ struct gateway::impl {
                         month};
       metrics->org_actor_started();
       return sys.spawn(org_actor_impl, std::move(snap),
-                       org_links{dir, db, writer, secrets, metrics});
+                       org_links{dir, db, writer, secrets, metrics,
+                                 routes ? cluster : nullptr, routes});
     });
   }
 
@@ -335,6 +381,16 @@ void gateway::authorize(proxy_request req,
   auto h = impl_->dir->hold(*org_id, req.now_s);
   if (h && h.view && h.view->month == policy::month_of(req.now_s)) {
     auto a = actors::authorize(*h.view, req);
+    if (a.deferred) {
+      // A member's lease is spent (or the home calls leases back): the
+      // org actor finds the budget or refuses.
+      caf::anon_send(h.hdl, lease_miss_atom_v, std::move(req),
+                     holding(h.released, std::move(done)));
+      return;
+    }
+    if (a.ok && a.permit.ledger && a.permit.ledger->wants_refill())
+      caf::anon_send(h.hdl, lease_low_atom_v, *a.permit.team_id,
+                     static_cast<int64_t>(a.permit.reserved_micros));
     if (!a.ok) {
       impl_->metrics->record_denial(*org_id, a.denial.code);
       h.release();
@@ -510,6 +566,8 @@ void gateway::shutdown() {
     return;
   if (impl_->membership)
     caf::anon_send_exit(impl_->membership, caf::exit_reason::user_shutdown);
+  if (impl_->routes)
+    impl_->routes->set_routers({}, {});
   flush();
   impl_->streams->close();
   caf::anon_send_exit(impl_->writer, caf::exit_reason::user_shutdown);

@@ -32,6 +32,21 @@ struct team_ledger {
 
   static constexpr std::int64_t no_limit = -1;
 
+  // -- in a cluster (actors/org_lease.cpp) -----------------------------------
+  // On the org's home node `limit` is the team's cap and `committed` also
+  // holds what is leased out to other members; on every other member
+  // `limit` is this node's lease and `committed` what it admitted from it.
+
+  /// A refusal is not final: the org actor may still find the budget (ask
+  /// the home for a lease, or call unused leases back). Read by the I/O
+  /// threads, which then hand the request to the actor.
+  std::atomic<bool> deferrable{false};
+  /// Ask for the next lease once less than this is left of it (0: never
+  /// ahead of time).
+  std::atomic<std::int64_t> low_water{0};
+  /// A request for the next lease is on its way to the actor.
+  std::atomic<bool> refill_asked{false};
+
   /// Reserves `estimate` if policy::admits lets it start: spend plus
   /// in-flight estimates plus this one within the limit, and nothing once
   /// the spend reached the limit. The compare-and-swap on `committed` makes
@@ -51,6 +66,38 @@ struct team_ledger {
         return false;
     } while (!committed.compare_exchange_weak(cur, cur + estimate));
     return true;
+  }
+
+  /// True once, for the caller that should ask the actor for the next lease
+  /// ahead of time: less than `low_water` is left and nobody asked yet.
+  bool wants_refill() {
+    auto low = low_water.load(std::memory_order_relaxed);
+    if (low <= 0 || limit.load() - committed.load() >= low
+        || refill_asked.load(std::memory_order_relaxed))
+      return false;
+    return !refill_asked.exchange(true);
+  }
+
+  /// Gives up what is left of the lease: afterwards `limit` equals
+  /// `committed` (nothing more can be admitted from it) and the answer is
+  /// what `limit` went down by. Negative when settlements cost more than
+  /// their estimates and overdrew the lease: `limit` then goes up to cover
+  /// them. Only the org actor changes `limit`.
+  std::int64_t give_up_rest() {
+    auto lim = limit.load();
+    auto cur = committed.load();
+    // Taking the rest as one reservation first: no admission can slip in
+    // between reading what is left and lowering the limit.
+    while (cur < lim && !committed.compare_exchange_weak(cur, lim)) {
+    }
+    if (cur >= lim) {
+      limit = cur;
+      return lim - cur;
+    }
+    auto rest = lim - cur;
+    limit -= rest;
+    committed -= rest;
+    return rest;
   }
 
   /// Replaces a reservation by the actual cost.

@@ -111,6 +111,11 @@ struct authorization {
   bool ok = false;
   policy::problem denial{policy::errc::unauthorized, "", std::nullopt};
   grant permit;
+  /// The refusal is the team budget's and the org actor may still lift it
+  /// (a lease to ask for in a cluster): hand the request to the actor.
+  /// `permit.team_id` and `permit.reserved_micros` then name the team and
+  /// the estimate.
+  bool deferred = false;
 };
 
 /// What a stream relay saw when its stream ended.
@@ -143,6 +148,52 @@ struct team_usage {
 struct app_state {
   bool is_active = true;
   std::string env = "dev";
+};
+
+// -- budget leases between the members of a cluster (actors/org_lease.cpp)
+
+/// A member asks an org's home for budget of one team.
+struct lease_ask {
+  std::string org_id;
+  std::string team_id;
+  std::string month;   ///< "YYYY-MM" of the member's ledger
+  std::string node_id; ///< the asking member
+  std::int64_t need = 0; ///< what the waiting request needs at least
+  std::int64_t want = 0; ///< the slice it hopes for
+  std::uint64_t seq = 0; ///< echoed in the answer
+};
+
+/// The home's answer to a lease_ask.
+struct lease_grant {
+  std::string team_id;
+  std::string month;
+  std::string node_id; ///< the granting home
+  std::int64_t amount = 0; ///< 0: what remains cannot cover the need
+  std::uint64_t seq = 0;
+  /// The asked node is not the org's home (the members' views differ for a
+  /// moment): ask again.
+  bool not_home = false;
+};
+
+/// A member gives budget back to the home: when called back, when its org
+/// actor stops (`closing`: nothing in flight, its spend is stored), or for
+/// a grant that arrived too late.
+struct lease_return {
+  std::string team_id;
+  std::string month;
+  std::string node_id;
+  std::int64_t amount = 0; ///< negative when the member overdrew its lease
+  bool closing = false;
+};
+
+/// A member's answer when a new home collects the state of an org: per
+/// team, the estimates of the requests it still has in flight. Its settled
+/// spend is stored (it flushed first); its leases are gone.
+struct lease_collected {
+  std::string month;
+  std::string node_id;
+  std::vector<std::string> team_ids;
+  std::vector<std::int64_t> in_flight;
 };
 
 } // namespace gatehouse::actors

@@ -63,6 +63,37 @@ authorization authorize_now(org_state& st, const proxy_request& req) {
   return authorize(st, req);
 }
 
+/// Team figures of the month from storage (in a cluster, where spend is
+/// settled on every member), with this node's requests in flight.
+caf::result<std::vector<team_usage>> stored_usage(state_ptr self) {
+  auto rp = self->make_response_promise<std::vector<team_usage>>();
+  auto usage = std::make_shared<std::vector<storage::usage_delta>>();
+  auto org_id = self->state.org.id;
+  auto month = self->state.month;
+  self
+    ->request(self->state.links.db, caf::infinite,
+              db_job{[usage, org_id, month](storage::store& s) {
+                *usage = s.load_month_usage(org_id, month);
+              }})
+    .then(
+      [=](bool) mutable {
+        auto& st = self->state;
+        std::vector<team_usage> out;
+        for (auto& [id, t] : st.teams) {
+          team_usage u{id, 0, 0, own_in_flight(st, id)};
+          for (auto& d : *usage)
+            if (d.scope_type == "team" && d.scope_id == id) {
+              u.spent_micros = d.cost_micros;
+              u.requests = d.requests;
+            }
+          out.push_back(std::move(u));
+        }
+        rp.deliver(std::move(out));
+      },
+      [=](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
 /// Counts a refusal in the metrics; passes the answer on.
 authorization counted(org_state& st, authorization a) {
   if (!a.ok && st.links.metrics)
@@ -146,10 +177,12 @@ bool apply(org_state& st, const change::prices_set& c) {
 storage::team_record apply(org_state& st, const change::team_put& c) {
   auto t = st.teams.find(c.rec.id);
   if (t == st.teams.end()) {
-    st.teams[c.rec.id] = team_entry{c.rec, new_ledger(st.month, c.rec)};
+    auto& e = st.teams[c.rec.id] =
+      team_entry{c.rec, new_ledger(st.month, c.rec)};
+    shape_ledger(st, e.rec, *e.ledger, true);
   } else {
     t->second.rec = c.rec;
-    t->second.ledger->limit = limit_of(c.rec);
+    shape_ledger(st, c.rec, *t->second.ledger, false);
   }
   return c.rec;
 }
@@ -269,9 +302,9 @@ void reload(org_state& st, org_snapshot snap) {
   decltype(st.teams) teams;
   for (auto& t : snap.teams) {
     auto old = st.teams.find(t.id);
-    auto ledger = old != st.teams.end() ? old->second.ledger
-                                        : new_ledger(st.month, t);
-    ledger->limit = limit_of(t);
+    bool fresh = old == st.teams.end();
+    auto ledger = fresh ? new_ledger(st.month, t) : old->second.ledger;
+    shape_ledger(st, t, *ledger, fresh);
     auto team_id = t.id;
     teams.emplace(std::move(team_id), team_entry{std::move(t), ledger});
   }
@@ -321,6 +354,7 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
     if (k.rec.rate_limit_rpm)
       st.rates[id] = std::make_shared<key_rate>();
   publish(st);
+  lease_start(self);
   // Refreshes asked for, and the newest one applied.
   auto refreshes = std::make_shared<std::pair<uint64_t, uint64_t>>(0, 0);
   return {
@@ -358,8 +392,12 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
     [=](authorize_atom, const proxy_request& req) {
       return counted(self->state, authorize_now(self->state, req));
     },
-    [=](authorize_atom, const proxy_request& req, const auth_reply& reply) {
-      reply.fn(counted(self->state, authorize_now(self->state, req)));
+    [=](authorize_atom, proxy_request& req, auth_reply& reply) {
+      auto a = authorize_now(self->state, req);
+      if (a.deferred)
+        lease_wait(self, std::move(req), std::move(reply), a);
+      else
+        reply.fn(counted(self->state, std::move(a)));
     },
     [=](targets_atom, const std::string& hash, int64_t now_s) {
       return key_targets(self->state, hash, now_s);
@@ -382,10 +420,13 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
       -> caf::result<bool> {
       return run<bool>(self, decide(self->state, cmd::delete_team{id}, who));
     },
-    [=](team_usage_atom, int64_t now_s) {
+    [=](team_usage_atom,
+        int64_t now_s) -> caf::result<std::vector<team_usage>> {
       auto& st = self->state;
       if (roll_month(st, now_s))
         publish(st);
+      if (clustered(st))
+        return stored_usage(self);
       std::vector<team_usage> out;
       for (auto& [id, t] : st.teams)
         out.push_back(team_usage{id, t.ledger->spent, t.ledger->requests,
@@ -459,7 +500,8 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
     },
     [=](passivate_atom, uint64_t uses, int64_t now_ms) {
       auto& st = self->state;
-      if (st.passivating || !rates_at_rest(st, now_ms * 1000))
+      if (st.passivating || !rates_at_rest(st, now_ms * 1000)
+          || !lease_idle(st))
         return;
       st.passivating = true;
       // Settled spend that the writer still holds would be missing from
@@ -476,10 +518,35 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
               return;
             if (st.links.metrics)
               st.links.metrics->org_actor_passivated();
+            lease_close(self);
             self->quit();
           },
           [=](caf::error&) { self->state.passivating = false; });
     },
+    [=](lease_miss_atom, proxy_request& req, auth_reply& reply) {
+      lease_miss(self, std::move(req), std::move(reply));
+    },
+    [=](lease_low_atom, const std::string& team_id, int64_t estimate) {
+      lease_low(self, team_id, estimate);
+    },
+    [=](lease_ask_atom, lease_ask& ask, caf::actor& reply_to) {
+      lease_on_ask(self, std::move(ask), std::move(reply_to));
+    },
+    [=](lease_grant_atom, const lease_grant& g) { lease_on_grant(self, g); },
+    [=](lease_recall_atom, const std::string& team_id,
+        const std::string& month) { lease_on_recall(self, team_id, month); },
+    [=](lease_return_atom, const lease_return& r) { lease_on_return(self, r); },
+    [=](lease_collect_atom, const std::string& month, const std::string& home,
+        caf::actor& reply_to) {
+      lease_on_collect(self, month, home, std::move(reply_to));
+    },
+    [=](lease_collected_atom, const lease_collected& c) {
+      lease_on_collected(self, c);
+    },
+    [=](lease_timer_atom, int32_t kind, uint64_t seq) {
+      lease_on_timer(self, kind, seq);
+    },
+    [=](rehome_atom) { lease_rehome(self); },
   };
 }
 

@@ -11,6 +11,7 @@
 #include "actors/fwd.hpp"
 #include "actors/ledger.hpp"
 #include "actors/metrics.hpp"
+#include "actors/org_lease.hpp"
 #include "policy/outcome.hpp"
 #include "policy/pricing.hpp"
 #include "storage/secrets.hpp"
@@ -51,6 +52,9 @@ struct org_links {
   storage_writer_actor writer;   ///< batched logs and counters
   std::shared_ptr<const storage::secrets> secrets;
   std::shared_ptr<metrics_registry> metrics;
+  /// The cluster (both null on a single node without cluster settings).
+  std::shared_ptr<cluster_view> cluster;
+  std::shared_ptr<cluster_routes> routes;
 };
 
 /// One key in the org actor's table.
@@ -83,6 +87,8 @@ struct org_state : org_view {
   uint64_t version = 0;
   /// A passivation waits for the storage writer's flush.
   bool passivating = false;
+  /// Team budgets shared with the other members of a cluster.
+  lease_book leases;
   static inline const char* name = "org_actor";
 };
 
@@ -109,7 +115,13 @@ key_verdict verdict_for(const org_view& st, const std::string& hash,
 /// Authorizes a proxied request: key, app, provider selection, scopes,
 /// plan, per-key rate limit and team budget (whose estimate it reserves in
 /// the team's ledger). The view's month must be the request's.
-authorization authorize(const org_view& st, const proxy_request& req);
+/// `rate_taken`: the key's rate-limit hit was counted by an earlier call
+/// for the same request (one that the team budget deferred).
+authorization authorize(const org_view& st, const proxy_request& req,
+                        bool rate_taken = false);
+
+/// The refusal of a request whose team budget is spent, at `now_s`.
+authorization budget_refusal(long long now_s);
 
 /// Gives the teams fresh ledgers when `now_s` is in another month; true if
 /// it did (the view must then be published again).

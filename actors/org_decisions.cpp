@@ -6,6 +6,7 @@
 
 #include "actors/org_actor.hpp"
 #include "actors/directory.hpp"
+#include "actors/org_lease.hpp"
 #include "policy/budget.hpp"
 #include "policy/key_validity.hpp"
 #include "policy/plan.hpp"
@@ -102,11 +103,22 @@ bool roll_month(org_state& st, long long now_s) {
     return false;
   st.month = month;
   for (auto& [id, t] : st.teams)
-    t.ledger = std::make_shared<team_ledger>(month, t.ledger->limit.load());
+    t.ledger = std::make_shared<team_ledger>(
+      month, t.rec.monthly_spend_limit_micros
+               ? *t.rec.monthly_spend_limit_micros
+               : team_ledger::no_limit);
+  lease_month_rolled(st);
   return true;
 }
 
-authorization authorize(const org_view& st, const proxy_request& req) {
+authorization budget_refusal(long long now_s) {
+  auto out = deny(errc::budget_exceeded, "the team's monthly budget is spent");
+  out.denial.retry_after_s = policy::seconds_to_next_utc_month(now_s);
+  return out;
+}
+
+authorization authorize(const org_view& st, const proxy_request& req,
+                        bool rate_taken) {
   auto v = verdict_for(st, req.key_hash, req.now_s);
   if (!v.valid)
     return deny(errc::unauthorized, v.reason);
@@ -145,7 +157,7 @@ authorization authorize(const org_view& st, const proxy_request& req) {
                 provider_allowed(v.scopes, sel.provider)
                   ? "key may not use model '" + sel.model + "'"
                   : "key may not use provider '" + sel.provider + "'");
-  if (v.rate_limit_rpm
+  if (v.rate_limit_rpm && !rate_taken
       && policy::has_feature(plan, policy::feature::per_key_rate_limits)) {
     auto r = st.rates.find(v.key_id);
     std::int64_t retry_ms = 0;
@@ -170,9 +182,13 @@ authorization authorize(const org_view& st, const proxy_request& req) {
         static_cast<std::size_t>(req.prompt_chars), req.max_tokens);
       // Atomic: concurrent admissions cannot both take the last of it.
       if (!t->second.ledger->reserve(reserve)) {
-        auto out = deny(errc::budget_exceeded,
-                        "the team's monthly budget is spent");
-        out.denial.retry_after_s = policy::seconds_to_next_utc_month(req.now_s);
+        auto out = budget_refusal(req.now_s);
+        // In a cluster the org actor may still find the budget.
+        if (t->second.ledger->deferrable.load(std::memory_order_relaxed)) {
+          out.deferred = true;
+          out.permit.team_id = v.team_id;
+          out.permit.reserved_micros = reserve;
+        }
         return out;
       }
       ledger = t->second.ledger;

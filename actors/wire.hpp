@@ -224,7 +224,8 @@ typename Inspector::result_type inspect(Inspector& f, grant& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, authorization& x) {
-  return wire::fields(f, "authorization", x.ok, x.denial, x.permit);
+  return wire::fields(f, "authorization", x.ok, x.denial, x.permit,
+                      x.deferred);
 }
 
 /// A settlement without its ledger, as a grant (see above).
@@ -237,6 +238,30 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, team_usage& x) {
   return wire::fields(f, "team_usage", x.team_id, x.spent_micros, x.requests,
                       x.in_flight_micros);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lease_ask& x) {
+  return wire::fields(f, "lease_ask", x.org_id, x.team_id, x.month, x.node_id,
+                      x.need, x.want, x.seq);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lease_grant& x) {
+  return wire::fields(f, "lease_grant", x.team_id, x.month, x.node_id,
+                      x.amount, x.seq, x.not_home);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lease_return& x) {
+  return wire::fields(f, "lease_return", x.team_id, x.month, x.node_id,
+                      x.amount, x.closing);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lease_collected& x) {
+  return wire::fields(f, "lease_collected", x.month, x.node_id, x.team_ids,
+                      x.in_flight);
 }
 
 /// Makes every message type of the block `gatehouse` (actors/fwd.hpp) known

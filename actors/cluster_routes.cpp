@@ -1,0 +1,59 @@
+#include "actors/cluster_routes.hpp"
+
+namespace gatehouse::actors {
+
+void cluster_routes::add(const std::string& node_id,
+                         const caf::actor& membership) {
+  std::lock_guard<std::mutex> lock{mtx_};
+  members_[node_id] = membership;
+}
+
+void cluster_routes::remove(const std::string& node_id) {
+  std::lock_guard<std::mutex> lock{mtx_};
+  members_.erase(node_id);
+}
+
+caf::actor cluster_routes::membership_of(const std::string& node_id) const {
+  std::lock_guard<std::mutex> lock{mtx_};
+  auto i = members_.find(node_id);
+  return i == members_.end() ? caf::actor{} : i->second;
+}
+
+bool cluster_routes::is_member_node(const caf::node_id& node) const {
+  std::lock_guard<std::mutex> lock{mtx_};
+  if (node == self_)
+    return true;
+  for (const auto& [id, hdl] : members_)
+    if (hdl && hdl.node() == node)
+      return true;
+  return false;
+}
+
+bool cluster_routes::route(lease_ask ask, caf::actor reply_to) const {
+  ask_router fn;
+  {
+    std::lock_guard<std::mutex> lock{mtx_};
+    fn = ask_;
+  }
+  if (!fn)
+    return false;
+  fn(std::move(ask), std::move(reply_to));
+  return true;
+}
+
+bool cluster_routes::route_collect(const std::string& org_id,
+                                   const std::string& month,
+                                   const std::string& home,
+                                   caf::actor reply_to) const {
+  collect_router fn;
+  {
+    std::lock_guard<std::mutex> lock{mtx_};
+    fn = collect_;
+  }
+  if (!fn)
+    return false;
+  fn(org_id, month, home, std::move(reply_to));
+  return true;
+}
+
+} // namespace gatehouse::actors

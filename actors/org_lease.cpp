@@ -1,0 +1,745 @@
+#include "actors/org_lease.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/cluster.hpp"
+#include "actors/cluster_routes.hpp"
+#include "actors/org_actor.hpp"
+#include "policy/lease.hpp"
+#include "policy/rendezvous.hpp"
+#include "storage/store.hpp"
+
+namespace gatehouse::actors {
+
+namespace {
+
+// Deadline kinds of lease_timer_atom.
+constexpr int32_t timer_ask = 0;
+constexpr int32_t timer_recall = 1;
+constexpr int32_t timer_collect = 2;
+constexpr int32_t timer_reclaim = 3;
+
+/// How long a home waits, after a member holding leases went down, before
+/// it takes them back (the member stops admitting from them as soon as it
+/// loses the home itself).
+constexpr auto reclaim_grace = std::chrono::milliseconds(2000);
+
+/// A home that does not answer within this is asked again (after working
+/// out the home again: it may have changed).
+constexpr auto ask_deadline = std::chrono::milliseconds(1000);
+/// Asks before a waiting request is refused as `overloaded`: the home was
+/// unreachable for this many deadlines (longer than the 3 s a dead member
+/// takes to be noticed, plus its re-homing).
+constexpr int max_ask_tries = 6;
+/// A member that does not give back its rest within this keeps its lease.
+constexpr auto recall_deadline = std::chrono::milliseconds(1000);
+/// A member that does not answer a collect within this is left out.
+constexpr auto collect_deadline = std::chrono::milliseconds(1500);
+
+const std::string& self_id(const org_state& st) {
+  return st.links.cluster->self_id();
+}
+
+std::string compute_home(const org_state& st) {
+  auto home = policy::home_node(st.links.cluster->home_candidates(), st.org.id);
+  return home.empty() ? self_id(st) : home;
+}
+
+/// Members other than this node that are not down.
+std::vector<std::string> peers_alive(const org_state& st) {
+  std::vector<std::string> out;
+  for (const auto& m : st.links.cluster->members())
+    if (m.node_id != self_id(st) && m.state != member_state::down)
+      out.push_back(m.node_id);
+  return out;
+}
+
+/// True when the sender of the current message is this process or an
+/// authenticated member's (messages between org actors skip the
+/// membership actor's checks).
+bool from_member(org_self self) {
+  auto& src = self->current_sender();
+  return !src || self->state.links.routes->is_member_node(src->node());
+}
+
+std::shared_ptr<team_ledger> fresh_lease_ledger(const org_state& st) {
+  auto l = std::make_shared<team_ledger>(st.month, 0);
+  l->deferrable = true;
+  return l;
+}
+
+bool has_cap(const storage::team_record& rec) {
+  return rec.monthly_spend_limit_micros.has_value();
+}
+
+void count(org_state& st, const authorization& a) {
+  if (!a.ok && st.links.metrics)
+    st.links.metrics->record_denial(st.org.id, a.denial.code);
+}
+
+/// Answers a request with a final refusal of its budget.
+void refuse(org_state& st, lease_waiter& w, policy::errc code) {
+  authorization a;
+  if (code == policy::errc::budget_exceeded) {
+    a = budget_refusal(w.req.now_s);
+  } else {
+    a.denial = policy::make_problem(
+      code, "the team's budget is decided by another member of the cluster, "
+            "which does not answer; retry shortly");
+    a.denial.retry_after_s = 1;
+  }
+  count(st, a);
+  w.reply.fn(std::move(a));
+}
+
+/// Home only: whether calling leases back could lift a refusal.
+bool home_deferrable(const lease_book& book, const team_leases& tl) {
+  if (book.rebuilding)
+    return true;
+  for (const auto& [node, l] : tl.out)
+    if (l.may_have_rest)
+      return true;
+  return false;
+}
+
+void update_deferrable(org_state& st, const std::string& team_id) {
+  auto t = st.teams.find(team_id);
+  if (t == st.teams.end())
+    return;
+  auto& tl = st.leases.teams[team_id];
+  t->second.ledger->deferrable = home_deferrable(st.leases, tl);
+}
+
+void send_grant(org_self self, const caf::actor& to, const lease_ask& ask,
+                std::int64_t amount, bool not_home) {
+  lease_grant g{ask.team_id, self->state.month, self_id(self->state), amount,
+                ask.seq, not_home};
+  self->send(caf::actor_cast<org_actor>(to), lease_grant_atom_v, std::move(g));
+}
+
+std::uint64_t arm(org_self self, int32_t kind, const std::string& team_id,
+                  std::chrono::milliseconds after) {
+  auto& book = self->state.leases;
+  auto seq = book.next_seq++;
+  book.deadlines[seq] = team_id;
+  self->delayed_send(self, after, lease_timer_atom_v, kind, seq);
+  return seq;
+}
+
+// -- a member's side -----------------------------------------------------
+
+void ask_home(org_self self, const std::string& team_id, std::int64_t need) {
+  auto& st = self->state;
+  auto& tl = st.leases.teams[team_id];
+  if (tl.asking)
+    return;
+  auto hdl = st.links.routes->membership_of(st.leases.home);
+  tl.asking = true;
+  tl.ask_seq = arm(self, timer_ask, team_id, ask_deadline);
+  if (!hdl)
+    return; // the home is not reachable yet: the deadline asks again
+  need = policy::lease_need(need);
+  lease_ask ask{st.org.id, team_id, st.month, self_id(st), need,
+                policy::lease_want(need), tl.ask_seq};
+  // The membership actor is dynamically typed: sent unchecked, with this
+  // actor as the sender it checks.
+  caf::unsafe_send_as(self, hdl, lease_ask_atom_v, std::move(ask),
+                      caf::actor_cast<caf::actor>(self));
+}
+
+/// Runs the waiting requests of a team again; answers those that are
+/// decided now. `final` refuses those still short (the home refused, or
+/// the home called leases back and still could not cover them).
+void retry_waiting(org_self self, const std::string& team_id, bool final) {
+  auto& st = self->state;
+  auto& tl = st.leases.teams[team_id];
+  auto waiting = std::move(tl.waiting);
+  tl.waiting.clear();
+  for (auto& w : waiting) {
+    auto a = authorize(st, w.req, true);
+    if (a.ok || !a.deferred) {
+      count(st, a);
+      w.reply.fn(std::move(a));
+    } else if (final) {
+      refuse(st, w, policy::errc::budget_exceeded);
+    } else {
+      tl.waiting.push_back(std::move(w));
+    }
+  }
+}
+
+/// Asks the home for the first waiting request's need, if any waits.
+void ask_for_waiting(org_self self, const std::string& team_id) {
+  auto& tl = self->state.leases.teams[team_id];
+  if (!tl.waiting.empty())
+    ask_home(self, team_id, tl.waiting.front().need);
+}
+
+// -- the home's side -----------------------------------------------------
+
+void answer_asks(org_self self, const std::string& team_id, bool may_recall);
+
+/// Calls back the rest of every lease that may have one; the waiting asks
+/// and requests are decided once all answered (or the deadline passed).
+bool start_recall(org_self self, const std::string& team_id) {
+  auto& st = self->state;
+  auto& tl = st.leases.teams[team_id];
+  if (tl.recalls_pending > 0)
+    return true;
+  for (auto& [node, l] : tl.out) {
+    if (!l.may_have_rest || !l.holder)
+      continue;
+    l.may_have_rest = false;
+    ++tl.recalls_pending;
+    self->send(caf::actor_cast<org_actor>(l.holder), lease_recall_atom_v,
+               team_id, st.month);
+  }
+  update_deferrable(st, team_id);
+  if (tl.recalls_pending == 0)
+    return false;
+  arm(self, timer_recall, team_id, recall_deadline);
+  return true;
+}
+
+void recall_done(org_self self, const std::string& team_id) {
+  auto& tl = self->state.leases.teams[team_id];
+  tl.recalls_pending = 0;
+  update_deferrable(self->state, team_id);
+  retry_waiting(self, team_id, !home_deferrable(self->state.leases, tl));
+  answer_asks(self, team_id, false);
+}
+
+/// Grants what the rule allows, from the home's ledger of record.
+std::int64_t grant_from(org_state& st, team_entry& t, const lease_ask& ask) {
+  auto& l = *t.ledger;
+  auto cap = l.limit.load();
+  if (cap == team_ledger::no_limit)
+    return 0;
+  auto remaining = cap - l.committed.load();
+  auto members = st.links.cluster->home_candidates().size();
+  auto amount = policy::lease_grant(remaining, ask.need, ask.want, members);
+  if (amount > 0 && !l.reserve(amount))
+    amount = l.reserve(ask.need) ? ask.need : 0;
+  return amount;
+}
+
+/// Answers the asks of a team that wait; with `may_recall`, a shortfall
+/// first calls leases back.
+void answer_asks(org_self self, const std::string& team_id, bool may_recall) {
+  auto& st = self->state;
+  auto& tl = st.leases.teams[team_id];
+  if (st.leases.rebuilding || tl.recalls_pending > 0)
+    return;
+  auto asks = std::move(tl.asks);
+  tl.asks.clear();
+  auto t = st.teams.find(team_id);
+  for (std::size_t i = 0; i < asks.size(); ++i) {
+    auto& [ask, to] = asks[i];
+    std::int64_t amount = 0;
+    if (t != st.teams.end() && ask.month == st.month)
+      amount = grant_from(st, t->second, ask);
+    if (amount == 0 && may_recall && t != st.teams.end()
+        && ask.month == st.month && start_recall(self, team_id)) {
+      // Decided once the rest of the leases is back.
+      for (std::size_t j = i; j < asks.size(); ++j)
+        tl.asks.push_back(std::move(asks[j]));
+      return;
+    }
+    if (amount > 0) {
+      auto& l = tl.out[ask.node_id];
+      l.amount += amount;
+      l.may_have_rest = true;
+      l.holder = to;
+    }
+    send_grant(self, to, ask, amount, false);
+  }
+  update_deferrable(st, team_id);
+}
+
+// -- a new home collects the org -----------------------------------------
+
+/// What this node has in flight for each team, and its ledgers replaced by
+/// ones that hold nothing: a member's are fresh leases, a home's are closed
+/// until it rebuilt them.
+std::map<std::string, std::int64_t> hand_in(org_self self) {
+  auto& st = self->state;
+  std::map<std::string, std::int64_t> in_flight;
+  for (auto& [id, t] : st.teams) {
+    auto& tl = st.leases.teams[id];
+    auto mine = own_in_flight(st, id) + tl.unreported;
+    tl.unreported = 0;
+    tl.out.clear();
+    tl.recalls_pending = 0;
+    tl.asking = false;
+    if (mine > 0)
+      in_flight[id] = mine;
+    if (has_cap(t.rec))
+      t.ledger = fresh_lease_ledger(st);
+  }
+  publish(st);
+  return in_flight;
+}
+
+void finish_rebuild(org_self self, std::uint64_t seq);
+
+void start_rebuild(org_self self) {
+  auto& st = self->state;
+  auto& book = st.leases;
+  book.rebuilding = true;
+  book.rebuild_seq = book.next_seq++;
+  book.collected = hand_in(self);
+  book.collect_pending = peers_alive(st);
+  auto seq = book.rebuild_seq;
+  for (const auto& node : book.collect_pending) {
+    auto hdl = st.links.routes->membership_of(node);
+    if (hdl)
+      caf::unsafe_send_as(self, hdl, lease_collect_atom_v, st.org.id,
+                          st.month, self_id(st),
+                          caf::actor_cast<caf::actor>(self));
+  }
+  self->delayed_send(self, collect_deadline, lease_timer_atom_v,
+                     timer_collect, seq);
+  if (book.collect_pending.empty())
+    finish_rebuild(self, seq);
+}
+
+/// Every member answered (or the deadline passed): stores this node's
+/// spend, reads the month's spend from storage and makes the ledgers of
+/// record from it and what is in flight everywhere.
+void finish_rebuild(org_self self, std::uint64_t seq) {
+  auto& st = self->state;
+  if (!st.leases.rebuilding || st.leases.rebuild_seq != seq)
+    return;
+  if (!st.leases.collect_pending.empty())
+    spdlog::warn("cluster: org {}: {} member(s) did not answer the new home; "
+                 "their requests in flight are not counted",
+                 st.org.id, st.leases.collect_pending.size());
+  st.leases.collect_pending.clear();
+  st.leases.rebuild_seq = st.leases.next_seq++;
+  auto mine = st.leases.rebuild_seq;
+  auto usage = std::make_shared<std::vector<storage::usage_delta>>();
+  auto org_id = st.org.id;
+  auto month = st.month;
+  self->request(st.links.writer, caf::infinite, flush_atom_v)
+    .then([=](bool) {
+      self->request(self->state.links.db, caf::infinite,
+                    db_job{[usage, org_id, month](storage::store& s) {
+                      *usage = s.load_month_usage(org_id, month);
+                    }})
+        .then(
+          [=](bool) {
+            auto& st = self->state;
+            if (st.leases.rebuild_seq != mine || !st.leases.rebuilding)
+              return;
+            if (month != st.month) {
+              start_rebuild(self);
+              return;
+            }
+            std::map<std::string, std::pair<std::int64_t, std::int64_t>> db;
+            for (auto& u : *usage)
+              if (u.scope_type == "team")
+                db[u.scope_id] = {u.cost_micros, u.requests};
+            for (auto& [id, t] : st.teams) {
+              auto l = std::make_shared<team_ledger>(
+                st.month, has_cap(t.rec) ? *t.rec.monthly_spend_limit_micros
+                                         : team_ledger::no_limit);
+              auto d = db[id];
+              auto flight = st.leases.collected.count(id)
+                              ? st.leases.collected[id]
+                              : 0;
+              l->spent = d.first;
+              l->committed = d.first + flight;
+              l->requests = d.second;
+              t.ledger = std::move(l);
+            }
+            st.leases.collected.clear();
+            st.leases.rebuilding = false;
+            publish(st);
+            for (auto& [id, tl] : st.leases.teams) {
+              retry_waiting(self, id, true);
+              answer_asks(self, id, true);
+            }
+          },
+          [=](caf::error&) { self->state.leases.rebuilding = false; });
+    },
+          [=](caf::error&) { self->state.leases.rebuilding = false; });
+}
+
+} // namespace
+
+bool clustered(const org_state& st) {
+  return st.links.cluster && st.links.routes && st.links.cluster->clustered();
+}
+
+bool is_home(const org_state& st) {
+  return !clustered(st) || st.leases.home == self_id(st);
+}
+
+void shape_ledger(const org_state& st, const storage::team_record& rec,
+                  team_ledger& ledger, bool fresh) {
+  auto cap = has_cap(rec) ? *rec.monthly_spend_limit_micros
+                          : team_ledger::no_limit;
+  if (is_home(st)) {
+    if (!st.leases.rebuilding || cap == team_ledger::no_limit)
+      ledger.limit = cap;
+    return;
+  }
+  if (cap == team_ledger::no_limit) {
+    ledger.limit = cap;
+    ledger.deferrable = false;
+  } else if (fresh || ledger.limit.load() == team_ledger::no_limit) {
+    ledger.limit = 0;
+    ledger.deferrable = true;
+  }
+}
+
+std::int64_t own_in_flight(const org_state& st, const std::string& team_id) {
+  auto t = st.teams.find(team_id);
+  if (t == st.teams.end())
+    return 0;
+  auto& l = *t->second.ledger;
+  auto n = l.committed.load() - l.spent.load();
+  auto tl = st.leases.teams.find(team_id);
+  if (tl != st.leases.teams.end())
+    for (const auto& [node, out] : tl->second.out)
+      n -= out.amount;
+  return std::max<std::int64_t>(n, 0);
+}
+
+void lease_start(org_self self) {
+  auto& st = self->state;
+  if (!clustered(st))
+    return;
+  st.leases.home = compute_home(st);
+  if (!is_home(st)) {
+    for (auto& [id, t] : st.teams)
+      if (has_cap(t.rec))
+        t.ledger = fresh_lease_ledger(st);
+    publish(st);
+    return;
+  }
+  // Members may hold leases of this org granted before: collect them.
+  if (!peers_alive(st).empty())
+    start_rebuild(self);
+}
+
+/// On the home: members holding leases that are down now.
+bool holders_lost(const org_state& st) {
+  auto alive = peers_alive(st);
+  for (const auto& [id, tl] : st.leases.teams)
+    for (const auto& [node, l] : tl.out)
+      if (std::find(alive.begin(), alive.end(), node) == alive.end())
+        return true;
+  return false;
+}
+
+void lease_rehome(org_self self) {
+  auto& st = self->state;
+  if (!clustered(st))
+    return;
+  auto home = compute_home(st);
+  if (home == st.leases.home) {
+    if (is_home(st) && !st.leases.rebuilding && holders_lost(st))
+      self->delayed_send(self, reclaim_grace, lease_timer_atom_v,
+                         timer_reclaim, std::uint64_t{0});
+    return;
+  }
+  bool was_home = is_home(st);
+  st.leases.home = home;
+  if (is_home(st)) {
+    start_rebuild(self);
+    return;
+  }
+  if (was_home) {
+    // What this node has in flight is reported to the new home when it
+    // collects; its leases out are the new home's to collect.
+    auto flights = hand_in(self);
+    for (auto& [id, n] : flights)
+      st.leases.teams[id].unreported += n;
+    st.leases.rebuilding = false;
+    for (auto& [id, tl] : st.leases.teams)
+      for (auto& [ask, to] : tl.asks)
+        send_grant(self, to, ask, 0, true);
+  } else {
+    // Leases of the old home are not used any more: the new home rebuilds
+    // the ledger from storage and from what is in flight.
+    for (auto& [id, t] : st.teams)
+      if (has_cap(t.rec))
+        t.ledger->give_up_rest();
+  }
+  for (auto& [id, tl] : st.leases.teams) {
+    tl.asks.clear();
+    tl.asking = false;
+    tl.ask_tries = 0;
+    ask_for_waiting(self, id);
+  }
+}
+
+void lease_month_rolled(org_state& st) {
+  // Leases are of one month's ledgers; the old month's settle into them.
+  for (auto& [id, tl] : st.leases.teams) {
+    tl.out.clear();
+    tl.unreported = 0;
+  }
+  for (auto& [id, t] : st.teams)
+    shape_ledger(st, t.rec, *t.ledger, true);
+}
+
+void lease_wait(org_self self, proxy_request req, auth_reply reply,
+                const authorization& a) {
+  auto& st = self->state;
+  auto team_id = a.permit.team_id.value_or("");
+  auto& tl = st.leases.teams[team_id];
+  tl.waiting.push_back(
+    lease_waiter{std::move(req), std::move(reply), a.permit.reserved_micros});
+  if (!is_home(st)) {
+    ask_for_waiting(self, team_id);
+    return;
+  }
+  if (st.leases.rebuilding || tl.recalls_pending > 0)
+    return; // decided when the rebuild or the call-back ends
+  if (!start_recall(self, team_id))
+    retry_waiting(self, team_id, true);
+}
+
+void lease_miss(org_self self, proxy_request req, auth_reply reply) {
+  auto& st = self->state;
+  if (roll_month(st, req.now_s)) {
+    lease_month_rolled(st);
+    publish(st);
+  }
+  auto a = authorize(st, req, true);
+  if (a.ok || !a.deferred) {
+    count(st, a);
+    reply.fn(std::move(a));
+    return;
+  }
+  lease_wait(self, std::move(req), std::move(reply), a);
+}
+
+void lease_low(org_self self, const std::string& team_id,
+               std::int64_t estimate) {
+  auto& st = self->state;
+  auto t = st.teams.find(team_id);
+  if (t == st.teams.end() || is_home(st))
+    return;
+  t->second.ledger->refill_asked = false;
+  ask_home(self, team_id, estimate);
+}
+
+void lease_on_ask(org_self self, lease_ask ask, caf::actor reply_to) {
+  auto& st = self->state;
+  if (!clustered(st) || !from_member(self) || !reply_to)
+    return;
+  if (!is_home(st)) {
+    send_grant(self, reply_to, ask, 0, true);
+    return;
+  }
+  if (ask.month != st.month && ask.month > st.month
+      && roll_month(st, std::time(nullptr))) {
+    lease_month_rolled(st);
+    publish(st);
+  }
+  auto& tl = st.leases.teams[ask.team_id];
+  tl.asks.emplace_back(std::move(ask), std::move(reply_to));
+  answer_asks(self, tl.asks.back().first.team_id, true);
+}
+
+void lease_on_grant(org_self self, const lease_grant& g) {
+  auto& st = self->state;
+  if (!clustered(st) || !from_member(self))
+    return;
+  auto& tl = st.leases.teams[g.team_id];
+  auto t = st.teams.find(g.team_id);
+  bool current = tl.asking && g.seq == tl.ask_seq && !is_home(st)
+                 && g.node_id == st.leases.home && g.month == st.month
+                 && t != st.teams.end();
+  if (!current) {
+    // Too late (asked again meanwhile) or from a node that is no longer
+    // the home: give it straight back.
+    if (g.amount > 0 && self->current_sender())
+      self->send(caf::actor_cast<org_actor>(self->current_sender()),
+                 lease_return_atom_v,
+                 lease_return{g.team_id, g.month, self_id(st), g.amount,
+                              false});
+    return;
+  }
+  tl.asking = false;
+  st.leases.deadlines.erase(g.seq);
+  if (g.not_home) {
+    // The views differ for a moment; the deadline asks again.
+    tl.asking = true;
+    return;
+  }
+  tl.ask_tries = 0;
+  st.leases.home_actor = caf::actor_cast<caf::actor>(self->current_sender());
+  auto& l = *t->second.ledger;
+  if (g.amount > 0) {
+    l.limit += g.amount;
+    auto need = tl.waiting.empty() ? g.amount : tl.waiting.front().need;
+    l.low_water = policy::lease_low_water(g.amount, need);
+  }
+  l.refill_asked = false;
+  retry_waiting(self, g.team_id, g.amount == 0);
+  ask_for_waiting(self, g.team_id);
+}
+
+void lease_on_recall(org_self self, const std::string& team_id,
+                     const std::string& month) {
+  auto& st = self->state;
+  if (!clustered(st) || !from_member(self) || !self->current_sender())
+    return;
+  std::int64_t back = 0;
+  auto t = st.teams.find(team_id);
+  if (t != st.teams.end() && month == st.month && !is_home(st))
+    back = t->second.ledger->give_up_rest();
+  self->send(caf::actor_cast<org_actor>(self->current_sender()),
+             lease_return_atom_v,
+             lease_return{team_id, month, self_id(st), back, false});
+}
+
+void lease_on_return(org_self self, const lease_return& r) {
+  auto& st = self->state;
+  if (!clustered(st) || !from_member(self))
+    return;
+  auto& tl = st.leases.teams[r.team_id];
+  auto l = tl.out.find(r.node_id);
+  auto t = st.teams.find(r.team_id);
+  if (is_home(st) && l != tl.out.end() && r.month == st.month
+      && t != st.teams.end()) {
+    l->second.amount -= r.amount;
+    t->second.ledger->committed -= r.amount;
+    if (r.closing)
+      tl.out.erase(l);
+  }
+  if (!r.closing && tl.recalls_pending > 0 && --tl.recalls_pending == 0)
+    recall_done(self, r.team_id);
+  else
+    update_deferrable(st, r.team_id);
+}
+
+void lease_on_collect(org_self self, const std::string& month,
+                      const std::string& home, caf::actor reply_to) {
+  auto& st = self->state;
+  if (!clustered(st) || !from_member(self) || !reply_to)
+    return;
+  if (home != self_id(st) && st.leases.home != home) {
+    st.leases.home = home;
+    st.leases.rebuilding = false;
+  }
+  auto flights = hand_in(self);
+  lease_collected c;
+  c.month = month;
+  c.node_id = self_id(st);
+  if (month == st.month)
+    for (auto& [id, n] : flights) {
+      c.team_ids.push_back(id);
+      c.in_flight.push_back(n);
+    }
+  // The spend settled here is stored before the answer: the new home reads
+  // it from storage.
+  self->request(st.links.writer, caf::infinite, flush_atom_v)
+    .then(
+      [=](bool) {
+        self->send(caf::actor_cast<org_actor>(reply_to),
+                   lease_collected_atom_v, c);
+      },
+      [=](caf::error&) {
+        self->send(caf::actor_cast<org_actor>(reply_to),
+                   lease_collected_atom_v, c);
+      });
+  for (auto& [id, tl] : st.leases.teams)
+    ask_for_waiting(self, id);
+}
+
+void lease_on_collected(org_self self, const lease_collected& c) {
+  auto& st = self->state;
+  if (!clustered(st) || !from_member(self) || !st.leases.rebuilding)
+    return;
+  auto& pending = st.leases.collect_pending;
+  auto i = std::find(pending.begin(), pending.end(), c.node_id);
+  if (i == pending.end())
+    return;
+  pending.erase(i);
+  if (c.month == st.month)
+    for (std::size_t k = 0; k < c.team_ids.size() && k < c.in_flight.size();
+         ++k)
+      st.leases.collected[c.team_ids[k]] += std::max<std::int64_t>(
+        c.in_flight[k], 0);
+  if (pending.empty())
+    finish_rebuild(self, st.leases.rebuild_seq);
+}
+
+void lease_on_timer(org_self self, int32_t kind, std::uint64_t seq) {
+  auto& st = self->state;
+  if (kind == timer_collect) {
+    finish_rebuild(self, seq);
+    return;
+  }
+  if (kind == timer_reclaim) {
+    if (is_home(st) && !st.leases.rebuilding && holders_lost(st))
+      start_rebuild(self);
+    return;
+  }
+  auto d = st.leases.deadlines.find(seq);
+  if (d == st.leases.deadlines.end())
+    return;
+  auto team_id = d->second;
+  st.leases.deadlines.erase(d);
+  auto& tl = st.leases.teams[team_id];
+  if (kind == timer_recall) {
+    if (tl.recalls_pending > 0)
+      recall_done(self, team_id);
+    return;
+  }
+  // An ask without answer.
+  if (!tl.asking || tl.ask_seq != seq)
+    return;
+  tl.asking = false;
+  st.leases.home = compute_home(st);
+  if (is_home(st)) {
+    start_rebuild(self);
+    return;
+  }
+  if (++tl.ask_tries >= max_ask_tries) {
+    tl.ask_tries = 0;
+    auto waiting = std::move(tl.waiting);
+    tl.waiting.clear();
+    for (auto& w : waiting)
+      refuse(st, w, policy::errc::overloaded);
+    return;
+  }
+  ask_for_waiting(self, team_id);
+}
+
+bool lease_idle(const org_state& st) {
+  if (!clustered(st))
+    return true;
+  if (st.leases.rebuilding)
+    return false;
+  for (const auto& [id, tl] : st.leases.teams)
+    if (!tl.waiting.empty() || !tl.asks.empty() || !tl.out.empty()
+        || tl.recalls_pending > 0)
+      return false;
+  return true;
+}
+
+void lease_close(org_self self) {
+  auto& st = self->state;
+  if (!clustered(st) || is_home(st))
+    return;
+  auto home = caf::actor_cast<org_actor>(st.leases.home_actor);
+  for (auto& [id, t] : st.teams) {
+    if (!has_cap(t.rec))
+      continue;
+    auto back = t.ledger->give_up_rest();
+    if (home)
+      self->send(home, lease_return_atom_v,
+                 lease_return{id, st.month, self_id(st), back, true});
+  }
+}
+
+} // namespace gatehouse::actors
