@@ -147,8 +147,27 @@ bool operator==(const grant& a, const grant& b) {
                      b.inject_usage, b.log_bodies, b.env, b.reserved_micros);
 }
 bool operator==(const authorization& a, const authorization& b) {
-  return std::tie(a.ok, a.denial, a.permit)
-         == std::tie(b.ok, b.denial, b.permit);
+  return std::tie(a.ok, a.denial, a.permit, a.deferred)
+         == std::tie(b.ok, b.denial, b.permit, b.deferred);
+}
+bool operator==(const lease_ask& a, const lease_ask& b) {
+  return std::tie(a.org_id, a.team_id, a.month, a.node_id, a.need, a.want,
+                  a.seq)
+         == std::tie(b.org_id, b.team_id, b.month, b.node_id, b.need, b.want,
+                     b.seq);
+}
+bool operator==(const lease_grant& a, const lease_grant& b) {
+  return std::tie(a.team_id, a.month, a.node_id, a.amount, a.seq, a.not_home)
+         == std::tie(b.team_id, b.month, b.node_id, b.amount, b.seq,
+                     b.not_home);
+}
+bool operator==(const lease_return& a, const lease_return& b) {
+  return std::tie(a.team_id, a.month, a.node_id, a.amount, a.closing)
+         == std::tie(b.team_id, b.month, b.node_id, b.amount, b.closing);
+}
+bool operator==(const lease_collected& a, const lease_collected& b) {
+  return std::tie(a.month, a.node_id, a.team_ids, a.in_flight)
+         == std::tie(b.month, b.node_id, b.team_ids, b.in_flight);
 }
 bool operator==(const settlement& a, const settlement& b) {
   return std::tie(a.log, a.reserved_micros)
@@ -311,13 +330,15 @@ CAF_TEST(every registered type is known by its name) {
         "gatehouse::storage::team_record", "gatehouse::storage::app_record",
         "std::vector<gatehouse::storage::price_override>",
         "gatehouse::storage::log_write",
-        "gatehouse::actors::limit_decision"}) {
+        "gatehouse::actors::limit_decision", "gatehouse::actors::lease_ask",
+        "gatehouse::actors::lease_grant", "gatehouse::actors::lease_return",
+        "gatehouse::actors::lease_collected"}) {
     CAF_MESSAGE(name);
     CAF_CHECK(sys->types().make_value(name) != nullptr);
   }
   CAF_CHECK_EQUAL(caf::id_block::gatehouse::end
                     - caf::id_block::gatehouse::begin,
-                  15);
+                  19);
 }
 
 CAF_TEST(an unregistered system cannot read the messages) {
@@ -383,6 +404,8 @@ CAF_TEST(authorizations and their grants) {
   authorization denied;
   denied.denial = policy::problem{policy::errc::rate_limited, utf8, max64};
   check(denied);
+  denied.deferred = true;
+  check(denied);
   authorization a;
   a.ok = true;
   a.denial = policy::problem{policy::errc::internal_error, "", std::nullopt};
@@ -424,6 +447,18 @@ CAF_TEST(settlements) {
   s.ledger = std::make_shared<team_ledger>("2026-12", 100);
   check(s);
   CAF_CHECK(round_trip(s).ledger == nullptr);
+}
+
+CAF_TEST(lease messages) {
+  check(lease_ask{});
+  check(lease_ask{utf8, utf8, "2026-12", "gh-a", max64, min64,
+                  ~std::uint64_t{0}});
+  check(lease_grant{});
+  check(lease_grant{utf8, "2026-12", "gh-b", max64, 7, true});
+  check(lease_return{});
+  check(lease_return{utf8, "2026-12", "gh-c", min64, true});
+  check(lease_collected{});
+  check(lease_collected{"2026-12", "gh-a", {utf8, "", "t"}, {max64, 0, -1}});
 }
 
 CAF_TEST(team usage lists) {
