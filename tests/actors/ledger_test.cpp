@@ -107,6 +107,45 @@ CAF_TEST(settlement races with admission without over admitting) {
   CAF_CHECK_EQUAL(l.spent.load(), 200 * admitted);
 }
 
+CAF_TEST(giving up the rest of a lease while threads admit from it) {
+  // 8 threads admit 100 at a time from a lease of 100,000 while the rest
+  // is given up: what was admitted plus what was given up is the lease.
+  for (int round = 0; round < 20; ++round) {
+    team_ledger l{"2026-12", 100'000};
+    std::atomic<std::int64_t> rest{-1};
+    std::thread giver([&] {
+      std::this_thread::yield();
+      rest = l.give_up_rest();
+    });
+    auto admitted = race(8, 200, [&] { return l.reserve(100); });
+    giver.join();
+    CAF_CHECK_EQUAL(admitted * 100 + rest.load(), 100'000);
+    CAF_CHECK_EQUAL(l.limit.load(), l.committed.load());
+    CAF_CHECK(!l.reserve(1));
+  }
+}
+
+CAF_TEST(an overdrawn lease gives up a negative rest) {
+  team_ledger l{"2026-12", 1'000};
+  CAF_REQUIRE(l.reserve(1'000));
+  l.settle(1'000, 1'500); // cost more than its estimate
+  CAF_CHECK_EQUAL(l.give_up_rest(), -500);
+  CAF_CHECK_EQUAL(l.limit.load(), 1'500);
+}
+
+CAF_TEST(a refill is asked once below the low water) {
+  team_ledger l{"2026-12", 1'000};
+  l.low_water = 250;
+  CAF_REQUIRE(l.reserve(700));
+  CAF_CHECK(!l.wants_refill());
+  CAF_REQUIRE(l.reserve(100));
+  CAF_CHECK(l.wants_refill());
+  CAF_CHECK(!l.wants_refill());
+  l.refill_asked = false;
+  l.low_water = 0; // an exact grant: never ahead of time
+  CAF_CHECK(!l.wants_refill());
+}
+
 CAF_TEST(racing threads pass exactly rpm requests of a rested key) {
   const int threads = std::max(4u, std::thread::hardware_concurrency());
   for (int rpm : {1, 7, 60, 1000}) {
