@@ -56,4 +56,20 @@ bool cluster_routes::route_collect(const std::string& org_id,
   return true;
 }
 
+void cluster_routes::describe(policy::metrics_text& out) const {
+  static const char* names[] = {"ask",       "grant",   "recall",
+                                "give_back", "collect", "collected"};
+  std::vector<std::pair<policy::labels, double>> sent;
+  for (std::size_t i = 0; i < sent_.size(); ++i)
+    sent.push_back({{{"kind", names[i]}},
+                    static_cast<double>(sent_[i].load())});
+  out.counter("gatehouse_cluster_lease_messages_total",
+              "Budget lease messages this node sent to other members, by "
+              "kind (see docs/cluster.md).",
+              sent);
+  out.counter("gatehouse_cluster_ledger_rebuilds_total",
+              "Orgs whose ledgers this node rebuilt as their new home.",
+              {{{}, static_cast<double>(rebuilds_.load())}});
+}
+
 } // namespace gatehouse::actors

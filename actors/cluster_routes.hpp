@@ -6,6 +6,9 @@
 // another process can be checked to come from a member. Written by the
 // membership actor, read by org actors. Thread-safe.
 
+#include <array>
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -16,8 +19,19 @@
 #include <caf/node_id.hpp>
 
 #include "actors/messages.hpp"
+#include "policy/prometheus.hpp"
 
 namespace gatehouse::actors {
+
+/// Lease messages this node sends, by kind (counted for the metrics).
+enum class lease_msg {
+  ask,       ///< a member asks a home for budget
+  grant,     ///< a home answers an ask
+  recall,    ///< a home calls a lease's rest back
+  give_back, ///< a member gives budget back
+  collect,   ///< a new home collects an org from a member
+  collected, ///< a member's answer to a collect
+};
 
 class cluster_routes {
 public:
@@ -61,7 +75,23 @@ public:
   bool route_collect(const std::string& org_id, const std::string& month,
                      const std::string& home, caf::actor reply_to) const;
 
+  /// Counts a lease message sent.
+  void count(lease_msg kind) {
+    sent_[static_cast<std::size_t>(kind)].fetch_add(
+      1, std::memory_order_relaxed);
+  }
+
+  /// Counts a new home's rebuild of an org's ledgers.
+  void count_rebuild() {
+    rebuilds_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// Writes the lease series.
+  void describe(policy::metrics_text& out) const;
+
 private:
+  std::array<std::atomic<std::uint64_t>, 6> sent_{};
+  std::atomic<std::uint64_t> rebuilds_{0};
   mutable std::mutex mtx_;
   caf::node_id self_;
   std::map<std::string, caf::actor> members_;

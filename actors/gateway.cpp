@@ -110,8 +110,10 @@ struct gateway::impl {
     log_worker = spawn_log_worker(sys, pool, log_cache_mib);
     metrics->count_inbox_with([in = inbox] { return in->pushed(); });
     metrics->describe_node_with(
-      [view = cluster](policy::metrics_text& out) {
+      [view = cluster, r = routes](policy::metrics_text& out) {
         describe_cluster(*view, out);
+        if (r)
+          r->describe(out);
       });
     writer = sys.spawn(storage_writer_impl, log_worker, inbox, metrics);
     limiter = sys.spawn(auth_limiter_impl, limiter_entries);
@@ -173,6 +175,7 @@ struct gateway::impl {
           return;
         }
         // No actor, so nothing in flight and no lease here.
+        routes->count(lease_msg::collected);
         caf::anon_send(caf::actor_cast<org_actor>(reply_to),
                        lease_collected_atom_v,
                        lease_collected{month, cluster->self_id(), {}, {}});

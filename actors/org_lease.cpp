@@ -117,6 +117,7 @@ void send_grant(org_self self, const caf::actor& to, const lease_ask& ask,
                 std::int64_t amount, bool not_home) {
   lease_grant g{ask.team_id, self->state.month, self_id(self->state), amount,
                 ask.seq, not_home};
+  self->state.links.routes->count(lease_msg::grant);
   self->send(caf::actor_cast<org_actor>(to), lease_grant_atom_v, std::move(g));
 }
 
@@ -148,6 +149,7 @@ void ask_home(org_self self, const std::string& team_id, std::int64_t need) {
   // actor as the sender it checks.
   caf::unsafe_send_as(self, hdl, lease_ask_atom_v, std::move(ask),
                       caf::actor_cast<caf::actor>(self));
+  st.links.routes->count(lease_msg::ask);
 }
 
 /// Runs the waiting requests of a team again; answers those that are
@@ -194,6 +196,7 @@ bool start_recall(org_self self, const std::string& team_id) {
       continue;
     l.may_have_rest = false;
     ++tl.recalls_pending;
+    st.links.routes->count(lease_msg::recall);
     self->send(caf::actor_cast<org_actor>(l.holder), lease_recall_atom_v,
                team_id, st.month);
   }
@@ -290,15 +293,18 @@ void start_rebuild(org_self self) {
   auto& book = st.leases;
   book.rebuilding = true;
   book.rebuild_seq = book.next_seq++;
+  st.links.routes->count_rebuild();
   book.collected = hand_in(self);
   book.collect_pending = peers_alive(st);
   auto seq = book.rebuild_seq;
   for (const auto& node : book.collect_pending) {
     auto hdl = st.links.routes->membership_of(node);
-    if (hdl)
+    if (hdl) {
       caf::unsafe_send_as(self, hdl, lease_collect_atom_v, st.org.id,
                           st.month, self_id(st),
                           caf::actor_cast<caf::actor>(self));
+      st.links.routes->count(lease_msg::collect);
+    }
   }
   self->delayed_send(self, collect_deadline, lease_timer_atom_v,
                      timer_collect, seq);
@@ -560,11 +566,13 @@ void lease_on_grant(org_self self, const lease_grant& g) {
   if (!current) {
     // Too late (asked again meanwhile) or from a node that is no longer
     // the home: give it straight back.
-    if (g.amount > 0 && self->current_sender())
+    if (g.amount > 0 && self->current_sender()) {
+      st.links.routes->count(lease_msg::give_back);
       self->send(caf::actor_cast<org_actor>(self->current_sender()),
                  lease_return_atom_v,
                  lease_return{g.team_id, g.month, self_id(st), g.amount,
                               false});
+    }
     return;
   }
   tl.asking = false;
@@ -596,6 +604,7 @@ void lease_on_recall(org_self self, const std::string& team_id,
   auto t = st.teams.find(team_id);
   if (t != st.teams.end() && month == st.month && !is_home(st))
     back = t->second.ledger->give_up_rest();
+  st.links.routes->count(lease_msg::give_back);
   self->send(caf::actor_cast<org_actor>(self->current_sender()),
              lease_return_atom_v,
              lease_return{team_id, month, self_id(st), back, false});
@@ -644,6 +653,7 @@ void lease_on_collect(org_self self, const std::string& month,
   self->request(st.links.writer, caf::infinite, flush_atom_v)
     .then(
       [=](bool) {
+        self->state.links.routes->count(lease_msg::collected);
         self->send(caf::actor_cast<org_actor>(reply_to),
                    lease_collected_atom_v, c);
       },
@@ -736,9 +746,11 @@ void lease_close(org_self self) {
     if (!has_cap(t.rec))
       continue;
     auto back = t.ledger->give_up_rest();
-    if (home)
+    if (home) {
+      st.links.routes->count(lease_msg::give_back);
       self->send(home, lease_return_atom_v,
                  lease_return{id, st.month, self_id(st), back, true});
+    }
   }
 }
 
