@@ -55,6 +55,8 @@ struct cluster_options {
   /// must share, compared at the handshake.
   std::string master_key_fingerprint;
   std::string jwt_secret_fingerprint;
+  /// Request estimates of a team budget a member leases at once.
+  int lease_slice = 64;
 };
 
 /// The member list, shared between the membership actor and its readers.

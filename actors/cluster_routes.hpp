@@ -75,6 +75,14 @@ public:
   bool route_collect(const std::string& org_id, const std::string& month,
                      const std::string& home, caf::actor reply_to) const;
 
+  /// Request estimates a member asks for at once (--cluster-lease-slice).
+  void set_lease_slice(int slice) {
+    lease_slice_.store(slice, std::memory_order_relaxed);
+  }
+  int lease_slice() const {
+    return lease_slice_.load(std::memory_order_relaxed);
+  }
+
   /// Counts a lease message sent.
   void count(lease_msg kind) {
     sent_[static_cast<std::size_t>(kind)].fetch_add(
@@ -92,6 +100,7 @@ public:
 private:
   std::array<std::atomic<std::uint64_t>, 6> sent_{};
   std::atomic<std::uint64_t> rebuilds_{0};
+  std::atomic<int> lease_slice_{64};
   mutable std::mutex mtx_;
   caf::node_id self_;
   std::map<std::string, caf::actor> members_;

@@ -102,6 +102,7 @@ struct gateway::impl {
         copts.node_id, host + ":" + std::to_string(copts.listen_port), true);
       routes = std::make_shared<cluster_routes>();
       routes->set_self(sys.node());
+      routes->set_lease_slice(copts.lease_slice);
       membership = spawn_membership(sys, std::move(copts), cluster, routes);
     } else {
       cluster = std::make_shared<cluster_view>(copts.node_id, "", false);

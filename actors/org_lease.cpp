@@ -144,7 +144,8 @@ void ask_home(org_self self, const std::string& team_id, std::int64_t need) {
     return; // the home is not reachable yet: the deadline asks again
   need = policy::lease_need(need);
   lease_ask ask{st.org.id, team_id, st.month, self_id(st), need,
-                policy::lease_want(need), tl.ask_seq};
+                policy::lease_want(need, st.links.routes->lease_slice()),
+                tl.ask_seq};
   // The membership actor is dynamically typed: sent unchecked, with this
   // actor as the sender it checks.
   caf::unsafe_send_as(self, hdl, lease_ask_atom_v, std::move(ask),

@@ -154,6 +154,7 @@ actors::cluster_options cluster_options_of(const config::settings& cfg,
   o.listen_host = cfg.cluster_listen_host;
   o.listen_port = cfg.cluster_listen_port;
   o.peers = cfg.cluster_peers;
+  o.lease_slice = cfg.cluster_lease_slice;
   o.secret = cfg.cluster_secret;
   o.master_key_fingerprint = policy::secret_fingerprint(cfg.cluster_secret,
                                                         secrets.master_key);

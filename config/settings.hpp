@@ -99,6 +99,9 @@ struct settings {
   std::vector<std::string> cluster_peers;
   /// The secret every member proves it holds; required in cluster mode.
   std::string cluster_secret;
+  /// Request estimates a member asks an org's home for at once (the slice
+  /// of a team budget it leases); 1 asks the home for every request.
+  int cluster_lease_slice = 64;
 
   /// True when --cluster-listen is set.
   bool cluster_mode() const {

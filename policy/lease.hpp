@@ -11,8 +11,8 @@
 
 namespace gatehouse::policy {
 
-/// Estimates a member asks for at once, so that it asks the home about once
-/// every this many requests while the team is far from its cap.
+/// Estimates a member asks for at once by default, so that it asks the home
+/// about once every this many requests while the team is far from its cap.
 constexpr std::int64_t lease_slice_requests = 64;
 
 /// The home grants whole slices only while what remains covers this many
@@ -27,10 +27,14 @@ constexpr std::int64_t lease_need(std::int64_t estimate_micros) noexcept {
   return estimate_micros > 0 ? estimate_micros : 1;
 }
 
-/// The slice a member asks for beside `need`.
-constexpr std::int64_t lease_want(std::int64_t need) noexcept {
-  return need > INT64_MAX / lease_slice_requests ? need
-                                                 : need * lease_slice_requests;
+/// The slice a member asks for beside `need`: `slice` times the need (the
+/// --cluster-lease-slice setting).
+constexpr std::int64_t
+lease_want(std::int64_t need,
+           std::int64_t slice = lease_slice_requests) noexcept {
+  if (slice < 1)
+    slice = 1;
+  return need > INT64_MAX / slice ? need : need * slice;
 }
 
 /// What the home grants a member asking for `need` (and hoping for `want`)

@@ -17,6 +17,9 @@ TEST(lease, want_is_a_slice_of_requests_without_overflow) {
   EXPECT_EQ(lease_want(10), 10 * lease_slice_requests);
   auto big = std::numeric_limits<std::int64_t>::max() / 2;
   EXPECT_EQ(lease_want(big), big);
+  EXPECT_EQ(lease_want(10, 1), 10);
+  EXPECT_EQ(lease_want(10, 0), 10);
+  EXPECT_EQ(lease_want(10, 4096), 40'960);
 }
 
 TEST(lease, refuses_when_what_remains_cannot_cover_the_need) {
