@@ -12,6 +12,10 @@
 #include "policy/errc.hpp"
 #include "storage/records.hpp"
 
+namespace gatehouse::policy {
+class compiled_guardrails;
+} // namespace gatehouse::policy
+
 namespace gatehouse::actors {
 
 struct team_ledger;
@@ -42,6 +46,8 @@ struct key_verdict {
 struct org_update {
   std::optional<std::string> name;
   std::optional<std::string> settings_json; ///< the complete new settings
+  /// The org's complete new guardrail rules (a JSON array).
+  std::optional<std::string> guardrails_json;
 };
 
 /// Answer of the authentication-endpoint limiter.
@@ -104,6 +110,9 @@ struct grant {
   /// cost when it settles.
   std::int64_t reserved_micros = 0;
   std::shared_ptr<team_ledger> ledger;
+  /// The effective guardrail rules of the key (org, app and key), compiled
+  /// by the org actor; null when none apply.
+  std::shared_ptr<const policy::compiled_guardrails> guardrails;
 };
 
 /// Answer to a proxy_request: a grant or the reason for refusal.

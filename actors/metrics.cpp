@@ -102,6 +102,18 @@ void metrics_registry::record_denial(const std::string& org_id,
     ++c.budget_rejections;
 }
 
+void metrics_registry::record_guardrail_hits(const std::string& org_id,
+                                             std::uint64_t flagged,
+                                             std::uint64_t redacted,
+                                             std::uint64_t blocked) {
+  auto& s = local();
+  std::lock_guard guard{s.mtx};
+  auto& c = of(s, org_id);
+  c.guardrail_hits[0] += flagged;
+  c.guardrail_hits[1] += redacted;
+  c.guardrail_hits[2] += blocked;
+}
+
 void metrics_registry::stream_opened() {
   ++streams_;
 }
@@ -158,6 +170,8 @@ void metrics_registry::add(counters& into, const counters& from) {
   into.tokens_out += from.tokens_out;
   into.spend_micros += from.spend_micros;
   into.budget_rejections += from.budget_rejections;
+  for (int i = 0; i < 3; ++i)
+    into.guardrail_hits[i] += from.guardrail_hits[i];
   for (size_t i = 0; i < from.latency_buckets.size(); ++i)
     into.latency_buckets[i] += from.latency_buckets[i];
   into.latency_sum += from.latency_sum;
@@ -210,6 +224,13 @@ metrics_registry::render(const std::optional<std::string>& org_id) const {
   out.counter("gatehouse_budget_rejections_total",
               "Requests refused because a team budget was spent.",
               {{{}, static_cast<double>(c.budget_rejections)}});
+  out.counter(
+    "gatehouse_guardrail_hits_total",
+    "Matches of guardrail rules in proxied requests and answers, by the "
+    "action of the rule that matched.",
+    {{{{"action", "block"}}, static_cast<double>(c.guardrail_hits[2])},
+     {{{"action", "redact"}}, static_cast<double>(c.guardrail_hits[1])},
+     {{{"action", "flag"}}, static_cast<double>(c.guardrail_hits[0])}});
   if (!org_id) {
     out.gauge("gatehouse_streams_in_flight", "Streams being relayed now.",
               {{{}, static_cast<double>(streams_.load())}});

@@ -33,6 +33,10 @@ public:
   /// A proxied request the org actor refused.
   void record_denial(const std::string& org_id, policy::errc code);
 
+  /// Matches of guardrail rules in one exchange, by the rules' actions.
+  void record_guardrail_hits(const std::string& org_id, std::uint64_t flagged,
+                             std::uint64_t redacted, std::uint64_t blocked);
+
   /// Streams currently relayed.
   void stream_opened();
   void stream_closed();
@@ -84,6 +88,8 @@ private:
     std::uint64_t tokens_out = 0;
     std::int64_t spend_micros = 0;
     std::uint64_t budget_rejections = 0;
+    /// Guardrail matches: flagged, redacted, blocked.
+    std::uint64_t guardrail_hits[3] = {0, 0, 0};
     std::vector<std::uint64_t> latency_buckets; ///< per bucket, +Inf last
     double latency_sum = 0;
     std::uint64_t latency_count = 0;

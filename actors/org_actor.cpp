@@ -38,6 +38,7 @@ caf::typed_response_promise<T> write_then(state_ptr self, db_job job,
     .await([=](bool) mutable {
              ++self->state.version;
              auto result = done();
+             rebuild_guardrails(self->state);
              publish(self->state);
              rp.deliver(std::move(result));
            },
@@ -276,6 +277,7 @@ void reload(org_state& st, org_snapshot snap) {
   st.org.plan = snap.org.plan;
   st.org.name = snap.org.name;
   st.org.settings_json = snap.org.settings_json;
+  st.org.guardrails_json = snap.org.guardrails_json;
   st.keys.clear();
   st.ids.clear();
   decltype(st.rates) rates;
@@ -353,6 +355,7 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
   for (auto& [id, k] : st.keys)
     if (k.rec.rate_limit_rpm)
       st.rates[id] = std::make_shared<key_rate>();
+  rebuild_guardrails(st);
   publish(st);
   lease_start(self);
   // Refreshes asked for, and the newest one applied.
@@ -491,6 +494,7 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
             if (*fresh && st.version == seen && mine > refreshes->second) {
               refreshes->second = mine;
               reload(st, std::move(**fresh));
+              rebuild_guardrails(st);
               publish(st);
             }
           },

@@ -77,6 +77,23 @@ struct org_view {
   /// Rate state of keys with a limit, by key id.
   std::unordered_map<std::string, std::shared_ptr<key_rate>> rates;
   std::string month; ///< the UTC month of the team ledgers
+  /// The effective guardrail rules (org, app, key) compiled, by key id,
+  /// for the keys that have any; empty when no level has a rule, so that
+  /// authorization then looks for nothing.
+  std::unordered_map<std::string,
+                     std::shared_ptr<const policy::compiled_guardrails>>
+    guards;
+};
+
+/// Compiled guardrail rules kept between rebuilds, so that a change
+/// compiles only the combinations it makes new.
+struct guardrail_cache {
+  /// The org's and the apps' rules the entries were compiled with.
+  std::string org_rules;
+  std::map<std::string, std::string> app_rules; ///< by app id
+  /// By the key's app id and own rules ("<app id>\x1f<rules>").
+  std::map<std::string, std::shared_ptr<const policy::compiled_guardrails>>
+    compiled;
 };
 
 /// State of an org actor.
@@ -89,6 +106,7 @@ struct org_state : org_view {
   bool passivating = false;
   /// Team budgets shared with the other members of a cluster.
   lease_book leases;
+  guardrail_cache guard_cache;
   static inline const char* name = "org_actor";
 };
 
@@ -136,6 +154,11 @@ log_entry settle_exchange(const org_view& st, settlement done,
 /// The providers a key may use, for listing models.
 authorization key_targets(const org_view& st, const std::string& hash,
                           long long now_s);
+
+/// Compiles the effective guardrail rules of every active key into
+/// `st.guards` after a change of the org's, an app's or a key's rules (or
+/// of the keys themselves), reusing what `st.guard_cache` holds.
+void rebuild_guardrails(org_state& st);
 
 /// Makes `st` the view I/O threads authorize from.
 void publish(const org_state& st);

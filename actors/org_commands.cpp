@@ -73,7 +73,8 @@ nlohmann::json app_audit(const storage::app_record& a) {
   return {{"id", a.id},       {"name", a.name},
           {"slug", a.slug},   {"project_type", a.project_type},
           {"env", a.env},     {"is_active", a.is_active},
-          {"description", a.description}};
+          {"description", a.description},
+          {"guardrails", guardrails_view(a.guardrails_json)}};
 }
 
 nlohmann::json prices_audit(const std::vector<storage::price_override>& xs) {
@@ -225,6 +226,15 @@ answer<change::org_put> decide(const org_view& st, const cmd::update_org& c,
     after.name = *c.change.name;
   if (c.change.settings_json)
     after.settings_json = *c.change.settings_json;
+  if (c.change.guardrails_json) {
+    // The org's rules are a setting of their own, audited as such.
+    after.guardrails_json = *c.change.guardrails_json;
+    auto a = audit(st, who, "guardrails.update", "org", st.org.id,
+                   {{"rules", guardrails_view(st.org.guardrails_json)}},
+                   {{"rules", guardrails_view(after.guardrails_json)}});
+    return accept(write::update_org{after}, std::move(a),
+                  change::org_put{after});
+  }
   auto a = audit(st, who, "org.update", "org", st.org.id, org_full(st.org),
                  org_full(after));
   return accept(write::update_org{after}, std::move(a),

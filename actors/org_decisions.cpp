@@ -8,6 +8,7 @@
 #include "actors/directory.hpp"
 #include "actors/org_lease.hpp"
 #include "policy/budget.hpp"
+#include "policy/guardrails.hpp"
 #include "policy/key_validity.hpp"
 #include "policy/plan.hpp"
 #include "policy/provider_select.hpp"
@@ -221,6 +222,11 @@ authorization authorize(const org_view& st, const proxy_request& req,
   g.env = env;
   g.reserved_micros = reserve;
   g.ledger = std::move(ledger);
+  if (!st.guards.empty()) {
+    auto gr = st.guards.find(v.key_id);
+    if (gr != st.guards.end())
+      g.guardrails = gr->second;
+  }
   return out;
 }
 
@@ -330,6 +336,88 @@ bool rates_at_rest(const org_view& st, std::int64_t now_us) {
       return false;
   }
   return true;
+}
+
+namespace {
+
+bool no_rules(const std::string& rules_json) {
+  return rules_json.empty() || rules_json == "[]";
+}
+
+/// One level's stored rules; none when the text does not read back (it
+/// was validated when written).
+policy::guardrail_rules stored_rules(const std::string& rules_json) {
+  if (no_rules(rules_json))
+    return {};
+  auto j = nlohmann::json::parse(rules_json, nullptr, false);
+  auto rules = policy::parse_guardrail_rules(j, "guardrails");
+  return rules ? std::move(rules).value() : policy::guardrail_rules{};
+}
+
+std::shared_ptr<const policy::compiled_guardrails>
+compile_effective(const std::string& org, const std::string& app,
+                  const std::string& key) {
+  auto rules = policy::effective_guardrail_rules(
+    stored_rules(org), stored_rules(app), stored_rules(key));
+  if (rules.empty())
+    return nullptr;
+  auto compiled = policy::compiled_guardrails::compile(rules);
+  if (!compiled)
+    return nullptr;
+  return std::make_shared<const policy::compiled_guardrails>(
+    std::move(compiled).value());
+}
+
+} // namespace
+
+void rebuild_guardrails(org_state& st) {
+  static const std::string none;
+  auto& cache = st.guard_cache;
+  bool any = !no_rules(st.org.guardrails_json);
+  std::map<std::string, std::string> app_rules;
+  for (auto& [id, a] : st.app_recs)
+    if (!no_rules(a.guardrails_json)) {
+      app_rules.emplace(id, a.guardrails_json);
+      any = true;
+    }
+  for (auto i = st.keys.begin(); !any && i != st.keys.end(); ++i)
+    any = !no_rules(i->second.rec.guardrails_json);
+  if (!any) {
+    st.guards.clear();
+    cache = guardrail_cache{};
+    return;
+  }
+  // The upper levels changed: nothing compiled before still holds.
+  if (cache.org_rules != st.org.guardrails_json || cache.app_rules != app_rules)
+    cache = guardrail_cache{st.org.guardrails_json, std::move(app_rules), {}};
+  decltype(cache.compiled) compiled;
+  st.guards.clear();
+  for (auto& [id, k] : st.keys) {
+    if (k.rec.status == "revoked")
+      continue;
+    const std::string* app = &none;
+    if (k.rec.app_id) {
+      auto a = cache.app_rules.find(*k.rec.app_id);
+      if (a != cache.app_rules.end())
+        app = &a->second;
+    }
+    if (no_rules(st.org.guardrails_json) && no_rules(*app)
+        && no_rules(k.rec.guardrails_json))
+      continue;
+    auto combo = k.rec.app_id.value_or("") + '\x1f' + k.rec.guardrails_json;
+    auto c = compiled.find(combo);
+    if (c == compiled.end()) {
+      auto old = cache.compiled.find(combo);
+      auto rules = old != cache.compiled.end()
+                     ? old->second
+                     : compile_effective(st.org.guardrails_json, *app,
+                                         k.rec.guardrails_json);
+      c = compiled.emplace(std::move(combo), std::move(rules)).first;
+    }
+    if (c->second)
+      st.guards.emplace(id, c->second);
+  }
+  cache.compiled = std::move(compiled);
 }
 
 void publish(const org_state& st) {

@@ -70,6 +70,13 @@ json provider_view(const storage::provider_record& p) {
           {"updated_at", p.updated_at}};
 }
 
+json guardrails_view(const std::string& rules_json) {
+  if (rules_json.empty() || rules_json == "[]")
+    return json::array();
+  auto j = json::parse(rules_json, nullptr, false);
+  return j.is_array() ? j : json::array();
+}
+
 json key_view(const storage::api_key_record& key, long long now_s) {
   std::string status = key.status;
   if (status == "active" && key.expires_at) {
@@ -91,6 +98,7 @@ json key_view(const storage::api_key_record& key, long long now_s) {
               {"request_count", key.request_count}};
   out["rate_limit_rpm"] = key.rate_limit_rpm ? json(*key.rate_limit_rpm)
                                              : json(nullptr);
+  out["guardrails"] = guardrails_view(key.guardrails_json);
   return out;
 }
 

@@ -25,6 +25,10 @@ nlohmann::json user_brief(const storage::user_record& user);
 /// and the key's last four characters.
 nlohmann::json provider_view(const storage::provider_record& p);
 
+/// Stored guardrail rules (a JSON array as text) as the API shows them;
+/// `[]` for none or for text that is not an array.
+nlohmann::json guardrails_view(const std::string& rules_json);
+
 /// A key as listed by the API: never its hash.
 nlohmann::json key_view(const storage::api_key_record& key, long long now_s);
 

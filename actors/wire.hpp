@@ -99,7 +99,8 @@ namespace gatehouse::storage {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, org_record& x) {
   return actors::wire::fields(f, "org_record", x.id, x.slug, x.name, x.plan,
-                              x.settings_json, x.created_at);
+                              x.settings_json, x.created_at,
+                              x.guardrails_json);
 }
 
 template <class Inspector>
@@ -108,7 +109,8 @@ typename Inspector::result_type inspect(Inspector& f, api_key_record& x) {
     f, "api_key_record", x.id, x.org_id, x.user_id, x.name, x.key_hash,
     x.key_prefix, x.previous_key_hash, x.previous_valid_until, x.scopes,
     x.app_id, x.team_id, x.rate_limit_rpm, x.status, x.created_at,
-    x.expires_at, x.revoked_at, x.last_used_at, x.request_count);
+    x.expires_at, x.revoked_at, x.last_used_at, x.request_count,
+    x.guardrails_json);
 }
 
 template <class Inspector>
@@ -138,7 +140,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, app_record& x) {
   return actors::wire::fields(f, "app_record", x.id, x.org_id, x.name, x.slug,
                               x.description, x.project_type, x.env,
-                              x.is_active, x.metadata_json, x.created_at);
+                              x.is_active, x.metadata_json, x.created_at,
+                              x.guardrails_json);
 }
 
 template <class Inspector>
@@ -149,7 +152,7 @@ typename Inspector::result_type inspect(Inspector& f, request_log_record& x) {
     x.method, x.path, x.status, x.error_code, x.tokens_in, x.tokens_out,
     x.cost_micros, x.usage_estimated, x.unpriced, x.latency_ms, x.ttft_ms,
     x.stream, x.session_id, x.end_user, x.metadata_json, x.env,
-    x.request_body, x.response_body, x.created_at);
+    x.request_body, x.response_body, x.created_at, x.guardrails_json);
 }
 
 template <class Inspector>
@@ -189,7 +192,8 @@ typename Inspector::result_type inspect(Inspector& f, key_verdict& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, org_update& x) {
-  return wire::fields(f, "org_update", x.name, x.settings_json);
+  return wire::fields(f, "org_update", x.name, x.settings_json,
+                      x.guardrails_json);
 }
 
 template <class Inspector>
@@ -212,8 +216,9 @@ typename Inspector::result_type inspect(Inspector& f, upstream_target& x) {
                       x.auth_value);
 }
 
-/// A grant without its ledger: the ledger is this node's memory and a
-/// grant read from the wire has none (it settles without one).
+/// A grant without its ledger and compiled guardrails: both are this
+/// node's memory and a grant read from the wire has neither (it settles
+/// without a ledger; authorization never leaves the node that relays).
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, grant& x) {
   return wire::fields(f, "grant", x.org_id, x.key_id, x.key_prefix, x.app_id,

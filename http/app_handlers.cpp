@@ -3,7 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/gateway.hpp"
+#include "actors/views.hpp"
 #include "http/api_error.hpp"
+#include "http/guardrail_fields.hpp"
 #include "http/handlers.hpp"
 #include "http/json_fields.hpp"
 #include "policy/ids.hpp"
@@ -38,7 +40,18 @@ json app_view(const storage::app_record& a) {
           {"env", a.env},
           {"is_active", a.is_active},
           {"metadata", meta.is_object() ? meta : json::object()},
+          {"guardrails", actors::guardrails_view(a.guardrails_json)},
           {"created_at", a.created_at}};
+}
+
+/// The app's own guardrail rules, which may add to the org's or tighten
+/// them but not loosen them.
+void apply_guardrails(request_context& ctx, const json_fields& f,
+                      storage::app_record& a) {
+  if (f.has("guardrails"))
+    a.guardrails_json
+      = stored_guardrails(ctx, f.get("guardrails"), "guardrails",
+                          read_guardrails(ctx.org->guardrails_json));
 }
 
 storage::app_record find_app(request_context& ctx) {
@@ -96,11 +109,12 @@ void apply_fields(const json_fields& f, storage::app_record& a,
 
 http_response handle_apps_create(request_context& ctx) {
   json_fields f{ctx.body, {"name", "description", "project_type", "env",
-                           "is_active", "metadata"}};
+                           "is_active", "metadata", "guardrails"}};
   storage::app_record a;
   a.id = policy::uuid_v4();
   a.org_id = ctx.org->id;
   apply_fields(f, a, true);
+  apply_guardrails(ctx, f, a);
   // The slug comes from the name; clashes get -2, -3, ...
   auto base = policy::slugify(a.name);
   a.slug = base;
@@ -125,9 +139,10 @@ http_response handle_apps_get(request_context& ctx) {
 http_response handle_apps_update(request_context& ctx) {
   reject_immutable(ctx.body, {"id", "slug", "project_type"});
   json_fields f{ctx.body, {"name", "description", "env", "is_active",
-                           "metadata"}};
+                           "metadata", "guardrails"}};
   auto a = find_app(ctx);
   apply_fields(f, a, false);
+  apply_guardrails(ctx, f, a);
   auto out = unwrap(ctx.svc.gw.put_app(ctx.org->id, a, false, ctx.who()));
   return json_response(200, app_view(out));
 }

@@ -67,6 +67,10 @@ http_response handle_apps_update(request_context& ctx);
 http_response handle_apps_delete(request_context& ctx);
 http_response handle_apps_info(request_context& ctx);
 
+// Guardrail rules of the org (guardrail_handlers.cpp).
+http_response handle_guardrails_get(request_context& ctx);
+http_response handle_guardrails_put(request_context& ctx);
+
 // Audit and metrics (audit_handlers.cpp, metrics_handlers.cpp).
 http_response handle_audit(request_context& ctx);
 http_response handle_org_metrics(request_context& ctx);

@@ -5,6 +5,7 @@
 #include "actors/gateway.hpp"
 #include "actors/views.hpp"
 #include "http/api_error.hpp"
+#include "http/guardrail_fields.hpp"
 #include "http/handlers.hpp"
 #include "http/json_fields.hpp"
 #include "policy/api_key.hpp"
@@ -60,7 +61,7 @@ std::optional<std::string> existing_row(request_context& ctx,
 
 http_response handle_keys_create(request_context& ctx) {
   json_fields f{ctx.body, {"name", "scopes", "app_id", "team_id",
-                           "rate_limit_rpm", "expires_at"}};
+                           "rate_limit_rpm", "expires_at", "guardrails"}};
   storage::api_key_record rec;
   rec.name = f.required_string("name");
   if (auto err = policy::validate_display_name(rec.name))
@@ -73,6 +74,17 @@ http_response handle_keys_create(request_context& ctx) {
     if (auto err = policy::validate_scope(s))
       f.fail("scopes", *err);
   rec.app_id = existing_row(ctx, f, "app_id", false);
+  if (f.has("guardrails")) {
+    // A key adds to its org's and app's rules or tightens them.
+    policy::guardrail_rules app_rules;
+    if (rec.app_id)
+      if (auto app = ctx.db().find_app(ctx.org->id, *rec.app_id))
+        app_rules = read_guardrails(app->guardrails_json);
+    rec.guardrails_json = stored_guardrails(
+      ctx, f.get("guardrails"), "guardrails",
+      policy::effective_guardrail_rules(
+        read_guardrails(ctx.org->guardrails_json), app_rules, {}));
+  }
   rec.team_id = existing_row(ctx, f, "team_id", true);
   if (!is_admin(ctx)) {
     // Members create keys only within their own team.

@@ -65,6 +65,10 @@ json log_view(const storage::request_log_record& r, bool cost,
                                     : json(nullptr);
   if (out["metadata"].is_discarded())
     out["metadata"] = nullptr;
+  auto hits = r.guardrails_json ? json::parse(*r.guardrails_json, nullptr,
+                                              false)
+                                : json::array();
+  out["guardrails"] = hits.is_array() ? hits : json::array();
   if (cost)
     out["cost_usd"] = policy::micros_to_usd(r.cost_micros);
   if (bodies && r.request_body)

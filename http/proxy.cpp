@@ -14,6 +14,7 @@
 #include "http/runtime_impl.hpp"
 #include "http/proxy_impl.hpp"
 #include "policy/api_key.hpp"
+#include "policy/guardrails.hpp"
 #include "policy/ids.hpp"
 #include "policy/proxy_body.hpp"
 #include "policy/proxy_path.hpp"
@@ -160,6 +161,8 @@ public:
     if (!a.ok)
       return client_->respond(error_response(a.denial));
     grant_ = std::move(a.permit);
+    if (grant_.guardrails && !guard_request())
+      return;
     if (grant_.inject_usage && !grant_.rewrite_model && info_.is_json_object
         && req_.body.find("\"stream_options\"") == std::string::npos)
       // The common case of a stream: no second parse to add one member.
@@ -176,6 +179,95 @@ public:
 private:
   const actors::upstream_target& target() const {
     return grant_.targets[target_index_];
+  }
+
+  // -- guardrails ----------------------------------------------------------
+
+  /// Answers a granted request without sending it on, and settles it.
+  void refuse_granted(const policy::problem& p, policy::token_usage usage) {
+    auto res = error_response(p);
+    res.headers.emplace_back("X-Gatehouse-Provider", target().provider);
+    auto status = res.status;
+    client_->respond(std::move(res));
+    settle(status, std::string{policy::to_string(p.code)}, usage, false, "");
+  }
+
+  void note_hits(std::vector<policy::guardrail_hit>& hits) {
+    for (auto& h : hits)
+      hits_.push_back(std::move(h));
+  }
+
+  /// Applies the request rules of the grant to the body: a block answers
+  /// 400 `guardrail_blocked` and nothing goes upstream; redactions replace
+  /// the body (also in the log). False when the request was answered.
+  /// Bodies that are not a JSON object (forms, files) carry no messages
+  /// and pass as they are.
+  bool guard_request() {
+    auto& rules = *grant_.guardrails;
+    if (!rules.applies(policy::guardrail_direction::request)
+        || !info_.is_json_object)
+      return true;
+    auto r = policy::apply_guardrails_to_request(rules, req_.body);
+    if (!r) {
+      refuse_granted(r.error(), {});
+      return false;
+    }
+    auto& out = r.value();
+    note_hits(out.hits);
+    if (out.blocked) {
+      refuse_granted(policy::make_problem(errc::guardrail_blocked,
+                                          "guardrail rule '" + out.blocked_by
+                                            + "' blocked the request"),
+                     {});
+      return false;
+    }
+    if (out.body)
+      req_.body = std::move(*out.body);
+    return true;
+  }
+
+  /// Applies the response rules of the grant to a whole JSON answer of
+  /// status 2xx; false when the answer was replaced by a refusal. An
+  /// answer the rules cannot be applied to is not relayed (502).
+  bool guard_answer(http_response& res, const policy::token_usage& usage) {
+    auto& rules = *grant_.guardrails;
+    if (!rules.applies(policy::guardrail_direction::response)
+        || res.status < 200 || res.status > 299
+        || !json_content(std::string_view{res.content_type}))
+      return true;
+    auto r = policy::apply_guardrails_to_response(rules, res.body);
+    if (!r) {
+      refuse_granted(
+        policy::make_problem(errc::upstream_error,
+                             "provider '" + target().provider
+                               + "' sent an answer the guardrails cannot "
+                                 "check: "
+                               + r.error().message),
+        usage);
+      return false;
+    }
+    auto& out = r.value();
+    note_hits(out.hits);
+    if (out.blocked) {
+      refuse_granted(policy::make_problem(errc::guardrail_blocked,
+                                          "guardrail rule '" + out.blocked_by
+                                            + "' blocked the answer"),
+                     usage);
+      return false;
+    }
+    if (out.body)
+      res.body = std::move(*out.body);
+    return true;
+  }
+
+  /// Records the rules that matched on the log entry and in the metrics.
+  void record_hits(storage::request_log_record& log) {
+    std::uint64_t by_action[3] = {0, 0, 0};
+    for (auto& h : hits_)
+      by_action[static_cast<int>(h.action)] += h.count;
+    px_.svc.gw.metrics().record_guardrail_hits(grant_.org_id, by_action[0],
+                                               by_action[1], by_action[2]);
+    log.guardrails_json = policy::to_json(hits_).dump();
   }
 
   /// Moves on to the next provider of the fallback chain, if any.
@@ -444,6 +536,10 @@ private:
                                       px_.svc.cfg.max_usage_parse_bytes)
                    ? policy::usage_from_body(res.body)
                    : policy::token_usage{};
+    if (grant_.guardrails && !guard_answer(res, usage)) {
+      recycle(msg.keep_alive());
+      return;
+    }
     auto logged = clip(res.body, grant_.log_bodies);
     recycle(msg.keep_alive());
     auto status = res.status;
@@ -711,6 +807,8 @@ private:
     log.request_body = clip(req_.body, grant_.log_bodies);
     if (grant_.log_bodies && !streamed)
       log.response_body = response_body;
+    if (!hits_.empty())
+      record_hits(log);
     log.created_at = policy::rfc3339_ms(started_ms_);
     s.reserved_micros = grant_.reserved_micros;
     s.ledger = grant_.ledger;
@@ -726,6 +824,8 @@ private:
   long long started_ms_;
   upstream_pool& pool_; ///< of the loop the client's session lives on
   actors::grant grant_;
+  /// Guardrail rules that matched the request and the answer.
+  std::vector<policy::guardrail_hit> hits_;
   std::string body_;
   upstream_pool::conn_ptr conn_;
   std::shared_ptr<bhttp::request<bhttp::string_body>> request_;

@@ -298,6 +298,14 @@ const std::vector<migration>& migrations() {
       "DROP INDEX request_logs_by_session",
       "CREATE INDEX request_logs_by_session ON request_logs "
       "(org_id, session_id, created_at, id) WHERE session_id IS NOT NULL"}},
+    {6,
+     "guardrail rules of orgs, apps and keys; guardrail hits on request logs",
+     // Rules are JSON arrays as the API takes them ('[]': none); a log's
+     // hits are a JSON array of {rule, action, count}, NULL when none.
+     {"ALTER TABLE orgs ADD COLUMN guardrails TEXT NOT NULL DEFAULT '[]'",
+      "ALTER TABLE apps ADD COLUMN guardrails TEXT NOT NULL DEFAULT '[]'",
+      "ALTER TABLE api_keys ADD COLUMN guardrails TEXT NOT NULL DEFAULT '[]'",
+      "ALTER TABLE request_logs ADD COLUMN guardrails TEXT"}},
   };
   return all;
 }

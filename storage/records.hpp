@@ -20,6 +20,8 @@ struct org_record {
   /// JSON object, `{}` when nothing is set.
   std::string settings_json = "{}";
   std::string created_at;
+  /// The org's guardrail rules: a JSON array, `[]` for none.
+  std::string guardrails_json = "[]";
 };
 
 /// A user account; one user may belong to several organizations.
@@ -86,6 +88,8 @@ struct api_key_record {
   std::optional<std::string> revoked_at;
   std::optional<std::string> last_used_at;
   std::int64_t request_count = 0;
+  /// The key's own guardrail rules: a JSON array, `[]` for none.
+  std::string guardrails_json = "[]";
 };
 
 /// One entry of the key-hash -> organization snapshot.
@@ -179,6 +183,9 @@ struct request_log_record {
   std::optional<std::string> env;
   std::optional<std::string> request_body;
   std::optional<std::string> response_body;
+  /// The guardrail rules that matched: a JSON array of
+  /// `{rule, action, count}`; nullopt when none did.
+  std::optional<std::string> guardrails_json;
   /// RFC 3339 UTC with milliseconds, "2026-11-23T13:16:20.042Z", so that
   /// the text sorts in time order.
   std::string created_at;
@@ -251,6 +258,8 @@ struct app_record {
   /// JSON object.
   std::string metadata_json = "{}";
   std::string created_at;
+  /// The app's guardrail rules: a JSON array, `[]` for none.
+  std::string guardrails_json = "[]";
 };
 
 } // namespace gatehouse::storage

@@ -72,9 +72,11 @@ std::vector<org_record> store::list_orgs() {
 
 bool store::update_org(const org_record& org, const audit_record& audit) {
   return change_audited(db_,
-                        "UPDATE orgs SET name = $2, settings = $3 "
-                        "WHERE id = $1 RETURNING id",
-                        {org.id, org.name, org.settings_json}, audit);
+                        "UPDATE orgs SET name = $2, settings = $3, "
+                        "guardrails = $4 WHERE id = $1 RETURNING id",
+                        {org.id, org.name, org.settings_json,
+                         org.guardrails_json},
+                        audit);
 }
 
 bool store::set_org_plan(const std::string& org_id, const std::string& plan,

@@ -104,7 +104,7 @@ const std::vector<std::string> log_column_names = {
   "cost_micros", "usage_estimated", "unpriced",  "latency_ms",
   "ttft_ms",    "stream",        "session_id",   "end_user",
   "metadata",   "env",           "request_body", "response_body",
-  "created_at"};
+  "created_at", "guardrails"};
 
 /// log_column_names as a list for SELECT.
 const std::string log_columns = [] {
@@ -182,6 +182,7 @@ void append_log(const request_log_record& l, params& args) {
   args.push_back(clean(l.request_body));
   args.push_back(clean(l.response_body));
   args.push_back(clean(l.created_at));
+  args.push_back(clean(l.guardrails_json));
 }
 
 request_log_record read_log(const row& r) {
@@ -215,6 +216,7 @@ request_log_record read_log(const row& r) {
   l.request_body = r.opt_text(26);
   l.response_body = r.opt_text(27);
   l.created_at = r.text(28);
+  l.guardrails_json = r.opt_text(29);
   return l;
 }
 

@@ -25,7 +25,7 @@ const std::string membership_order
 
 /// An organization and membership from org_columns, membership_columns.
 org_membership read_org_membership(const row& r) {
-  return {read_org(r, 0), read_membership(r, 6)};
+  return {read_org(r, 0), read_membership(r, org_width)};
 }
 
 /// Members with their key counts, one scan of the organization's keys;

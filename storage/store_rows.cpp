@@ -9,7 +9,7 @@
 namespace gatehouse::storage::detail {
 
 const std::string org_columns = "o.id, o.slug, o.name, o.plan, o.settings, "
-                                "o.created_at";
+                                "o.created_at, o.guardrails";
 
 const std::string user_columns = "id, email, display_name, password_hash, "
                                  "created_at";
@@ -24,7 +24,8 @@ const std::string membership_columns
 const std::string key_columns
   = "id, org_id, user_id, name, key_hash, key_prefix, previous_key_hash, "
     "previous_valid_until, scopes, app_id, team_id, rate_limit_rpm, status, "
-    "created_at, expires_at, revoked_at, last_used_at, request_count";
+    "created_at, expires_at, revoked_at, last_used_at, request_count, "
+    "guardrails";
 
 // -- values -------------------------------------------------------------------
 
@@ -89,6 +90,7 @@ org_record read_org(const row& r, std::size_t at) {
   o.plan = r.text(at + 3);
   o.settings_json = r.text(at + 4);
   o.created_at = r.text(at + 5);
+  o.guardrails_json = r.text(at + 6);
   return o;
 }
 
@@ -138,6 +140,7 @@ api_key_record read_key(const row& r) {
   k.revoked_at = r.opt_text(15);
   k.last_used_at = r.opt_text(16);
   k.request_count = r.int64(17);
+  k.guardrails_json = r.text(18);
   return k;
 }
 
@@ -159,9 +162,10 @@ std::vector<std::string> key_hashes(const rows& rs) {
 // -- row writers --------------------------------------------------------------
 
 void insert_org_row(database& db, const org_record& o) {
-  db.exec("INSERT INTO orgs (id, slug, name, plan, settings, created_at) "
-          "VALUES ($1, $2, $3, $4, $5, $6)",
-          {o.id, o.slug, o.name, o.plan, o.settings_json, o.created_at});
+  db.exec("INSERT INTO orgs (id, slug, name, plan, settings, created_at, "
+          "guardrails) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+          {o.id, o.slug, o.name, o.plan, o.settings_json, o.created_at,
+           o.guardrails_json});
 }
 
 void insert_user_row(database& db, const user_record& u) {
@@ -182,11 +186,12 @@ void insert_membership_row(database& db, const membership_record& m) {
 void insert_key_row(database& db, const api_key_record& k) {
   db.exec("INSERT INTO api_keys (" + key_columns
             + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-              "$13, $14, $15, $16, $17, $18)",
+              "$13, $14, $15, $16, $17, $18, $19)",
           {k.id, k.org_id, k.user_id, k.name, k.key_hash, k.key_prefix,
            k.previous_key_hash, k.previous_valid_until, encode_names(k.scopes),
            k.app_id, k.team_id, k.rate_limit_rpm, k.status, k.created_at,
-           k.expires_at, k.revoked_at, k.last_used_at, k.request_count});
+           k.expires_at, k.revoked_at, k.last_used_at, k.request_count,
+           k.guardrails_json});
 }
 
 void insert_audit_row(database& db, const audit_record& a) {

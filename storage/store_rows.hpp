@@ -35,6 +35,9 @@ extern const std::string membership_columns;
 /// The number of membership_columns, for readers of joined rows.
 constexpr std::size_t membership_width = 10;
 
+/// The number of org_columns, for readers of joined rows.
+constexpr std::size_t org_width = 7;
+
 /// The columns of `api_keys`.
 extern const std::string key_columns;
 

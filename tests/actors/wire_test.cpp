@@ -29,21 +29,22 @@ bool operator==(const problem& a, const problem& b) {
 
 namespace gatehouse::storage {
 bool operator==(const org_record& a, const org_record& b) {
-  return std::tie(a.id, a.slug, a.name, a.plan, a.settings_json, a.created_at)
+  return std::tie(a.id, a.slug, a.name, a.plan, a.settings_json, a.created_at,
+                  a.guardrails_json)
          == std::tie(b.id, b.slug, b.name, b.plan, b.settings_json,
-                     b.created_at);
+                     b.created_at, b.guardrails_json);
 }
 bool operator==(const api_key_record& a, const api_key_record& b) {
   return std::tie(a.id, a.org_id, a.user_id, a.name, a.key_hash, a.key_prefix,
                   a.previous_key_hash, a.previous_valid_until, a.scopes,
                   a.app_id, a.team_id, a.rate_limit_rpm, a.status,
                   a.created_at, a.expires_at, a.revoked_at, a.last_used_at,
-                  a.request_count)
+                  a.request_count, a.guardrails_json)
          == std::tie(b.id, b.org_id, b.user_id, b.name, b.key_hash,
                      b.key_prefix, b.previous_key_hash, b.previous_valid_until,
                      b.scopes, b.app_id, b.team_id, b.rate_limit_rpm, b.status,
                      b.created_at, b.expires_at, b.revoked_at, b.last_used_at,
-                     b.request_count);
+                     b.request_count, b.guardrails_json);
 }
 bool operator==(const provider_record& a, const provider_record& b) {
   return std::tie(a.id, a.org_id, a.name, a.base_url, a.auth_mode,
@@ -69,10 +70,10 @@ bool operator==(const team_record& a, const team_record& b) {
 bool operator==(const app_record& a, const app_record& b) {
   return std::tie(a.id, a.org_id, a.name, a.slug, a.description,
                   a.project_type, a.env, a.is_active, a.metadata_json,
-                  a.created_at)
+                  a.created_at, a.guardrails_json)
          == std::tie(b.id, b.org_id, b.name, b.slug, b.description,
                      b.project_type, b.env, b.is_active, b.metadata_json,
-                     b.created_at);
+                     b.created_at, b.guardrails_json);
 }
 bool operator==(const request_log_record& a, const request_log_record& b) {
   return std::tie(a.id, a.org_id, a.request_id, a.key_id, a.key_prefix,
@@ -81,14 +82,15 @@ bool operator==(const request_log_record& a, const request_log_record& b) {
                   a.tokens_out, a.cost_micros, a.usage_estimated, a.unpriced,
                   a.latency_ms, a.ttft_ms, a.stream, a.session_id, a.end_user,
                   a.metadata_json, a.env, a.request_body, a.response_body,
-                  a.created_at)
+                  a.created_at, a.guardrails_json)
          == std::tie(b.id, b.org_id, b.request_id, b.key_id, b.key_prefix,
                      b.app_id, b.team_id, b.user_id, b.provider, b.model,
                      b.method, b.path, b.status, b.error_code, b.tokens_in,
                      b.tokens_out, b.cost_micros, b.usage_estimated,
                      b.unpriced, b.latency_ms, b.ttft_ms, b.stream,
                      b.session_id, b.end_user, b.metadata_json, b.env,
-                     b.request_body, b.response_body, b.created_at);
+                     b.request_body, b.response_body, b.created_at,
+                     b.guardrails_json);
 }
 bool operator==(const usage_delta& a, const usage_delta& b) {
   return std::tie(a.org_id, a.scope_type, a.scope_id, a.month, a.requests,
@@ -117,7 +119,8 @@ bool operator==(const key_verdict& a, const key_verdict& b) {
                      b.app_id, b.team_id, b.rate_limit_rpm);
 }
 bool operator==(const org_update& a, const org_update& b) {
-  return std::tie(a.name, a.settings_json) == std::tie(b.name, b.settings_json);
+  return std::tie(a.name, a.settings_json, a.guardrails_json)
+         == std::tie(b.name, b.settings_json, b.guardrails_json);
 }
 bool operator==(const limit_decision& a, const limit_decision& b) {
   return std::tie(a.allowed, a.retry_after_s)
@@ -275,6 +278,7 @@ storage::request_log_record full_log() {
   r.request_body = std::string(70'000, 'x');
   r.response_body = "";
   r.created_at = "2026-12-05T05:00:00.042Z";
+  r.guardrails_json = R"([{"rule":"pii","action":"redact","count":2}])";
   return r;
 }
 
@@ -298,6 +302,7 @@ storage::api_key_record full_key() {
   k.revoked_at = "2026-12-05T06:00:00Z";
   k.last_used_at = "2026-12-05T05:30:00Z";
   k.request_count = max64;
+  k.guardrails_json = R"([{"name":"t","detector":"terms","terms":["ü"]}])";
   return k;
 }
 
@@ -375,6 +380,7 @@ CAF_TEST(org updates) {
   check(org_update{std::string{}, std::nullopt});
   check(org_update{std::nullopt, std::string{R"({"log_bodies":true})"}});
   check(org_update{utf8, std::string{"{}"}});
+  check(org_update{std::nullopt, std::nullopt, std::string{"[]"}});
 }
 
 CAF_TEST(limit decisions) {
@@ -489,6 +495,10 @@ CAF_TEST(org records) {
   check(storage::org_record{"org-1", "acme", utf8, "enterprise",
                             R"({"log_bodies":true})", "2026-12-05T05:00:00Z"});
   check(storage::org_record{"", "", "", "", "", ""});
+  check(storage::org_record{"org-1", "acme", "Acme", "enterprise", "{}",
+                            "2026-12-05T05:00:00Z",
+                            R"([{"name":"s","detector":"secret"}])"});
+  check(storage::org_record{"", "", "", "", "", "", ""});
 }
 
 CAF_TEST(provider records) {
@@ -530,6 +540,7 @@ CAF_TEST(app records) {
   a.is_active = false;
   a.metadata_json = R"({"k":[1,2]})";
   a.created_at = "2026-12-05T05:00:00Z";
+  a.guardrails_json = R"([{"name":"e","detector":"email","action":"flag"}])";
   check(a);
 }
 

@@ -25,7 +25,8 @@ after(async () => {
   assert.equal(code, 0, 'gatehouse must exit 0 on SIGTERM');
 });
 
-const APP_FIELDS = ['created_at', 'description', 'env', 'id', 'is_active', 'metadata', 'name', 'project_type', 'slug'];
+const APP_FIELDS = ['created_at', 'description', 'env', 'guardrails', 'id', 'is_active', 'metadata', 'name',
+  'project_type', 'slug'];
 
 function assertApp(a, expected = {}) {
   assert.deepEqual(Object.keys(a).sort(), APP_FIELDS, `app fields: ${JSON.stringify(a)}`);

@@ -25,7 +25,8 @@ after(async () => {
   assert.equal(code, 0, 'gatehouse must exit 0 on SIGTERM');
 });
 
-const LOG_FIELDS = ['app_id', 'created_at', 'end_user', 'env', 'error_code', 'id', 'key_id', 'key_prefix', 'latency_ms',
+const LOG_FIELDS = ['app_id', 'created_at', 'end_user', 'env', 'error_code', 'guardrails', 'id', 'key_id', 'key_prefix',
+  'latency_ms',
   'metadata', 'method', 'model', 'path', 'provider', 'request_id', 'session_id', 'status', 'stream', 'team_id',
   'tokens_in', 'tokens_out', 'ttft_ms', 'unpriced', 'usage_estimated'];
 
@@ -89,7 +90,7 @@ describe('log entries', () => {
       request_id: rid(res), key_id: s.keyId, key_prefix: s.apiKey.slice(0, 12), app_id: null, team_id: null,
       provider: 'openai', model: 'gpt-4o-mini', method: 'POST', path: '/v1/chat/completions', status: 200,
       error_code: null, stream: false, tokens_in: 10, tokens_out: 20, usage_estimated: false, unpriced: false,
-      session_id: null, end_user: null, metadata: null, env: null,
+      session_id: null, end_user: null, metadata: null, env: null, guardrails: [],
     });
     assert.equal(typeof entry.latency_ms, 'number');
     assert.ok(entry.latency_ms >= 0);
