@@ -289,6 +289,18 @@ std::map<std::string, std::int64_t> hand_in(org_self self) {
 
 void finish_rebuild(org_self self, std::uint64_t seq);
 
+/// Storing or reading the spend failed (the database is unreachable): the
+/// org keeps waiting and the reading is tried again in a second.
+void retry_rebuild(org_self self, const caf::error& err) {
+  auto& book = self->state.leases;
+  spdlog::warn("cluster: org {}: rebuilding its budgets failed ({}); "
+               "retrying",
+               self->state.org.id, self->system().render(err));
+  book.rebuild_seq = book.next_seq++;
+  self->delayed_send(self, std::chrono::seconds(1), lease_timer_atom_v,
+                     timer_collect, book.rebuild_seq);
+}
+
 void start_rebuild(org_self self) {
   auto& st = self->state;
   auto& book = st.leases;
@@ -370,9 +382,9 @@ void finish_rebuild(org_self self, std::uint64_t seq) {
               answer_asks(self, id, true);
             }
           },
-          [=](caf::error&) { self->state.leases.rebuilding = false; });
+          [=](caf::error& err) { retry_rebuild(self, err); });
     },
-          [=](caf::error&) { self->state.leases.rebuilding = false; });
+          [=](caf::error& err) { retry_rebuild(self, err); });
 }
 
 } // namespace
@@ -533,7 +545,7 @@ void lease_low(org_self self, const std::string& team_id,
   auto t = st.teams.find(team_id);
   if (t == st.teams.end() || is_home(st))
     return;
-  t->second.ledger->refill_asked = false;
+  // refill_asked stays set until the answer (or the deadline) came.
   ask_home(self, team_id, estimate);
 }
 
@@ -576,13 +588,10 @@ void lease_on_grant(org_self self, const lease_grant& g) {
     }
     return;
   }
+  if (g.not_home)
+    return; // the views differ for a moment: the deadline asks again
   tl.asking = false;
   st.leases.deadlines.erase(g.seq);
-  if (g.not_home) {
-    // The views differ for a moment; the deadline asks again.
-    tl.asking = true;
-    return;
-  }
   tl.ask_tries = 0;
   st.leases.home_actor = caf::actor_cast<caf::actor>(self->current_sender());
   auto& l = *t->second.ledger;
@@ -710,6 +719,8 @@ void lease_on_timer(org_self self, int32_t kind, std::uint64_t seq) {
   if (!tl.asking || tl.ask_seq != seq)
     return;
   tl.asking = false;
+  if (auto t = st.teams.find(team_id); t != st.teams.end())
+    t->second.ledger->refill_asked = false;
   st.leases.home = compute_home(st);
   if (is_home(st)) {
     start_rebuild(self);
