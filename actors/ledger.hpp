@@ -113,6 +113,10 @@ struct team_ledger {
 struct key_rate {
   /// When the key owes nothing, in milliseconds times its rpm.
   std::atomic<std::int64_t> due{0};
+  /// In a cluster, on a member that is not the org's home: the home
+  /// decides, so every request of the key is handed to the org actor,
+  /// which asks it (actors/org_lease.cpp).
+  std::atomic<bool> remote{false};
 
   /// Admits a request at `now_ms` under `rpm` (a burst of `rpm` after
   /// idling, then one every 60/rpm s); on refusal, `retry_after_ms` says

@@ -161,15 +161,17 @@ struct app_state {
 
 // -- budget leases between the members of a cluster (actors/org_lease.cpp)
 
-/// A member asks an org's home for budget of one team.
+/// A member asks an org's home for budget of one team, or (`rate`) for
+/// requests of one key under its rate limit.
 struct lease_ask {
   std::string org_id;
-  std::string team_id;
+  std::string team_id; ///< the team, or the key when `rate`
   std::string month;   ///< "YYYY-MM" of the member's ledger
   std::string node_id; ///< the asking member
   std::int64_t need = 0; ///< what the waiting request needs at least
   std::int64_t want = 0; ///< the slice it hopes for
   std::uint64_t seq = 0; ///< echoed in the answer
+  bool rate = false;     ///< requests of a key, not budget of a team
 };
 
 /// The home's answer to a lease_ask.
@@ -182,6 +184,10 @@ struct lease_grant {
   /// The asked node is not the org's home (the members' views differ for a
   /// moment): ask again.
   bool not_home = false;
+  /// An answer to a rate ask: `amount` requests of the key passed its rate
+  /// limit at the home; the next would pass in `retry_after_ms`.
+  bool rate = false;
+  std::int64_t retry_after_ms = 0;
 };
 
 /// A member gives budget back to the home: when called back, when its org

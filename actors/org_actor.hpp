@@ -141,6 +141,10 @@ authorization authorize(const org_view& st, const proxy_request& req,
 /// The refusal of a request whose team budget is spent, at `now_s`.
 authorization budget_refusal(long long now_s);
 
+/// The refusal of a request over its key's limit of `rpm` requests per
+/// minute; the same request would pass in `retry_after_ms`.
+authorization rate_refusal(int rpm, std::int64_t retry_after_ms);
+
 /// Gives the teams fresh ledgers when `now_s` is in another month; true if
 /// it did (the view must then be published again).
 bool roll_month(org_state& st, long long now_s);

@@ -112,6 +112,14 @@ bool roll_month(org_state& st, long long now_s) {
   return true;
 }
 
+authorization rate_refusal(int rpm, std::int64_t retry_after_ms) {
+  auto out = deny(errc::rate_limited,
+                  "the key's limit of " + std::to_string(rpm)
+                    + " requests per minute is reached");
+  out.denial.retry_after_s = (retry_after_ms + 999) / 1000;
+  return out;
+}
+
 authorization budget_refusal(long long now_s) {
   auto out = deny(errc::budget_exceeded, "the team's monthly budget is spent");
   out.denial.retry_after_s = policy::seconds_to_next_utc_month(now_s);
@@ -163,13 +171,16 @@ authorization authorize(const org_view& st, const proxy_request& req,
     auto r = st.rates.find(v.key_id);
     std::int64_t retry_ms = 0;
     if (r != st.rates.end()
-        && !r->second->hit(*v.rate_limit_rpm, req.now_ms, retry_ms)) {
-      auto out = deny(errc::rate_limited,
-                      "the key's limit of " + std::to_string(*v.rate_limit_rpm)
-                        + " requests per minute is reached");
-      out.denial.retry_after_s = (retry_ms + 999) / 1000;
+        && r->second->remote.load(std::memory_order_relaxed)) {
+      // In a cluster the org's home decides (actors/org_lease.cpp).
+      auto out = rate_refusal(*v.rate_limit_rpm, 0);
+      out.deferred = true;
+      out.permit.key_id = v.key_id;
       return out;
     }
+    if (r != st.rates.end()
+        && !r->second->hit(*v.rate_limit_rpm, req.now_ms, retry_ms))
+      return rate_refusal(*v.rate_limit_rpm, retry_ms);
   }
   std::int64_t reserve = 0;
   std::shared_ptr<team_ledger> ledger;
@@ -421,6 +432,10 @@ void rebuild_guardrails(org_state& st) {
 }
 
 void publish(const org_state& st) {
+  // Keys' rate limits are decided by the org's home.
+  bool remote = !is_home(st);
+  for (auto& [id, r] : st.rates)
+    r->remote.store(remote, std::memory_order_relaxed);
   st.links.dir->publish(st.org.id, std::make_shared<const org_view>(
                                      static_cast<const org_view&>(st)));
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -21,6 +23,7 @@ constexpr int32_t timer_ask = 0;
 constexpr int32_t timer_recall = 1;
 constexpr int32_t timer_collect = 2;
 constexpr int32_t timer_reclaim = 3;
+constexpr int32_t timer_rate_ask = 4;
 
 /// How long a home waits, after a member holding leases went down, before
 /// it takes them back (the member stops admitting from them as soon as it
@@ -116,7 +119,7 @@ void update_deferrable(org_state& st, const std::string& team_id) {
 void send_grant(org_self self, const caf::actor& to, const lease_ask& ask,
                 std::int64_t amount, bool not_home) {
   lease_grant g{ask.team_id, self->state.month, self_id(self->state), amount,
-                ask.seq, not_home};
+                ask.seq, not_home, ask.rate, 0};
   self->state.links.routes->count(lease_msg::grant);
   self->send(caf::actor_cast<org_actor>(to), lease_grant_atom_v, std::move(g));
 }
@@ -184,6 +187,10 @@ void ask_for_waiting(org_self self, const std::string& team_id) {
 // -- the home's side -----------------------------------------------------
 
 void answer_asks(org_self self, const std::string& team_id, bool may_recall);
+
+/// On a member: asks the home about a key's waiting requests (on the home:
+/// decides them).
+void rate_ask(org_self self, const std::string& key_id);
 
 /// Calls back the rest of every lease that may have one; the waiting asks
 /// and requests are decided once all answered (or the deadline passed).
@@ -440,6 +447,7 @@ void lease_start(org_self self) {
     publish(st);
     return;
   }
+  publish(st); // keys' rate limits are decided here
   // Members may hold leases of this org granted before: collect them.
   if (!peers_alive(st).empty())
     start_rebuild(self);
@@ -470,6 +478,10 @@ void lease_rehome(org_self self) {
   st.leases.home = home;
   if (is_home(st)) {
     start_rebuild(self);
+    for (auto& [id, kw] : st.leases.keys) {
+      kw.asking = false;
+      rate_ask(self, id);
+    }
     return;
   }
   if (was_home) {
@@ -495,6 +507,12 @@ void lease_rehome(org_self self) {
     tl.ask_tries = 0;
     ask_for_waiting(self, id);
   }
+  publish(st); // keys' rate limits follow the home
+  for (auto& [id, kw] : st.leases.keys) {
+    kw.asking = false;
+    kw.ask_tries = 0;
+    rate_ask(self, id);
+  }
 }
 
 void lease_month_rolled(org_state& st) {
@@ -507,9 +525,168 @@ void lease_month_rolled(org_state& st) {
     shape_ledger(st, t.rec, *t.ledger, true);
 }
 
+namespace {
+
+/// The key's limit, if it still has one.
+std::optional<int> rpm_of(const org_state& st, const std::string& key_id) {
+  auto k = st.keys.find(key_id);
+  if (k == st.keys.end())
+    return std::nullopt;
+  return k->second.rec.rate_limit_rpm;
+}
+
+/// Lets the first `passed` of the first `decided` waiting requests of a key
+/// go on (their rate-limit hit is taken) and refuses the others of those
+/// `decided`; later waiters stay.
+void rate_decided(org_self self, const std::string& key_id,
+                  std::size_t decided, std::int64_t passed,
+                  std::int64_t retry_ms) {
+  auto& st = self->state;
+  auto& kw = st.leases.keys[key_id];
+  decided = std::min(decided, kw.waiting.size());
+  std::vector<lease_waiter> now(
+    std::make_move_iterator(kw.waiting.begin()),
+    std::make_move_iterator(kw.waiting.begin()
+                            + static_cast<std::ptrdiff_t>(decided)));
+  kw.waiting.erase(kw.waiting.begin(),
+                   kw.waiting.begin() + static_cast<std::ptrdiff_t>(decided));
+  auto rpm = rpm_of(st, key_id).value_or(0);
+  for (std::size_t i = 0; i < now.size(); ++i) {
+    auto& w = now[i];
+    if (static_cast<std::int64_t>(i) >= passed) {
+      auto a = rate_refusal(rpm, retry_ms);
+      count(st, a);
+      w.reply.fn(std::move(a));
+      continue;
+    }
+    auto a = authorize(st, w.req, true);
+    if (a.deferred) {
+      lease_wait(self, std::move(w.req), std::move(w.reply), a);
+    } else {
+      count(st, a);
+      w.reply.fn(std::move(a));
+    }
+  }
+}
+
+/// On the home: hits the key's rate state for each waiting request.
+void rate_here(org_self self, const std::string& key_id) {
+  auto& st = self->state;
+  auto& kw = st.leases.keys[key_id];
+  auto n = kw.waiting.size();
+  std::int64_t passed = 0;
+  std::int64_t retry_ms = 0;
+  auto rpm = rpm_of(st, key_id);
+  auto r = st.rates.find(key_id);
+  if (!rpm || r == st.rates.end()) {
+    passed = static_cast<std::int64_t>(n);
+  } else {
+    auto now_ms = n > 0 ? kw.waiting.front().req.now_ms : 0;
+    while (static_cast<std::size_t>(passed) < n
+           && r->second->hit(*rpm, now_ms, retry_ms))
+      ++passed;
+  }
+  rate_decided(self, key_id, n, passed, retry_ms);
+}
+
+void rate_ask(org_self self, const std::string& key_id) {
+  auto& st = self->state;
+  auto& kw = st.leases.keys[key_id];
+  if (kw.asking || kw.waiting.empty())
+    return;
+  if (is_home(st)) {
+    rate_here(self, key_id);
+    return;
+  }
+  kw.asking = true;
+  kw.asked = kw.waiting.size();
+  kw.ask_seq = st.leases.next_seq++;
+  st.leases.rate_deadlines[kw.ask_seq] = key_id;
+  self->delayed_send(self, ask_deadline, lease_timer_atom_v, timer_rate_ask,
+                     kw.ask_seq);
+  auto hdl = st.links.routes->membership_of(st.leases.home);
+  if (!hdl)
+    return; // the deadline asks again
+  auto n = static_cast<std::int64_t>(kw.asked);
+  lease_ask ask{st.org.id, key_id, st.month, self_id(st), n, n, kw.ask_seq,
+                true};
+  caf::unsafe_send_as(self, hdl, lease_ask_atom_v, std::move(ask),
+                      caf::actor_cast<caf::actor>(self));
+  st.links.routes->count(lease_msg::ask);
+}
+
+/// On the home: answers a member's rate ask.
+void rate_answer(org_self self, const lease_ask& ask,
+                 const caf::actor& reply_to) {
+  auto& st = self->state;
+  std::int64_t passed = 0;
+  std::int64_t retry_ms = 0;
+  auto rpm = rpm_of(st, ask.team_id);
+  auto r = st.rates.find(ask.team_id);
+  auto want = std::max<std::int64_t>(ask.want, 0);
+  if (!rpm || r == st.rates.end()) {
+    passed = want;
+  } else {
+    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+    while (passed < want && r->second->hit(*rpm, now_ms, retry_ms))
+      ++passed;
+  }
+  lease_grant g{ask.team_id, st.month, self_id(st), passed,
+                ask.seq,     false,    true,        retry_ms};
+  st.links.routes->count(lease_msg::grant);
+  self->send(caf::actor_cast<org_actor>(reply_to), lease_grant_atom_v,
+             std::move(g));
+}
+
+void rate_on_grant(org_self self, const lease_grant& g) {
+  auto& st = self->state;
+  auto& kw = st.leases.keys[g.team_id];
+  if (!kw.asking || g.seq != kw.ask_seq || g.not_home)
+    return; // late, or the deadline asks again
+  kw.asking = false;
+  st.leases.rate_deadlines.erase(g.seq);
+  kw.ask_tries = 0;
+  rate_decided(self, g.team_id, kw.asked, g.amount, g.retry_after_ms);
+  rate_ask(self, g.team_id);
+}
+
+void rate_deadline(org_self self, std::uint64_t seq) {
+  auto& st = self->state;
+  auto d = st.leases.rate_deadlines.find(seq);
+  if (d == st.leases.rate_deadlines.end())
+    return;
+  auto key_id = d->second;
+  st.leases.rate_deadlines.erase(d);
+  auto& kw = st.leases.keys[key_id];
+  if (!kw.asking || kw.ask_seq != seq)
+    return;
+  kw.asking = false;
+  st.leases.home = compute_home(st);
+  if (++kw.ask_tries >= max_ask_tries) {
+    kw.ask_tries = 0;
+    auto waiting = std::move(kw.waiting);
+    kw.waiting.clear();
+    for (auto& w : waiting)
+      refuse(st, w, policy::errc::overloaded);
+    return;
+  }
+  rate_ask(self, key_id);
+}
+
+} // namespace
+
 void lease_wait(org_self self, proxy_request req, auth_reply reply,
                 const authorization& a) {
   auto& st = self->state;
+  if (a.denial.code == policy::errc::rate_limited) {
+    auto key_id = a.permit.key_id;
+    st.leases.keys[key_id].waiting.push_back(
+      lease_waiter{std::move(req), std::move(reply), 0});
+    rate_ask(self, key_id);
+    return;
+  }
   auto team_id = a.permit.team_id.value_or("");
   auto& tl = st.leases.teams[team_id];
   tl.waiting.push_back(
@@ -530,7 +707,10 @@ void lease_miss(org_self self, proxy_request req, auth_reply reply) {
     lease_month_rolled(st);
     publish(st);
   }
-  auto a = authorize(st, req, true);
+  // On the home the I/O thread counted the key's rate-limit hit before the
+  // budget deferred the request; on a member the rate is the home's to
+  // decide, and the I/O thread deferred before counting anything.
+  auto a = authorize(st, req, is_home(st));
   if (a.ok || !a.deferred) {
     count(st, a);
     reply.fn(std::move(a));
@@ -557,6 +737,10 @@ void lease_on_ask(org_self self, lease_ask ask, caf::actor reply_to) {
     send_grant(self, reply_to, ask, 0, true);
     return;
   }
+  if (ask.rate) {
+    rate_answer(self, ask, reply_to);
+    return;
+  }
   if (ask.month != st.month && ask.month > st.month
       && roll_month(st, std::time(nullptr))) {
     lease_month_rolled(st);
@@ -571,6 +755,10 @@ void lease_on_grant(org_self self, const lease_grant& g) {
   auto& st = self->state;
   if (!clustered(st) || !from_member(self))
     return;
+  if (g.rate) {
+    rate_on_grant(self, g);
+    return;
+  }
   auto& tl = st.leases.teams[g.team_id];
   auto t = st.teams.find(g.team_id);
   bool current = tl.asking && g.seq == tl.ask_seq && !is_home(st)
@@ -699,6 +887,10 @@ void lease_on_timer(org_self self, int32_t kind, std::uint64_t seq) {
     finish_rebuild(self, seq);
     return;
   }
+  if (kind == timer_rate_ask) {
+    rate_deadline(self, seq);
+    return;
+  }
   if (kind == timer_reclaim) {
     if (is_home(st) && !st.leases.rebuilding && holders_lost(st))
       start_rebuild(self);
@@ -745,6 +937,9 @@ bool lease_idle(const org_state& st) {
   for (const auto& [id, tl] : st.leases.teams)
     if (!tl.waiting.empty() || !tl.asks.empty() || !tl.out.empty()
         || tl.recalls_pending > 0)
+      return false;
+  for (const auto& [id, kw] : st.leases.keys)
+    if (!kw.waiting.empty())
       return false;
   return true;
 }

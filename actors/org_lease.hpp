@@ -69,6 +69,15 @@ struct team_leases {
   std::int64_t unreported = 0;
 };
 
+/// Requests of one key waiting for its home's word on its rate limit.
+struct key_waits {
+  std::vector<lease_waiter> waiting;
+  bool asking = false;
+  std::size_t asked = 0; ///< waiters the ask in flight covers
+  std::uint64_t ask_seq = 0;
+  int ask_tries = 0;
+};
+
 /// An org actor's part in the cluster.
 struct lease_book {
   std::string home;        ///< the org's home as this node last computed it
@@ -81,6 +90,10 @@ struct lease_book {
   /// Deadlines: sequence number -> team (asks and call-backs).
   std::map<std::uint64_t, std::string> deadlines;
   std::map<std::string, team_leases> teams;
+  /// Rate-limited keys with requests waiting (by key id).
+  std::map<std::string, key_waits> keys;
+  /// Deadlines of rate asks: sequence number -> key.
+  std::map<std::uint64_t, std::string> rate_deadlines;
   /// The home's org actor, from its last grant (where leases go back).
   caf::actor home_actor;
 };

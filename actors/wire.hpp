@@ -248,13 +248,13 @@ typename Inspector::result_type inspect(Inspector& f, team_usage& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lease_ask& x) {
   return wire::fields(f, "lease_ask", x.org_id, x.team_id, x.month, x.node_id,
-                      x.need, x.want, x.seq);
+                      x.need, x.want, x.seq, x.rate);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lease_grant& x) {
   return wire::fields(f, "lease_grant", x.team_id, x.month, x.node_id,
-                      x.amount, x.seq, x.not_home);
+                      x.amount, x.seq, x.not_home, x.rate, x.retry_after_ms);
 }
 
 template <class Inspector>

@@ -155,14 +155,15 @@ bool operator==(const authorization& a, const authorization& b) {
 }
 bool operator==(const lease_ask& a, const lease_ask& b) {
   return std::tie(a.org_id, a.team_id, a.month, a.node_id, a.need, a.want,
-                  a.seq)
+                  a.seq, a.rate)
          == std::tie(b.org_id, b.team_id, b.month, b.node_id, b.need, b.want,
-                     b.seq);
+                     b.seq, b.rate);
 }
 bool operator==(const lease_grant& a, const lease_grant& b) {
-  return std::tie(a.team_id, a.month, a.node_id, a.amount, a.seq, a.not_home)
+  return std::tie(a.team_id, a.month, a.node_id, a.amount, a.seq, a.not_home,
+                  a.rate, a.retry_after_ms)
          == std::tie(b.team_id, b.month, b.node_id, b.amount, b.seq,
-                     b.not_home);
+                     b.not_home, b.rate, b.retry_after_ms);
 }
 bool operator==(const lease_return& a, const lease_return& b) {
   return std::tie(a.team_id, a.month, a.node_id, a.amount, a.closing)
@@ -458,9 +459,9 @@ CAF_TEST(settlements) {
 CAF_TEST(lease messages) {
   check(lease_ask{});
   check(lease_ask{utf8, utf8, "2026-12", "gh-a", max64, min64,
-                  ~std::uint64_t{0}});
+                  ~std::uint64_t{0}, true});
   check(lease_grant{});
-  check(lease_grant{utf8, "2026-12", "gh-b", max64, 7, true});
+  check(lease_grant{utf8, "2026-12", "gh-b", max64, 7, true, true, min64});
   check(lease_return{});
   check(lease_return{utf8, "2026-12", "gh-c", min64, true});
   check(lease_collected{});

@@ -153,6 +153,27 @@ describe('team budgets across a cluster', { skip: BACKEND !== 'postgres' }, () =
     for (const n of nodes) expectBudgetExceeded(await spendVia(n, key, { tokens: 1000, maxTokens: 1000 }));
   });
 
+  test("a key's rate limit holds across the 3 nodes", async () => {
+    const { s } = await budgetOrg(1000);
+    const gh = nodes[0];
+    // A rested key of 6 requests per minute passes a burst of 6, then one
+    // every 10 s, wherever its requests land.
+    const key = expectOk(await as(gh, s).post('/api/v1/keys', { name: 'limited', rate_limit_rpm: 6 }), 201).raw_key;
+    for (const n of nodes) {
+      await poll(async () => (await n.api('GET', '/v1/models', { key })).status === 200,
+        { timeoutMs: 3000, what: 'the key known on every node' });
+    }
+    const results = await Promise.all(Array.from({ length: 30 },
+      (_, n) => spendVia(nodes[n % 3], key, { tokens: 1, maxTokens: 1 })));
+    const passed = results.filter((r) => r.status === 200);
+    assert.equal(passed.length, 6, `statuses: ${results.map((r) => r.status).join(',')}`);
+    for (const r of results.filter((x) => x.status !== 200)) {
+      assert.equal(r.status, 429, r.text);
+      assert.equal(r.json.error.code, 'rate_limited');
+      assert.ok(Number(r.headers['retry-after']) >= 1, 'a Retry-After');
+    }
+  });
+
   test('far from the cap every node admits from its lease', async () => {
     const { s, team, key, probes } = await budgetOrg(1000);
     const results = await Promise.all(Array.from({ length: 90 },
