@@ -9,6 +9,7 @@
 #include <thread>
 #include <utility>
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 namespace gatehouse::config {
@@ -148,8 +149,32 @@ std::string default_node_id() {
   return out.empty() ? "gatehouse" : out;
 }
 
+/// True for an address of a private interface: IPv4 loopback (127/8),
+/// RFC 1918 (10/8, 172.16/12, 192.168/16), shared address space
+/// (100.64/10) and link-local (169.254/16); IPv6 loopback, unique local
+/// (fc00::/7) and link-local (fe80::/10); and `localhost`. Cluster traffic
+/// is not encrypted (docs/cluster.md), so it is served on such an address
+/// only.
+bool private_interface(const std::string& host) {
+  if (host == "localhost")
+    return true;
+  unsigned char a[16] = {};
+  if (::inet_pton(AF_INET, host.c_str(), a) == 1)
+    return a[0] == 127 || a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16)
+           || (a[0] == 192 && a[1] == 168)
+           || (a[0] == 100 && (a[1] & 0xc0) == 64)
+           || (a[0] == 169 && a[1] == 254);
+  if (::inet_pton(AF_INET6, host.c_str(), a) == 1) {
+    static const unsigned char loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+                                               0, 0, 0, 0, 0, 0, 0, 1};
+    return std::equal(a, a + 16, loopback) || (a[0] & 0xfe) == 0xfc
+           || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
+  }
+  return false;
+}
+
 /// Cluster mode needs a database every member shares and a secret its
-/// members prove they hold.
+/// members prove they hold, and serves on a private interface.
 void check_cluster_settings(const settings& cfg) {
   if (!cfg.cluster_mode()) {
     if (!cfg.cluster_peers.empty())
@@ -165,6 +190,13 @@ void check_cluster_settings(const settings& cfg) {
     throw config_error("cluster mode (--cluster-listen) needs "
                        "GATEHOUSE_CLUSTER_SECRET: the same secret (>= 16 "
                        "characters) in the environment of every member");
+  if (!private_interface(cfg.cluster_listen_host))
+    throw config_error(
+      "--cluster-listen: '" + cfg.cluster_listen_host
+      + "' is not the address of a private interface; cluster traffic is "
+        "not encrypted, so it is served only on a loopback, private "
+        "(10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) or link-local "
+        "address (a VPN's address will do; see docs/cluster.md)");
 }
 
 } // namespace

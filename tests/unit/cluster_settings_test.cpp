@@ -77,6 +77,26 @@ TEST(cluster_settings, cluster_mode_refuses_sqlite_and_a_missing_secret) {
             "");
 }
 
+TEST(cluster_settings, cluster_traffic_is_served_on_a_private_interface) {
+  auto with = [](const char* listen) {
+    return error_of({"--database", pg, "--cluster-listen", listen},
+                    {{"GATEHOUSE_CLUSTER_SECRET", secret}});
+  };
+  for (const char* ok :
+       {"127.0.0.1:7400", "10.1.2.3:7400", "172.16.0.1:7400",
+        "172.31.255.254:7400", "192.168.1.1:7400", "100.64.0.7:7400",
+        "169.254.3.4:7400", "[::1]:7400", "[fd12::1]:7400", "[fe80::1]:7400",
+        "localhost:7400"})
+    EXPECT_EQ(with(ok), "") << ok;
+  for (const char* bad :
+       {"0.0.0.0:7400", "[::]:7400", "8.8.8.8:7400", "172.32.0.1:7400",
+        "192.169.0.1:7400", "100.128.0.1:7400", "[2001:db8::1]:7400",
+        "gateway.example.com:7400"}) {
+    auto e = with(bad);
+    EXPECT_TRUE(contains(e, "private interface")) << bad << ": " << e;
+  }
+}
+
 TEST(cluster_settings, bad_values_are_refused_and_the_secret_never_echoed) {
   EXPECT_NE(error_of({"--node-id", "a b"}, {}), "");
   EXPECT_NE(error_of({"--cluster-listen", "127.0.0.1"}, {}), "");
