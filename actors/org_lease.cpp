@@ -83,15 +83,16 @@ void count(org_state& st, const authorization& a) {
     st.links.metrics->record_denial(st.org.id, a.denial.code);
 }
 
-/// Answers a request with a final refusal of its budget.
+/// Answers a waiting request with a final refusal: its team budget is
+/// spent, or (`overloaded`) the org's home did not answer.
 void refuse(org_state& st, lease_waiter& w, policy::errc code) {
   authorization a;
   if (code == policy::errc::budget_exceeded) {
     a = budget_refusal(w.req.now_s);
   } else {
     a.denial = policy::make_problem(
-      code, "the team's budget is decided by another member of the cluster, "
-            "which does not answer; retry shortly");
+      code, "the request needs the word of the organization's home node in "
+            "the cluster, which does not answer; retry shortly");
     a.denial.retry_after_s = 1;
   }
   count(st, a);

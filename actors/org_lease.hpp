@@ -85,7 +85,6 @@ struct lease_book {
   std::uint64_t rebuild_seq = 0;
   std::vector<std::string> collect_pending; ///< members yet to answer
   std::map<std::string, std::int64_t> collected; ///< team -> in flight
-  std::vector<std::pair<std::string, caf::actor>> collects_waiting;
   std::uint64_t next_seq = 1;
   /// Deadlines: sequence number -> team (asks and call-backs).
   std::map<std::uint64_t, std::string> deadlines;
