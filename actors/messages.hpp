@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "policy/aliases.hpp"
 #include "policy/errc.hpp"
 #include "storage/records.hpp"
 
@@ -48,6 +49,8 @@ struct org_update {
   std::optional<std::string> settings_json; ///< the complete new settings
   /// The org's complete new guardrail rules (a JSON array).
   std::optional<std::string> guardrails_json;
+  /// The org's complete new model aliases (a JSON object).
+  std::optional<std::string> aliases_json;
 };
 
 /// Answer of the authentication-endpoint limiter.
@@ -72,6 +75,13 @@ struct proxy_request {
   bool client_wants_usage = false;
   long long prompt_chars = 0;
   std::optional<long long> max_tokens;
+  /// `X-Gatehouse-Cache`: 0 absent, 1 `on`, 2 `off`.
+  int cache = 0;
+  /// `X-Gatehouse-Cache-TTL` in seconds; 0 when absent.
+  int cache_ttl_s = 0;
+  /// The response cache had no answer: authorize again, reserving the
+  /// budget this time and without counting the rate limit twice.
+  bool cache_missed = false;
   long long now_s = 0;
   long long now_ms = 0;
 };
@@ -86,6 +96,8 @@ struct upstream_target {
   bool passthrough = false;
   std::string auth_header; ///< e.g. "Authorization"
   std::string auth_value;  ///< e.g. "Bearer sk-…"; empty in passthrough
+  /// Speaks the Anthropic messages API (else OpenAI chat completions).
+  bool anthropic = false;
 };
 
 /// The org actor's permission to proxy one request.
@@ -101,6 +113,14 @@ struct grant {
   std::vector<std::string> scopes;
   std::string model; ///< as sent upstream
   bool rewrite_model = false;
+  /// The client's model when an alias replaced it by `model`.
+  std::optional<std::string> requested_model;
+  /// The request or its app asked about the response cache: the answer
+  /// says `X-Gatehouse-Cache`.
+  bool cache_asked = false;
+  /// How long the answer may be cached, in seconds; 0: not cached. While
+  /// positive on a first authorization, no budget is reserved yet.
+  int cache_ttl_s = 0;
   /// OpenAI-format stream whose client did not ask for usage: ask for it
   /// and drop the usage-only chunk from the relay.
   bool inject_usage = false;
@@ -157,6 +177,8 @@ struct team_usage {
 struct app_state {
   bool is_active = true;
   std::string env = "dev";
+  /// The app's model aliases; null when it has none.
+  std::shared_ptr<const policy::alias_table> aliases;
 };
 
 // -- budget leases between the members of a cluster (actors/org_lease.cpp)

@@ -39,6 +39,7 @@ caf::typed_response_promise<T> write_then(state_ptr self, db_job job,
              ++self->state.version;
              auto result = done();
              rebuild_guardrails(self->state);
+             index_aliases(self->state);
              publish(self->state);
              rp.deliver(std::move(result));
            },
@@ -278,6 +279,7 @@ void reload(org_state& st, org_snapshot snap) {
   st.org.name = snap.org.name;
   st.org.settings_json = snap.org.settings_json;
   st.org.guardrails_json = snap.org.guardrails_json;
+  st.org.aliases_json = snap.org.aliases_json;
   st.keys.clear();
   st.ids.clear();
   decltype(st.rates) rates;
@@ -356,6 +358,7 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
     if (k.rec.rate_limit_rpm)
       st.rates[id] = std::make_shared<key_rate>();
   rebuild_guardrails(st);
+  index_aliases(st);
   publish(st);
   lease_start(self);
   // Refreshes asked for, and the newest one applied.
@@ -495,6 +498,7 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
               refreshes->second = mine;
               reload(st, std::move(**fresh));
               rebuild_guardrails(st);
+              index_aliases(st);
               publish(st);
             }
           },

@@ -83,6 +83,11 @@ struct org_view {
   std::unordered_map<std::string,
                      std::shared_ptr<const policy::compiled_guardrails>>
     guards;
+  /// The org's model aliases (the apps' are in `apps`).
+  policy::alias_table aliases;
+  /// Whether the org or any app has an alias: authorization looks for
+  /// none otherwise.
+  bool any_aliases = false;
 };
 
 /// Compiled guardrail rules kept between rebuilds, so that a change
@@ -163,6 +168,10 @@ authorization key_targets(const org_view& st, const std::string& hash,
 /// `st.guards` after a change of the org's, an app's or a key's rules (or
 /// of the keys themselves), reusing what `st.guard_cache` holds.
 void rebuild_guardrails(org_state& st);
+
+/// Reads the org's and the apps' stored aliases into `st.aliases` and the
+/// apps' states after a change.
+void index_aliases(org_state& st);
 
 /// Makes `st` the view I/O threads authorize from.
 void publish(const org_state& st);

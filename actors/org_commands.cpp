@@ -74,7 +74,9 @@ nlohmann::json app_audit(const storage::app_record& a) {
           {"slug", a.slug},   {"project_type", a.project_type},
           {"env", a.env},     {"is_active", a.is_active},
           {"description", a.description},
-          {"guardrails", guardrails_view(a.guardrails_json)}};
+          {"guardrails", guardrails_view(a.guardrails_json)},
+          {"aliases", aliases_view(a.aliases_json)},
+          {"cache", cache_view(a.cache_json)}};
 }
 
 nlohmann::json prices_audit(const std::vector<storage::price_override>& xs) {
@@ -232,6 +234,14 @@ answer<change::org_put> decide(const org_view& st, const cmd::update_org& c,
     auto a = audit(st, who, "guardrails.update", "org", st.org.id,
                    {{"rules", guardrails_view(st.org.guardrails_json)}},
                    {{"rules", guardrails_view(after.guardrails_json)}});
+    return accept(write::update_org{after}, std::move(a),
+                  change::org_put{after});
+  }
+  if (c.change.aliases_json) {
+    after.aliases_json = *c.change.aliases_json;
+    auto a = audit(st, who, "aliases.update", "org", st.org.id,
+                   {{"aliases", aliases_view(st.org.aliases_json)}},
+                   {{"aliases", aliases_view(after.aliases_json)}});
     return accept(write::update_org{after}, std::move(a),
                   change::org_put{after});
   }

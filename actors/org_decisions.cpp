@@ -15,6 +15,7 @@
 #include "policy/scopes.hpp"
 #include "policy/ssrf.hpp"
 #include "policy/time.hpp"
+#include "policy/translate.hpp"
 
 namespace gatehouse::actors {
 
@@ -132,12 +133,14 @@ authorization authorize(const org_view& st, const proxy_request& req,
   if (!v.valid)
     return deny(errc::unauthorized, v.reason);
   std::optional<std::string> env;
+  const app_state* app_st = nullptr;
   if (v.app_id) {
     auto app = st.apps.find(*v.app_id);
     if (app != st.apps.end()) {
       if (!app->second.is_active)
         return deny(errc::app_inactive, "the key's app is disabled");
       env = app->second.env;
+      app_st = &app->second;
     }
   }
   auto plan = plan_of(st);
@@ -146,6 +149,15 @@ authorization authorize(const org_view& st, const proxy_request& req,
   policy::selection_input in;
   in.header_provider = req.provider_header;
   in.model = req.model;
+  // An alias (the app's first, then the org's) names the model to use
+  // before anything else looks at it.
+  const std::string* alias = nullptr;
+  if (st.any_aliases) {
+    alias = policy::resolve_alias(app_st ? app_st->aliases.get() : nullptr,
+                                  st.aliases, req.model);
+    if (alias)
+      in.model = *alias;
+  }
   in.path = req.path;
   in.auto_detection =
     policy::has_feature(plan, policy::feature::provider_auto_detection);
@@ -166,6 +178,23 @@ authorization authorize(const org_view& st, const proxy_request& req,
                 provider_allowed(v.scopes, sel.provider)
                   ? "key may not use model '" + sel.model + "'"
                   : "key may not use provider '" + sel.provider + "'");
+  // A chat request to a provider of the other format is translated, which
+  // the plan must allow; fallbacks it would have to translate are skipped.
+  auto client_format = policy::client_format_of(req.path);
+  bool may_translate =
+    policy::has_feature(plan, policy::feature::format_translation);
+  auto needs_translation = [&](const upstream_target& t) {
+    return client_format
+           && t.anthropic != (*client_format == policy::api_format::anthropic);
+  };
+  if (!may_translate
+      && needs_translation(st.providers.at(sel.provider).target))
+    return deny(errc::plan_required,
+                "provider '" + sel.provider + "' speaks the "
+                  + (client_format == policy::api_format::openai
+                       ? "Anthropic"
+                       : "OpenAI")
+                  + " format; translating requires another plan");
   if (v.rate_limit_rpm && !rate_taken
       && policy::has_feature(plan, policy::feature::per_key_rate_limits)) {
     auto r = st.rates.find(v.key_id);
@@ -222,11 +251,14 @@ authorization authorize(const org_view& st, const proxy_request& req,
   if (policy::has_feature(plan, policy::feature::provider_fallback))
     for (auto& name : chosen_provider.rec.fallback) {
       auto f = st.providers.find(name);
-      if (f != st.providers.end() && provider_allowed(v.scopes, name))
+      if (f != st.providers.end() && provider_allowed(v.scopes, name)
+          && (may_translate || !needs_translation(f->second.target)))
         g.targets.push_back(f->second.target);
     }
   g.model = sel.model;
-  g.rewrite_model = sel.model_rewritten;
+  g.rewrite_model = sel.model_rewritten || alias != nullptr;
+  if (alias)
+    g.requested_model = req.model;
   g.inject_usage =
     req.stream && !req.client_wants_usage && openai_stream_path(req.path);
   g.log_bodies = log_bodies(st);
@@ -317,6 +349,11 @@ make_target(const storage::provider_record& rec,
   t.base_path = u.base_path;
   t.passthrough = rec.auth_mode == "passthrough";
   t.auth_header = rec.auth_header;
+  auto format = rec.format ? policy::parse_api_format(*rec.format)
+                           : std::nullopt;
+  t.anthropic = format.value_or(policy::default_provider_format(
+                  rec.name, rec.base_url))
+                == policy::api_format::anthropic;
   if (!t.passthrough && rec.api_key_encrypted) {
     auto key = storage::open_secret(secrets, *rec.api_key_encrypted,
                                     provider_key_aad(rec.id));
@@ -429,6 +466,24 @@ void rebuild_guardrails(org_state& st) {
       st.guards.emplace(id, c->second);
   }
   cache.compiled = std::move(compiled);
+}
+
+void index_aliases(org_state& st) {
+  st.aliases = policy::read_aliases(st.org.aliases_json);
+  st.any_aliases = !st.aliases.empty();
+  for (auto& [id, a] : st.app_recs) {
+    auto s = st.apps.find(id);
+    if (s == st.apps.end())
+      continue;
+    auto table = policy::read_aliases(a.aliases_json);
+    if (table.empty()) {
+      s->second.aliases.reset();
+      continue;
+    }
+    s->second.aliases
+      = std::make_shared<const policy::alias_table>(std::move(table));
+    st.any_aliases = true;
+  }
 }
 
 void publish(const org_state& st) {

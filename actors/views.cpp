@@ -4,6 +4,7 @@
 
 #include "policy/plan.hpp"
 #include "policy/time.hpp"
+#include "policy/translate.hpp"
 
 namespace gatehouse::actors {
 
@@ -67,7 +68,11 @@ json provider_view(const storage::provider_record& p) {
           {"fallback", p.fallback},
           {"is_default", p.is_default},
           {"created_at", p.created_at},
-          {"updated_at", p.updated_at}};
+          {"updated_at", p.updated_at},
+          {"format", p.format ? *p.format
+                              : std::string{policy::to_string(
+                                  policy::default_provider_format(
+                                    p.name, p.base_url))}}};
 }
 
 json guardrails_view(const std::string& rules_json) {
@@ -75,6 +80,25 @@ json guardrails_view(const std::string& rules_json) {
     return json::array();
   auto j = json::parse(rules_json, nullptr, false);
   return j.is_array() ? j : json::array();
+}
+
+json aliases_view(const std::string& aliases_json) {
+  if (aliases_json.empty() || aliases_json == "{}")
+    return json::object();
+  auto j = json::parse(aliases_json, nullptr, false);
+  return j.is_object() ? j : json::object();
+}
+
+json cache_view(const std::string& cache_json) {
+  json out = {{"enabled", false}, {"ttl_seconds", 300}};
+  auto j = json::parse(cache_json, nullptr, false);
+  if (j.is_object()) {
+    if (j.contains("enabled") && j["enabled"].is_boolean())
+      out["enabled"] = j["enabled"];
+    if (j.contains("ttl_seconds") && j["ttl_seconds"].is_number_integer())
+      out["ttl_seconds"] = j["ttl_seconds"];
+  }
+  return out;
 }
 
 json key_view(const storage::api_key_record& key, long long now_s) {

@@ -29,6 +29,14 @@ nlohmann::json provider_view(const storage::provider_record& p);
 /// `[]` for none or for text that is not an array.
 nlohmann::json guardrails_view(const std::string& rules_json);
 
+/// Stored model aliases (a JSON object as text) as the API shows them;
+/// `{}` for none or for text that is not an object.
+nlohmann::json aliases_view(const std::string& aliases_json);
+
+/// An app's stored response cache settings as the API shows them:
+/// `{"enabled", "ttl_seconds"}`, off with the default TTL when unset.
+nlohmann::json cache_view(const std::string& cache_json);
+
 /// A key as listed by the API: never its hash.
 nlohmann::json key_view(const storage::api_key_record& key, long long now_s);
 

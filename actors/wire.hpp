@@ -100,7 +100,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, org_record& x) {
   return actors::wire::fields(f, "org_record", x.id, x.slug, x.name, x.plan,
                               x.settings_json, x.created_at,
-                              x.guardrails_json);
+                              x.guardrails_json, x.aliases_json);
 }
 
 template <class Inspector>
@@ -119,7 +119,7 @@ typename Inspector::result_type inspect(Inspector& f, provider_record& x) {
                               x.base_url, x.auth_mode, x.api_key_encrypted,
                               x.api_key_last4, x.auth_header, x.auth_scheme,
                               x.fallback, x.is_default, x.created_at,
-                              x.updated_at);
+                              x.updated_at, x.format);
 }
 
 template <class Inspector>
@@ -141,7 +141,8 @@ typename Inspector::result_type inspect(Inspector& f, app_record& x) {
   return actors::wire::fields(f, "app_record", x.id, x.org_id, x.name, x.slug,
                               x.description, x.project_type, x.env,
                               x.is_active, x.metadata_json, x.created_at,
-                              x.guardrails_json);
+                              x.guardrails_json, x.aliases_json,
+                              x.cache_json);
 }
 
 template <class Inspector>
@@ -152,7 +153,8 @@ typename Inspector::result_type inspect(Inspector& f, request_log_record& x) {
     x.method, x.path, x.status, x.error_code, x.tokens_in, x.tokens_out,
     x.cost_micros, x.usage_estimated, x.unpriced, x.latency_ms, x.ttft_ms,
     x.stream, x.session_id, x.end_user, x.metadata_json, x.env,
-    x.request_body, x.response_body, x.created_at, x.guardrails_json);
+    x.request_body, x.response_body, x.created_at, x.guardrails_json,
+    x.requested_model, x.cache, x.translated);
 }
 
 template <class Inspector>
@@ -193,7 +195,7 @@ typename Inspector::result_type inspect(Inspector& f, key_verdict& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, org_update& x) {
   return wire::fields(f, "org_update", x.name, x.settings_json,
-                      x.guardrails_json);
+                      x.guardrails_json, x.aliases_json);
 }
 
 template <class Inspector>
@@ -206,14 +208,15 @@ typename Inspector::result_type inspect(Inspector& f, proxy_request& x) {
   return wire::fields(f, "proxy_request", x.key_hash, x.path,
                       x.provider_header, x.model, x.stream,
                       x.client_wants_usage, x.prompt_chars, x.max_tokens,
-                      x.now_s, x.now_ms);
+                      x.cache, x.cache_ttl_s, x.cache_missed, x.now_s,
+                      x.now_ms);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, upstream_target& x) {
   return wire::fields(f, "upstream_target", x.provider, x.scheme, x.host,
                       x.port, x.base_path, x.passthrough, x.auth_header,
-                      x.auth_value);
+                      x.auth_value, x.anthropic);
 }
 
 /// A grant without its ledger and compiled guardrails: both are this
@@ -223,8 +226,9 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, grant& x) {
   return wire::fields(f, "grant", x.org_id, x.key_id, x.key_prefix, x.app_id,
                       x.team_id, x.user_id, x.targets, x.scopes, x.model,
-                      x.rewrite_model, x.inject_usage, x.log_bodies, x.env,
-                      x.reserved_micros);
+                      x.rewrite_model, x.requested_model, x.inject_usage,
+                      x.log_bodies, x.env, x.reserved_micros, x.cache_asked,
+                      x.cache_ttl_s);
 }
 
 template <class Inspector>

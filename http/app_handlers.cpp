@@ -41,7 +41,40 @@ json app_view(const storage::app_record& a) {
           {"is_active", a.is_active},
           {"metadata", meta.is_object() ? meta : json::object()},
           {"guardrails", actors::guardrails_view(a.guardrails_json)},
+          {"aliases", actors::aliases_view(a.aliases_json)},
+          {"cache", actors::cache_view(a.cache_json)},
           {"created_at", a.created_at}};
+}
+
+/// Longest time-to-live of a cached answer, in seconds (7 days).
+constexpr long long max_cache_ttl = 7 * 24 * 3600;
+
+/// The app's model aliases and response cache settings.
+void apply_aliases_and_cache(const json_fields& f, storage::app_record& a) {
+  if (f.has("aliases"))
+    a.aliases_json = stored_aliases(f.get("aliases"), "aliases");
+  if (!f.has("cache"))
+    return;
+  auto& v = f.get("cache");
+  if (!v.is_object())
+    f.fail("cache", "must be an object with 'enabled' and 'ttl_seconds'");
+  json_fields c{v, {"enabled", "ttl_seconds"}, "cache."};
+  auto stored = json::parse(a.cache_json, nullptr, false);
+  if (!stored.is_object())
+    stored = json::object();
+  if (c.has("enabled")) {
+    auto b = c.optional_bool("enabled");
+    if (!b)
+      c.fail("enabled", "must be a boolean");
+    stored["enabled"] = *b;
+  }
+  if (c.has("ttl_seconds")) {
+    auto ttl = c.optional_int("ttl_seconds", 1, max_cache_ttl);
+    if (!ttl)
+      c.fail("ttl_seconds", "must be an integer from 1 to 604800");
+    stored["ttl_seconds"] = *ttl;
+  }
+  a.cache_json = stored.dump();
 }
 
 /// The app's own guardrail rules, which may add to the org's or tighten
@@ -109,12 +142,14 @@ void apply_fields(const json_fields& f, storage::app_record& a,
 
 http_response handle_apps_create(request_context& ctx) {
   json_fields f{ctx.body, {"name", "description", "project_type", "env",
-                           "is_active", "metadata", "guardrails"}};
+                           "is_active", "metadata", "guardrails", "aliases",
+                           "cache"}};
   storage::app_record a;
   a.id = policy::uuid_v4();
   a.org_id = ctx.org->id;
   apply_fields(f, a, true);
   apply_guardrails(ctx, f, a);
+  apply_aliases_and_cache(f, a);
   // The slug comes from the name; clashes get -2, -3, ...
   auto base = policy::slugify(a.name);
   a.slug = base;
@@ -139,10 +174,11 @@ http_response handle_apps_get(request_context& ctx) {
 http_response handle_apps_update(request_context& ctx) {
   reject_immutable(ctx.body, {"id", "slug", "project_type"});
   json_fields f{ctx.body, {"name", "description", "env", "is_active",
-                           "metadata", "guardrails"}};
+                           "metadata", "guardrails", "aliases", "cache"}};
   auto a = find_app(ctx);
   apply_fields(f, a, false);
   apply_guardrails(ctx, f, a);
+  apply_aliases_and_cache(f, a);
   auto out = unwrap(ctx.svc.gw.put_app(ctx.org->id, a, false, ctx.who()));
   return json_response(200, app_view(out));
 }

@@ -67,6 +67,19 @@ http_response handle_apps_update(request_context& ctx);
 http_response handle_apps_delete(request_context& ctx);
 http_response handle_apps_info(request_context& ctx);
 
+// Model aliases of the org (alias_handlers.cpp).
+http_response handle_aliases_get(request_context& ctx);
+http_response handle_aliases_put(request_context& ctx);
+
+/// Reads one level's aliases from `value` (a JSON object): 400
+/// `invalid_request` naming `field` when malformed. Answers them as stored
+/// (a JSON object as text).
+std::string stored_aliases(const nlohmann::json& value,
+                           std::string_view field);
+
+// The response cache (cache_handlers.cpp).
+http_response handle_cache_delete(request_context& ctx);
+
 // Guardrail rules of the org (guardrail_handlers.cpp).
 http_response handle_guardrails_get(request_context& ctx);
 http_response handle_guardrails_put(request_context& ctx);

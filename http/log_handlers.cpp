@@ -46,6 +46,7 @@ json log_view(const storage::request_log_record& r, bool cost,
               {"team_id", opt(r.team_id)},
               {"provider", r.provider},
               {"model", r.model},
+              {"requested_model", opt(r.requested_model)},
               {"method", r.method},
               {"path", r.path},
               {"status", r.status},
@@ -59,7 +60,9 @@ json log_view(const storage::request_log_record& r, bool cost,
               {"ttft_ms", r.ttft_ms ? json(*r.ttft_ms) : json(nullptr)},
               {"session_id", opt(r.session_id)},
               {"end_user", opt(r.end_user)},
-              {"env", opt(r.env)}};
+              {"env", opt(r.env)},
+              {"cache", opt(r.cache)},
+              {"translated", opt(r.translated)}};
   out["metadata"] = r.metadata_json ? json::parse(*r.metadata_json, nullptr,
                                                   false)
                                     : json(nullptr);

@@ -62,8 +62,9 @@ void check_option_gates(const route& r, request_context& ctx,
     if (!ctx.body.contains(ptr))
       continue;
     auto& v = ctx.body.at(ptr);
-    // Leaving an option unset, or empty, needs no plan.
-    if (v.is_null() || (v.is_array() && v.empty()))
+    // Leaving an option unset, empty or off needs no plan.
+    if (v.is_null() || (v.is_array() && v.empty())
+        || (v.is_boolean() && !v.get<bool>()))
       continue;
     bool ok = g.feature ? policy::has_feature(plan, *g.feature)
                         : plan == policy::plan::enterprise;

@@ -22,6 +22,9 @@
 #include "policy/sse.hpp"
 #include "policy/text.hpp"
 #include "policy/time.hpp"
+#include "policy/translate_request.hpp"
+#include "policy/translate_response.hpp"
+#include "policy/translate_stream.hpp"
 #include "policy/usage.hpp"
 
 namespace gatehouse::http {
@@ -163,6 +166,39 @@ public:
     grant_ = std::move(a.permit);
     if (grant_.guardrails && !guard_request())
       return;
+    client_format_ = policy::client_format_of(req_.path);
+    if (!prepare_body())
+      return;
+    attempt(false);
+  }
+
+private:
+  const actors::upstream_target& target() const {
+    return grant_.targets[target_index_];
+  }
+
+  policy::api_format target_format() const {
+    return target().anthropic ? policy::api_format::anthropic
+                              : policy::api_format::openai;
+  }
+
+  /// Builds the body for the current target: translated when the client
+  /// speaks a chat API the target does not. False when the request was
+  /// answered (a request the translation refuses).
+  bool prepare_body() {
+    translating_ = client_format_ && *client_format_ != target_format();
+    if (translating_) {
+      auto r = policy::translate_request(
+        req_.body, *client_format_, target_format(),
+        grant_.rewrite_model ? std::optional{grant_.model} : std::nullopt,
+        px_.svc.cfg.max_json_depth);
+      if (!r) {
+        refuse_granted(r.error(), {});
+        return false;
+      }
+      body_ = std::move(r.value());
+      return true;
+    }
     if (grant_.inject_usage && !grant_.rewrite_model && info_.is_json_object
         && req_.body.find("\"stream_options\"") == std::string::npos)
       // The common case of a stream: no second parse to add one member.
@@ -173,12 +209,36 @@ public:
         req_.body, grant_.rewrite_model ? std::optional{grant_.model}
                                         : std::nullopt,
         grant_.inject_usage, px_.svc.cfg.max_json_depth);
-    attempt(false);
+    return true;
   }
 
-private:
-  const actors::upstream_target& target() const {
-    return grant_.targets[target_index_];
+  /// Translates a whole answer into the client's format: a 2xx JSON
+  /// answer as an answer, any other as an error. False when the answer
+  /// was replaced by a refusal (one that cannot be translated).
+  bool translate_answer(http_response& res) {
+    auto limit = static_cast<std::size_t>(px_.svc.cfg.max_usage_parse_bytes);
+    if (res.status >= 200 && res.status <= 299) {
+      auto r = res.body.size() > limit
+                 ? policy::outcome<std::string>{policy::make_problem(
+                     errc::upstream_error, "the provider's answer is too "
+                                           "large to translate")}
+                 : policy::translate_response(
+                     res.body, target_format(), *client_format_,
+                     px_.svc.now_ms() / 1000, px_.svc.cfg.max_json_depth);
+      if (!r) {
+        auto p = r.error();
+        p.message = "provider '" + target().provider + "': " + p.message;
+        refuse_granted(p, policy::usage_from_body(res.body));
+        return false;
+      }
+      res.body = std::move(r.value());
+    } else {
+      res.body = policy::translate_error_body(
+        std::string_view{res.body}.substr(0, limit), target_format(),
+        *client_format_, res.status, px_.svc.cfg.max_json_depth);
+    }
+    res.content_type = "application/json";
+    return true;
   }
 
   // -- guardrails ----------------------------------------------------------
@@ -282,6 +342,8 @@ private:
     retried_ = false;
     buffer_.clear();
     head_.reset();
+    if (client_format_ && !prepare_body())
+      return true; // answered: the translation refused the request
     attempt(false);
     return true;
   }
@@ -333,11 +395,16 @@ private:
     auto r = std::make_shared<bhttp::request<bhttp::string_body>>();
     r->version(11);
     r->method_string(req_.method);
-    r->target(t.base_path + req_.target);
+    if (translating_)
+      r->target(t.base_path + std::string{policy::chat_path(target_format())});
+    else
+      r->target(t.base_path + req_.target);
     for (auto& field : req_.headers) {
       const std::string& name = field.first;
       if (hop_header(name) || starts_with_ci(name, "x-gatehouse-")
           || name == "accept-encoding")
+        continue;
+      if (translating_ && !t.anthropic && starts_with_ci(name, "anthropic-"))
         continue;
       if (!t.passthrough && client_credential(name, t.auth_header))
         continue;
@@ -349,6 +416,9 @@ private:
     if (!t.passthrough && !t.auth_value.empty())
       r->set(t.auth_header, t.auth_value);
     r->set(bhttp::field::host, host_header(t));
+    if (translating_ && t.anthropic && r->find("anthropic-version") == r->end())
+      r->set("anthropic-version",
+             std::string{policy::default_anthropic_version});
     // Usage is read from every answer: it must arrive uncompressed.
     r->set(bhttp::field::accept_encoding, "identity");
     r->body() = body_;
@@ -467,6 +537,8 @@ private:
       res.headers.emplace_back(std::string{name}, std::string{f.value()});
     }
     res.headers.emplace_back("X-Gatehouse-Provider", target().provider);
+    if (grant_.requested_model)
+      res.headers.emplace_back("X-Gatehouse-Model", grant_.model);
     return res;
   }
 
@@ -530,6 +602,10 @@ private:
     auto msg = whole_->release();
     auto res = answer_head(msg.base());
     res.body = std::move(msg.body());
+    if (translating_ && !translate_answer(res)) {
+      recycle(msg.keep_alive());
+      return;
+    }
     // A bigger answer is relayed whole but not read: its usage is
     // estimated.
     auto usage = res.body.size() <= static_cast<std::size_t>(
@@ -562,6 +638,9 @@ private:
     stream_.emplace(std::move(*head_));
     head_.reset();
     stream_->body_limit(boost::none);
+    if (translating_)
+      translator_.emplace(target_format(), *client_format_,
+                          px_.svc.now_ms() / 1000, px_.svc.cfg.max_json_depth);
     relay_ = px_.svc.gw.open_stream();
     chunk_.resize(stream_piece_bytes);
     px_.svc.gw.metrics().stream_opened();
@@ -682,16 +761,37 @@ private:
   /// `pending_` for the stream actor, which counts them.
   std::string relay_events(std::vector<policy::sse_event>& events) {
     std::string out;
-    for (auto& ev : events) {
-      if (!(grant_.inject_usage && policy::is_usage_only_chunk(ev)))
-        out += ev.raw;
-      pending_bytes_ += ev.raw.size();
+    if (translator_) {
+      // The client gets the translation; the upstream's own events are
+      // counted (a translated start reports usage before it is known).
+      std::vector<policy::sse_event> translated;
+      for (auto& ev : events) {
+        translator_->on_event(ev, translated);
+        pending_bytes_ += ev.raw.size();
+      }
+      out = client_bytes(translated);
+    } else {
+      for (auto& ev : events) {
+        if (!(grant_.inject_usage && policy::is_usage_only_chunk(ev)))
+          out += ev.raw;
+        pending_bytes_ += ev.raw.size();
+      }
     }
     if (pending_.empty())
       pending_ = std::move(events);
     else
       pending_.insert(pending_.end(), std::make_move_iterator(events.begin()),
                       std::make_move_iterator(events.end()));
+    return out;
+  }
+
+  /// The bytes of translated events for the client, without the
+  /// usage-only chunk it did not ask for.
+  std::string client_bytes(const std::vector<policy::sse_event>& events) {
+    std::string out;
+    for (auto& ev : events)
+      if (!(grant_.inject_usage && policy::is_usage_only_chunk(ev)))
+        out += ev.raw;
     return out;
   }
 
@@ -750,6 +850,11 @@ private:
     std::vector<policy::sse_event> events;
     sse_.finish(events);
     auto tail = std::move(last) + relay_events(events);
+    if (translator_ && !cancelled_ && !cut_) {
+      std::vector<policy::sse_event> closing;
+      translator_->finish(closing);
+      tail += client_bytes(closing);
+    }
     client_->finish_stream(cancelled_ ? std::string{} : std::move(tail));
     auto self = shared_from_this();
     relay_->finish(std::move(pending_), [self](actors::stream_summary sum) {
@@ -785,6 +890,7 @@ private:
     log.user_id = grant_.user_id;
     log.provider = target().provider;
     log.model = grant_.model;
+    log.requested_model = grant_.requested_model;
     log.method = req_.method;
     log.path = req_.path;
     log.env = grant_.env;
@@ -809,6 +915,9 @@ private:
       log.response_body = response_body;
     if (!hits_.empty())
       record_hits(log);
+    if (translating_)
+      log.translated =
+        policy::translation_label(*client_format_, target_format());
     log.created_at = policy::rfc3339_ms(started_ms_);
     s.reserved_micros = grant_.reserved_micros;
     s.ledger = grant_.ledger;
@@ -836,6 +945,12 @@ private:
   /// The read buffer of a stream (absent for whole answers).
   std::vector<char> chunk_;
   policy::sse_parser sse_;
+  /// The client's chat format (`/v1/chat/completions`, `/v1/messages`).
+  std::optional<policy::api_format> client_format_;
+  /// The current target speaks the other format: the request, the answer
+  /// and the stream are translated.
+  bool translating_ = false;
+  std::optional<policy::stream_translator> translator_;
   std::shared_ptr<actors::stream_relay> relay_;
   /// Events relayed but not yet handed to the stream actor, and their size.
   std::vector<policy::sse_event> pending_;

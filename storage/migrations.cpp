@@ -306,6 +306,27 @@ const std::vector<migration>& migrations() {
       "ALTER TABLE apps ADD COLUMN guardrails TEXT NOT NULL DEFAULT '[]'",
       "ALTER TABLE api_keys ADD COLUMN guardrails TEXT NOT NULL DEFAULT '[]'",
       "ALTER TABLE request_logs ADD COLUMN guardrails TEXT"}},
+    {7,
+     "model aliases of orgs and apps; the model a request named on its log",
+     // Aliases are JSON objects {"alias": "target"} ('{}': none); a log's
+     // requested_model is the client's model when an alias replaced it,
+     // NULL otherwise.
+     {"ALTER TABLE orgs ADD COLUMN aliases TEXT NOT NULL DEFAULT '{}'",
+      "ALTER TABLE apps ADD COLUMN aliases TEXT NOT NULL DEFAULT '{}'",
+      "ALTER TABLE request_logs ADD COLUMN requested_model TEXT"}},
+    {8,
+     "response cache settings of apps; cache outcome on request logs",
+     // An app's cache is a JSON object {"enabled", "ttl_seconds"} ('{}':
+     // off); a log's cache is 'hit' or 'miss', NULL when not cached.
+     {"ALTER TABLE apps ADD COLUMN cache TEXT NOT NULL DEFAULT '{}'",
+      "ALTER TABLE request_logs ADD COLUMN cache TEXT"}},
+    {9,
+     "API formats of providers; format translation on request logs",
+     // A provider's format is 'openai' or 'anthropic' (NULL: derived from
+     // its name and base URL); a log's translated is e.g.
+     // 'openai->anthropic', NULL when the request was not translated.
+     {"ALTER TABLE providers ADD COLUMN format TEXT",
+      "ALTER TABLE request_logs ADD COLUMN translated TEXT"}},
   };
   return all;
 }

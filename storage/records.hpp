@@ -22,6 +22,9 @@ struct org_record {
   std::string created_at;
   /// The org's guardrail rules: a JSON array, `[]` for none.
   std::string guardrails_json = "[]";
+  /// The org's model aliases: a JSON object of names to models, `{}` for
+  /// none.
+  std::string aliases_json = "{}";
 };
 
 /// A user account; one user may belong to several organizations.
@@ -147,6 +150,9 @@ struct provider_record {
   bool is_default = false;
   std::string created_at;
   std::string updated_at;
+  /// The API format it speaks, "openai" or "anthropic"; nullopt: derived
+  /// from its name and base URL (policy::default_provider_format).
+  std::optional<std::string> format;
 };
 
 /// One proxied request, as logged.
@@ -186,6 +192,14 @@ struct request_log_record {
   /// The guardrail rules that matched: a JSON array of
   /// `{rule, action, count}`; nullopt when none did.
   std::optional<std::string> guardrails_json;
+  /// The client's model when an alias replaced it (`model` is then the
+  /// alias's target); nullopt when no alias applied.
+  std::optional<std::string> requested_model;
+  /// "hit" or "miss" when the response cache was asked; nullopt otherwise.
+  std::optional<std::string> cache;
+  /// The formats translated between, e.g. "openai->anthropic"; nullopt
+  /// when the request was relayed in its own format.
+  std::optional<std::string> translated;
   /// RFC 3339 UTC with milliseconds, "2026-11-23T13:16:20.042Z", so that
   /// the text sorts in time order.
   std::string created_at;
@@ -260,6 +274,10 @@ struct app_record {
   std::string created_at;
   /// The app's guardrail rules: a JSON array, `[]` for none.
   std::string guardrails_json = "[]";
+  /// The app's model aliases: a JSON object, `{}` for none.
+  std::string aliases_json = "{}";
+  /// The app's response cache: `{"enabled", "ttl_seconds"}`, `{}` for off.
+  std::string cache_json = "{}";
 };
 
 } // namespace gatehouse::storage

@@ -73,9 +73,10 @@ std::vector<org_record> store::list_orgs() {
 bool store::update_org(const org_record& org, const audit_record& audit) {
   return change_audited(db_,
                         "UPDATE orgs SET name = $2, settings = $3, "
-                        "guardrails = $4 WHERE id = $1 RETURNING id",
+                        "guardrails = $4, aliases = $5 WHERE id = $1 "
+                        "RETURNING id",
                         {org.id, org.name, org.settings_json,
-                         org.guardrails_json},
+                         org.guardrails_json, org.aliases_json},
                         audit);
 }
 

@@ -104,7 +104,8 @@ const std::vector<std::string> log_column_names = {
   "cost_micros", "usage_estimated", "unpriced",  "latency_ms",
   "ttft_ms",    "stream",        "session_id",   "end_user",
   "metadata",   "env",           "request_body", "response_body",
-  "created_at", "guardrails"};
+  "created_at", "guardrails",  "requested_model", "cache",
+  "translated"};
 
 /// log_column_names as a list for SELECT.
 const std::string log_columns = [] {
@@ -183,6 +184,9 @@ void append_log(const request_log_record& l, params& args) {
   args.push_back(clean(l.response_body));
   args.push_back(clean(l.created_at));
   args.push_back(clean(l.guardrails_json));
+  args.push_back(clean(l.requested_model));
+  args.push_back(clean(l.cache));
+  args.push_back(clean(l.translated));
 }
 
 request_log_record read_log(const row& r) {
@@ -217,6 +221,9 @@ request_log_record read_log(const row& r) {
   l.response_body = r.opt_text(27);
   l.created_at = r.text(28);
   l.guardrails_json = r.opt_text(29);
+  l.requested_model = r.opt_text(30);
+  l.cache = r.opt_text(31);
+  l.translated = r.opt_text(32);
   return l;
 }
 

@@ -9,7 +9,7 @@
 namespace gatehouse::storage::detail {
 
 const std::string org_columns = "o.id, o.slug, o.name, o.plan, o.settings, "
-                                "o.created_at, o.guardrails";
+                                "o.created_at, o.guardrails, o.aliases";
 
 const std::string user_columns = "id, email, display_name, password_hash, "
                                  "created_at";
@@ -91,6 +91,7 @@ org_record read_org(const row& r, std::size_t at) {
   o.settings_json = r.text(at + 4);
   o.created_at = r.text(at + 5);
   o.guardrails_json = r.text(at + 6);
+  o.aliases_json = r.text(at + 7);
   return o;
 }
 
@@ -163,9 +164,9 @@ std::vector<std::string> key_hashes(const rows& rs) {
 
 void insert_org_row(database& db, const org_record& o) {
   db.exec("INSERT INTO orgs (id, slug, name, plan, settings, created_at, "
-          "guardrails) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+          "guardrails, aliases) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
           {o.id, o.slug, o.name, o.plan, o.settings_json, o.created_at,
-           o.guardrails_json});
+           o.guardrails_json, o.aliases_json});
 }
 
 void insert_user_row(database& db, const user_record& u) {

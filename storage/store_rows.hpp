@@ -36,7 +36,7 @@ extern const std::string membership_columns;
 constexpr std::size_t membership_width = 10;
 
 /// The number of org_columns, for readers of joined rows.
-constexpr std::size_t org_width = 7;
+constexpr std::size_t org_width = 8;
 
 /// The columns of `api_keys`.
 extern const std::string key_columns;

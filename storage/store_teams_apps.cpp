@@ -19,7 +19,7 @@ const std::string team_columns = "id, org_id, name, description, "
 
 const std::string app_columns
   = "id, org_id, name, slug, description, project_type, env, is_active, "
-    "metadata, created_at, guardrails";
+    "metadata, created_at, guardrails, aliases, cache";
 
 team_record read_team(const row& r) {
   team_record t;
@@ -45,6 +45,8 @@ app_record read_app(const row& r) {
   a.metadata_json = r.text(8);
   a.created_at = r.text(9);
   a.guardrails_json = r.text(10);
+  a.aliases_json = r.text(11);
+  a.cache_json = r.text(12);
   return a;
 }
 
@@ -176,10 +178,11 @@ std::vector<api_key_record> store::list_team_keys(const std::string& org_id,
 
 void store::insert_app(const app_record& a) {
   db_.exec("INSERT INTO apps (" + app_columns
-             + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+               "$13)",
            {a.id, a.org_id, a.name, a.slug, a.description, a.project_type,
             a.env, a.is_active, a.metadata_json, a.created_at,
-            a.guardrails_json});
+            a.guardrails_json, a.aliases_json, a.cache_json});
 }
 
 void store::insert_app(const app_record& app, const audit_record& audit) {
@@ -219,10 +222,11 @@ bool store::update_app(const app_record& a, const audit_record& audit) {
   return change_audited(db_,
                         "UPDATE apps SET name = $3, description = $4, "
                         "env = $5, is_active = $6, metadata = $7, "
-                        "guardrails = $8 "
+                        "guardrails = $8, aliases = $9, cache = $10 "
                         "WHERE org_id = $1 AND id = $2 RETURNING id",
                         {a.org_id, a.id, a.name, a.description, a.env,
-                         a.is_active, a.metadata_json, a.guardrails_json},
+                         a.is_active, a.metadata_json, a.guardrails_json,
+                         a.aliases_json, a.cache_json},
                         audit);
 }
 

@@ -30,9 +30,9 @@ bool operator==(const problem& a, const problem& b) {
 namespace gatehouse::storage {
 bool operator==(const org_record& a, const org_record& b) {
   return std::tie(a.id, a.slug, a.name, a.plan, a.settings_json, a.created_at,
-                  a.guardrails_json)
+                  a.guardrails_json, a.aliases_json)
          == std::tie(b.id, b.slug, b.name, b.plan, b.settings_json,
-                     b.created_at, b.guardrails_json);
+                     b.created_at, b.guardrails_json, b.aliases_json);
 }
 bool operator==(const api_key_record& a, const api_key_record& b) {
   return std::tie(a.id, a.org_id, a.user_id, a.name, a.key_hash, a.key_prefix,
@@ -50,11 +50,11 @@ bool operator==(const provider_record& a, const provider_record& b) {
   return std::tie(a.id, a.org_id, a.name, a.base_url, a.auth_mode,
                   a.api_key_encrypted, a.api_key_last4, a.auth_header,
                   a.auth_scheme, a.fallback, a.is_default, a.created_at,
-                  a.updated_at)
+                  a.updated_at, a.format)
          == std::tie(b.id, b.org_id, b.name, b.base_url, b.auth_mode,
                      b.api_key_encrypted, b.api_key_last4, b.auth_header,
                      b.auth_scheme, b.fallback, b.is_default, b.created_at,
-                     b.updated_at);
+                     b.updated_at, b.format);
 }
 bool operator==(const price_override& a, const price_override& b) {
   return std::tie(a.model, a.input_micros_per_mtok, a.output_micros_per_mtok)
@@ -70,10 +70,12 @@ bool operator==(const team_record& a, const team_record& b) {
 bool operator==(const app_record& a, const app_record& b) {
   return std::tie(a.id, a.org_id, a.name, a.slug, a.description,
                   a.project_type, a.env, a.is_active, a.metadata_json,
-                  a.created_at, a.guardrails_json)
+                  a.created_at, a.guardrails_json, a.aliases_json,
+                  a.cache_json)
          == std::tie(b.id, b.org_id, b.name, b.slug, b.description,
                      b.project_type, b.env, b.is_active, b.metadata_json,
-                     b.created_at, b.guardrails_json);
+                     b.created_at, b.guardrails_json, b.aliases_json,
+                     b.cache_json);
 }
 bool operator==(const request_log_record& a, const request_log_record& b) {
   return std::tie(a.id, a.org_id, a.request_id, a.key_id, a.key_prefix,
@@ -82,7 +84,8 @@ bool operator==(const request_log_record& a, const request_log_record& b) {
                   a.tokens_out, a.cost_micros, a.usage_estimated, a.unpriced,
                   a.latency_ms, a.ttft_ms, a.stream, a.session_id, a.end_user,
                   a.metadata_json, a.env, a.request_body, a.response_body,
-                  a.created_at, a.guardrails_json)
+                  a.created_at, a.guardrails_json, a.translated,
+                  a.requested_model, a.cache)
          == std::tie(b.id, b.org_id, b.request_id, b.key_id, b.key_prefix,
                      b.app_id, b.team_id, b.user_id, b.provider, b.model,
                      b.method, b.path, b.status, b.error_code, b.tokens_in,
@@ -90,7 +93,8 @@ bool operator==(const request_log_record& a, const request_log_record& b) {
                      b.unpriced, b.latency_ms, b.ttft_ms, b.stream,
                      b.session_id, b.end_user, b.metadata_json, b.env,
                      b.request_body, b.response_body, b.created_at,
-                     b.guardrails_json);
+                     b.guardrails_json, b.translated, b.requested_model,
+                     b.cache);
 }
 bool operator==(const usage_delta& a, const usage_delta& b) {
   return std::tie(a.org_id, a.scope_type, a.scope_id, a.month, a.requests,
@@ -119,8 +123,9 @@ bool operator==(const key_verdict& a, const key_verdict& b) {
                      b.app_id, b.team_id, b.rate_limit_rpm);
 }
 bool operator==(const org_update& a, const org_update& b) {
-  return std::tie(a.name, a.settings_json, a.guardrails_json)
-         == std::tie(b.name, b.settings_json, b.guardrails_json);
+  return std::tie(a.name, a.settings_json, a.guardrails_json, a.aliases_json)
+         == std::tie(b.name, b.settings_json, b.guardrails_json,
+                     b.aliases_json);
 }
 bool operator==(const limit_decision& a, const limit_decision& b) {
   return std::tie(a.allowed, a.retry_after_s)
@@ -128,26 +133,30 @@ bool operator==(const limit_decision& a, const limit_decision& b) {
 }
 bool operator==(const proxy_request& a, const proxy_request& b) {
   return std::tie(a.key_hash, a.path, a.provider_header, a.model, a.stream,
-                  a.client_wants_usage, a.prompt_chars, a.max_tokens, a.now_s,
-                  a.now_ms)
+                  a.client_wants_usage, a.prompt_chars, a.max_tokens,
+                  a.cache, a.cache_ttl_s, a.cache_missed, a.now_s, a.now_ms)
          == std::tie(b.key_hash, b.path, b.provider_header, b.model, b.stream,
                      b.client_wants_usage, b.prompt_chars, b.max_tokens,
-                     b.now_s, b.now_ms);
+                     b.cache, b.cache_ttl_s, b.cache_missed, b.now_s,
+                     b.now_ms);
 }
 bool operator==(const upstream_target& a, const upstream_target& b) {
   return std::tie(a.provider, a.scheme, a.host, a.port, a.base_path,
-                  a.passthrough, a.auth_header, a.auth_value)
+                  a.passthrough, a.auth_header, a.auth_value, a.anthropic)
          == std::tie(b.provider, b.scheme, b.host, b.port, b.base_path,
-                     b.passthrough, b.auth_header, b.auth_value);
+                     b.passthrough, b.auth_header, b.auth_value,
+                     b.anthropic);
 }
 /// The ledger is node-local and does not travel.
 bool operator==(const grant& a, const grant& b) {
   return std::tie(a.org_id, a.key_id, a.key_prefix, a.app_id, a.team_id,
                   a.user_id, a.targets, a.scopes, a.model, a.rewrite_model,
-                  a.inject_usage, a.log_bodies, a.env, a.reserved_micros)
+                  a.requested_model, a.inject_usage, a.log_bodies, a.env,
+                  a.reserved_micros, a.cache_asked, a.cache_ttl_s)
          == std::tie(b.org_id, b.key_id, b.key_prefix, b.app_id, b.team_id,
                      b.user_id, b.targets, b.scopes, b.model, b.rewrite_model,
-                     b.inject_usage, b.log_bodies, b.env, b.reserved_micros);
+                     b.requested_model, b.inject_usage, b.log_bodies, b.env,
+                     b.reserved_micros, b.cache_asked, b.cache_ttl_s);
 }
 bool operator==(const authorization& a, const authorization& b) {
   return std::tie(a.ok, a.denial, a.permit, a.deferred)
@@ -280,6 +289,9 @@ storage::request_log_record full_log() {
   r.response_body = "";
   r.created_at = "2026-12-05T05:00:00.042Z";
   r.guardrails_json = R"([{"rule":"pii","action":"redact","count":2}])";
+  r.translated = "openai->anthropic";
+  r.requested_model = "fast";
+  r.cache = "hit";
   return r;
 }
 
@@ -317,6 +329,7 @@ upstream_target full_target() {
   t.passthrough = true;
   t.auth_header = "Authorization";
   t.auth_value = "Bearer " + utf8;
+  t.anthropic = true;
   return t;
 }
 
@@ -382,6 +395,8 @@ CAF_TEST(org updates) {
   check(org_update{std::nullopt, std::string{R"({"log_bodies":true})"}});
   check(org_update{utf8, std::string{"{}"}});
   check(org_update{std::nullopt, std::nullopt, std::string{"[]"}});
+  check(org_update{std::nullopt, std::nullopt, std::nullopt,
+                   std::string{R"({"fast":"openai/gpt-4o-mini"})"}});
 }
 
 CAF_TEST(limit decisions) {
@@ -401,6 +416,9 @@ CAF_TEST(proxy requests) {
   r.client_wants_usage = true;
   r.prompt_chars = max64;
   r.max_tokens = min64;
+  r.cache = 2;
+  r.cache_ttl_s = 604'800;
+  r.cache_missed = true;
   r.now_s = -1;
   r.now_ms = max64;
   check(r);
@@ -427,6 +445,9 @@ CAF_TEST(authorizations and their grants) {
   g.scopes = {"model:gpt-4o", utf8};
   g.model = "gpt-4o";
   g.rewrite_model = true;
+  g.requested_model = utf8;
+  g.cache_asked = true;
+  g.cache_ttl_s = 86'400;
   g.inject_usage = true;
   g.log_bodies = true;
   g.env = "staging";
@@ -500,6 +521,9 @@ CAF_TEST(org records) {
                             "2026-12-05T05:00:00Z",
                             R"([{"name":"s","detector":"secret"}])"});
   check(storage::org_record{"", "", "", "", "", "", ""});
+  check(storage::org_record{"org-1", "acme", "Acme", "free", "{}",
+                            "2026-12-05T05:00:00Z", "[]",
+                            R"({"fast":"openai/gpt-4o-mini"})"});
 }
 
 CAF_TEST(provider records) {
@@ -518,6 +542,7 @@ CAF_TEST(provider records) {
   p.is_default = true;
   p.created_at = "2026-12-05T05:00:00Z";
   p.updated_at = "";
+  p.format = "anthropic";
   check(p);
 }
 
@@ -542,6 +567,8 @@ CAF_TEST(app records) {
   a.metadata_json = R"({"k":[1,2]})";
   a.created_at = "2026-12-05T05:00:00Z";
   a.guardrails_json = R"([{"name":"e","detector":"email","action":"flag"}])";
+  a.aliases_json = R"({"fast":"gpt-4o-mini"})";
+  a.cache_json = R"({"enabled":true,"ttl_seconds":60})";
   check(a);
 }
 

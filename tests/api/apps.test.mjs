@@ -25,7 +25,7 @@ after(async () => {
   assert.equal(code, 0, 'gatehouse must exit 0 on SIGTERM');
 });
 
-const APP_FIELDS = ['created_at', 'description', 'env', 'guardrails', 'id', 'is_active', 'metadata', 'name',
+const APP_FIELDS = ['aliases', 'cache', 'created_at', 'description', 'env', 'guardrails', 'id', 'is_active', 'metadata', 'name',
   'project_type', 'slug'];
 
 function assertApp(a, expected = {}) {

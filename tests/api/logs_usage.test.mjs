@@ -25,9 +25,9 @@ after(async () => {
   assert.equal(code, 0, 'gatehouse must exit 0 on SIGTERM');
 });
 
-const LOG_FIELDS = ['app_id', 'created_at', 'end_user', 'env', 'error_code', 'guardrails', 'id', 'key_id', 'key_prefix',
+const LOG_FIELDS = ['app_id', 'cache', 'created_at', 'end_user', 'env', 'error_code', 'guardrails', 'id', 'key_id', 'key_prefix',
   'latency_ms',
-  'metadata', 'method', 'model', 'path', 'provider', 'request_id', 'session_id', 'status', 'stream', 'team_id',
+  'metadata', 'method', 'model', 'path', 'provider', 'request_id', 'requested_model', 'session_id', 'status', 'stream', 'team_id',
   'tokens_in', 'tokens_out', 'ttft_ms', 'unpriced', 'usage_estimated'];
 
 /// An org with providers `openai` and `anthropic` on the mock (and `dead`
@@ -91,6 +91,7 @@ describe('log entries', () => {
       provider: 'openai', model: 'gpt-4o-mini', method: 'POST', path: '/v1/chat/completions', status: 200,
       error_code: null, stream: false, tokens_in: 10, tokens_out: 20, usage_estimated: false, unpriced: false,
       session_id: null, end_user: null, metadata: null, env: null, guardrails: [],
+      requested_model: null, cache: null,
     });
     assert.equal(typeof entry.latency_ms, 'number');
     assert.ok(entry.latency_ms >= 0);
