@@ -14,6 +14,7 @@
 #include "policy/ssrf.hpp"
 #include "policy/text.hpp"
 #include "policy/time.hpp"
+#include "policy/translate.hpp"
 #include "policy/validate.hpp"
 #include "storage/secrets.hpp"
 #include "storage/store.hpp"
@@ -94,7 +95,7 @@ void seal_key(const request_context& ctx, storage::provider_record& rec,
 void apply_fields(const request_context& ctx, const json_fields& f,
                   storage::provider_record& rec, bool creating) {
   for (auto name : {"base_url", "auth_mode", "auth_header", "auth_scheme",
-                    "api_key", "fallback"})
+                    "api_key", "fallback", "format"})
     if (f.is_null(name))
       f.fail(name, "must not be null");
   if (f.has("base_url") || creating) {
@@ -124,6 +125,11 @@ void apply_fields(const request_context& ctx, const json_fields& f,
   }
   if (f.has("fallback"))
     rec.fallback = fallback_list(f);
+  if (auto format = f.optional_string("format")) {
+    if (!policy::parse_api_format(*format))
+      f.fail("format", "must be 'openai' or 'anthropic'");
+    rec.format = *format;
+  }
   auto key = f.optional_string("api_key");
   if (rec.auth_mode == "passthrough") {
     if (key)
@@ -148,7 +154,7 @@ void apply_fields(const request_context& ctx, const json_fields& f,
 
 http_response handle_providers_create(request_context& ctx) {
   json_fields f{ctx.body, {"name", "base_url", "auth_mode", "api_key",
-                           "auth_header", "auth_scheme", "fallback"}};
+                           "auth_header", "auth_scheme", "fallback", "format"}};
   storage::provider_record rec;
   rec.name = f.required_string("name");
   if (auto err = policy::validate_provider_name(rec.name))
@@ -185,7 +191,7 @@ http_response handle_providers_get(request_context& ctx) {
 http_response handle_providers_update(request_context& ctx) {
   reject_immutable(ctx.body, {"id", "name"});
   json_fields f{ctx.body, {"base_url", "auth_mode", "api_key", "auth_header",
-                           "auth_scheme", "fallback"}};
+                           "auth_scheme", "fallback", "format"}};
   auto rec = ctx.db().find_provider(ctx.org->id, ctx.param("name"));
   if (!rec)
     throw api_error(errc::not_found,

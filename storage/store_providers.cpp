@@ -16,7 +16,7 @@ namespace {
 const std::string provider_columns
   = "id, org_id, name, base_url, auth_mode, api_key_encrypted, "
     "api_key_last4, auth_header, auth_scheme, fallback, is_default, "
-    "created_at, updated_at";
+    "created_at, updated_at, format";
 
 provider_record read_provider(const row& r) {
   provider_record p;
@@ -33,6 +33,7 @@ provider_record read_provider(const row& r) {
   p.is_default = r.boolean(10);
   p.created_at = r.text(11);
   p.updated_at = r.text(12);
+  p.format = r.opt_text(13);
   return p;
 }
 
@@ -79,11 +80,11 @@ void store::insert_provider(const provider_record& p,
       clear_default_provider(db_, p.org_id);
     db_.exec("INSERT INTO providers (" + provider_columns
                + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-                 "$12, $13)",
+                 "$12, $13, $14)",
              {p.id, p.org_id, p.name, p.base_url, p.auth_mode,
               p.api_key_encrypted, p.api_key_last4, p.auth_header,
               p.auth_scheme, encode_names(p.fallback), p.is_default,
-              p.created_at, p.updated_at});
+              p.created_at, p.updated_at, p.format});
   });
 }
 
@@ -97,11 +98,11 @@ bool store::update_provider(const provider_record& p,
     return false;
   db_.exec("UPDATE providers SET name = $3, base_url = $4, auth_mode = $5, "
            "api_key_encrypted = $6, api_key_last4 = $7, auth_header = $8, "
-           "auth_scheme = $9, fallback = $10, updated_at = $11 "
-           "WHERE org_id = $1 AND id = $2",
+           "auth_scheme = $9, fallback = $10, updated_at = $11, "
+           "format = $12 WHERE org_id = $1 AND id = $2",
            {p.org_id, p.id, p.name, p.base_url, p.auth_mode,
             p.api_key_encrypted, p.api_key_last4, p.auth_header, p.auth_scheme,
-            encode_names(p.fallback), p.updated_at});
+            encode_names(p.fallback), p.updated_at, p.format});
   auto old_name = old.front().text(0);
   if (old_name != p.name)
     rewrite_fallbacks(db_, p.org_id, old_name, p.name);

@@ -28,17 +28,18 @@ after(async () => {
 const LOG_FIELDS = ['app_id', 'cache', 'created_at', 'end_user', 'env', 'error_code', 'guardrails', 'id', 'key_id', 'key_prefix',
   'latency_ms',
   'metadata', 'method', 'model', 'path', 'provider', 'request_id', 'requested_model', 'session_id', 'status', 'stream', 'team_id',
-  'tokens_in', 'tokens_out', 'ttft_ms', 'unpriced', 'usage_estimated'];
+  'tokens_in', 'tokens_out', 'translated', 'ttft_ms', 'unpriced', 'usage_estimated'];
 
 /// An org with providers `openai` and `anthropic` on the mock (and `dead`
-/// on a closed port when asked).
+/// on a closed port when asked). The mock answers every API; `anthropic` is
+/// declared OpenAI-format so that chat completions reach it untranslated.
 async function setup({ plan = 'free', dead = false } = {}) {
   const s = await signup(gh);
   if (plan !== 'free') await setPlan(gh, s.org.id, plan);
   await createProvider(gh, s, { name: 'openai', base_url: `${mock.url}/p/openai`, api_key: `sk-up-${hex(16)}` });
   await createProvider(gh, s, {
     name: 'anthropic', base_url: `${mock.url}/p/anthropic`, api_key: `sk-up-${hex(16)}`,
-    auth_header: 'x-api-key', auth_scheme: '',
+    auth_header: 'x-api-key', auth_scheme: '', format: 'openai',
   });
   if (dead) await createProvider(gh, s, { name: 'dead', base_url: await closedPortUrl(), api_key: `sk-up-${hex(16)}` });
   const keys = expectOk(await gh.api('GET', '/api/v1/keys', { token: s.token })).keys;
@@ -91,7 +92,7 @@ describe('log entries', () => {
       provider: 'openai', model: 'gpt-4o-mini', method: 'POST', path: '/v1/chat/completions', status: 200,
       error_code: null, stream: false, tokens_in: 10, tokens_out: 20, usage_estimated: false, unpriced: false,
       session_id: null, end_user: null, metadata: null, env: null, guardrails: [],
-      requested_model: null, cache: null,
+      requested_model: null, cache: null, translated: null,
     });
     assert.equal(typeof entry.latency_ms, 'number');
     assert.ok(entry.latency_ms >= 0);
@@ -121,9 +122,12 @@ describe('log entries', () => {
   });
 
   test('an Anthropic request: input and output tokens', async () => {
+    const format = (f) => gh.api('PUT', '/api/v1/providers/anthropic', { token: s.token, body: { format: f } });
+    expectOk(await format('anthropic'));
     const res = await gh.api('POST', '/v1/messages', {
       key: s.apiKey, body: { model: 'claude-3-5-haiku-latest', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] },
     });
+    expectOk(await format('openai'));
     assert.equal(res.status, 200);
     const entry = await waitForLog(gh, s, rid(res));
     assert.equal(entry.provider, 'anthropic');

@@ -30,7 +30,7 @@ after(async () => {
 });
 
 const PROVIDER_FIELDS = ['api_key_last4', 'auth_header', 'auth_mode', 'auth_scheme', 'base_url', 'created_at',
-  'fallback', 'has_api_key', 'id', 'is_default', 'name', 'updated_at'];
+  'fallback', 'format', 'has_api_key', 'id', 'is_default', 'name', 'updated_at'];
 
 function providerKey(tag = 'prov') {
   const key = `sk-${tag}-${hex(20)}`;

@@ -118,7 +118,12 @@ describe('key authentication', () => {
 describe('provider selection', () => {
   let org;
   before(async () => {
-    org = await orgWith(['openai', 'anthropic', 'other', 'google', 'mistral'], { plan: 'enterprise' });
+    // The mock answers every API: its `anthropic` is declared OpenAI-format
+    // so that chat completions reach it as they are (format translation has
+    // its own tests).
+    org = await orgWith(['openai', 'anthropic', 'other', 'google', 'mistral'], {
+      plan: 'enterprise', extra: { anthropic: { format: 'openai' } },
+    });
     assert.deepEqual(expectOk(await gh.api('PUT', '/api/v1/providers/default', {
       token: org.s.token, body: { provider_name: 'other' },
     })), { default_provider: 'other' });
@@ -187,8 +192,11 @@ describe('provider selection', () => {
       assert.ok(rec, `nothing reached the mock: ${res.status} ${res.text}`);
       assert.equal(rec.label, expected);
       assert.equal(res.headers['x-gatehouse-provider'], expected);
-      assert.equal(rec.path, p);
-      assert.equal(rec.text, raw, 'the body is relayed untouched');
+      // Every provider here is OpenAI-format: Anthropic requests are
+      // translated.
+      const translated = p === '/v1/messages';
+      assert.equal(rec.path, translated ? '/v1/chat/completions' : p);
+      if (!translated) assert.equal(rec.text, raw, 'the body is relayed untouched');
     });
   }
 
@@ -200,7 +208,8 @@ describe('provider selection', () => {
   });
 
   test('auto-detection needs a provider of that name; else the default', async () => {
-    const o = await orgWith(['other']);
+    // Enterprise: /v1/messages to the OpenAI-format `other` is translated.
+    const o = await orgWith(['other'], { plan: 'enterprise' });
     for (const model of ['gpt-4o-mini', 'claude-3-5-haiku-latest', 'gemini-1.5-pro']) {
       const { res, rec } = await chat(o.s.apiKey, model);
       assert.equal(res.status, 200, res.text);
@@ -236,7 +245,7 @@ describe('provider selection', () => {
 describe('scopes', () => {
   let org;
   before(async () => {
-    org = await orgWith(['openai', 'anthropic']);
+    org = await orgWith(['openai', 'anthropic'], { extra: { anthropic: { format: 'openai' } } });
   });
 
   test('provider:anthropic may not call openai', async () => {
