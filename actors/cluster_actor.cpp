@@ -34,6 +34,9 @@ using clock = std::chrono::steady_clock;
 using policy::handshake_role;
 
 constexpr auto handshake_timeout = std::chrono::seconds(3);
+/// A member down this long that this node does not connect to itself (it
+/// connected to this node) leaves the member list.
+constexpr auto forget_after = std::chrono::minutes(5);
 constexpr auto connect_timeout = std::chrono::seconds(5);
 constexpr int first_backoff_ms = 250;
 constexpr int max_backoff_ms = 2000;
@@ -60,6 +63,7 @@ struct member_rec {
   std::string address;
   member_state state = member_state::up;
   clock::time_point last_seen;
+  clock::time_point down_since;
   caf::actor hdl;
 };
 
@@ -163,6 +167,8 @@ void set_state(membership_actor* self, const std::string& node_id,
   if (i == st.members.end() || i->second.state == s)
     return;
   i->second.state = s;
+  if (s == member_state::down)
+    i->second.down_since = clock::now();
   spdlog::info("cluster: member {} is {} ({})", node_id, to_string(s), why);
   publish_view(self);
 }
@@ -280,6 +286,27 @@ void on_tick(membership_actor* self) {
       i = st.pending.erase(i);
     else
       ++i;
+  // Members gone for good that this node would not reconnect to.
+  bool forgot = false;
+  for (auto i = st.members.begin(); i != st.members.end();) {
+    bool configured = false;
+    for (const auto& l : st.links)
+      configured = configured || l.address == i->second.address;
+    if (i->second.state == member_state::down && !configured
+        && now - i->second.down_since > forget_after) {
+      spdlog::info("cluster: member {} forgotten after {} min down",
+                   i->first,
+                   std::chrono::duration_cast<std::chrono::minutes>(
+                     forget_after)
+                     .count());
+      i = st.members.erase(i);
+      forgot = true;
+    } else {
+      ++i;
+    }
+  }
+  if (forgot)
+    publish_view(self);
   if (!st.view->joined() && now - st.started >= join_wait) {
     st.view->mark_joined();
     spdlog::warn("cluster: no peer reachable after {} ms; serving alone "
