@@ -179,6 +179,8 @@ struct app_state {
   std::string env = "dev";
   /// The app's model aliases; null when it has none.
   std::shared_ptr<const policy::alias_table> aliases;
+  /// Seconds its answers are cached by default; 0: the app's cache is off.
+  int cache_ttl_s = 0;
 };
 
 // -- budget leases between the members of a cluster (actors/org_lease.cpp)

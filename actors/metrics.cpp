@@ -102,6 +102,13 @@ void metrics_registry::record_denial(const std::string& org_id,
     ++c.budget_rejections;
 }
 
+void metrics_registry::record_cache(const std::string& org_id, bool hit) {
+  auto& s = local();
+  std::lock_guard guard{s.mtx};
+  auto& c = of(s, org_id);
+  ++(hit ? c.cache_hits : c.cache_misses);
+}
+
 void metrics_registry::record_guardrail_hits(const std::string& org_id,
                                              std::uint64_t flagged,
                                              std::uint64_t redacted,
@@ -172,6 +179,8 @@ void metrics_registry::add(counters& into, const counters& from) {
   into.budget_rejections += from.budget_rejections;
   for (int i = 0; i < 3; ++i)
     into.guardrail_hits[i] += from.guardrail_hits[i];
+  into.cache_hits += from.cache_hits;
+  into.cache_misses += from.cache_misses;
   for (size_t i = 0; i < from.latency_buckets.size(); ++i)
     into.latency_buckets[i] += from.latency_buckets[i];
   into.latency_sum += from.latency_sum;
@@ -231,6 +240,13 @@ metrics_registry::render(const std::optional<std::string>& org_id) const {
     {{{{"action", "block"}}, static_cast<double>(c.guardrail_hits[2])},
      {{{"action", "redact"}}, static_cast<double>(c.guardrail_hits[1])},
      {{{"action", "flag"}}, static_cast<double>(c.guardrail_hits[0])}});
+  out.counter("gatehouse_cache_hits_total",
+              "Proxied requests answered from the response cache.",
+              {{{}, static_cast<double>(c.cache_hits)}});
+  out.counter("gatehouse_cache_misses_total",
+              "Proxied requests that asked the response cache and went to "
+              "the provider.",
+              {{{}, static_cast<double>(c.cache_misses)}});
   if (!org_id) {
     out.gauge("gatehouse_streams_in_flight", "Streams being relayed now.",
               {{{}, static_cast<double>(streams_.load())}});

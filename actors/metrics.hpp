@@ -37,6 +37,9 @@ public:
   void record_guardrail_hits(const std::string& org_id, std::uint64_t flagged,
                              std::uint64_t redacted, std::uint64_t blocked);
 
+  /// A look-up in the response cache: a hit or a miss.
+  void record_cache(const std::string& org_id, bool hit);
+
   /// Streams currently relayed.
   void stream_opened();
   void stream_closed();
@@ -90,6 +93,8 @@ private:
     std::uint64_t budget_rejections = 0;
     /// Guardrail matches: flagged, redacted, blocked.
     std::uint64_t guardrail_hits[3] = {0, 0, 0};
+    std::uint64_t cache_hits = 0;
+    std::uint64_t cache_misses = 0;
     std::vector<std::uint64_t> latency_buckets; ///< per bucket, +Inf last
     double latency_sum = 0;
     std::uint64_t latency_count = 0;

@@ -23,6 +23,9 @@ namespace {
 
 using policy::errc;
 
+/// Seconds an answer is cached when neither the request nor its app says.
+constexpr int default_cache_ttl_s = 300;
+
 authorization deny(errc code, std::string message) {
   authorization out;
   out.denial = policy::make_problem(code, std::move(message));
@@ -55,6 +58,18 @@ bool provider_allowed(const std::vector<std::string>& scopes,
                       const std::string& provider) {
   return contains(scopes, "*") || !has_scope_kind(scopes, "provider:")
          || contains(scopes, "provider:" + provider);
+}
+
+/// Seconds an app's answers are cached for, from its stored settings; 0
+/// when its cache is off.
+int app_cache_ttl(const std::string& cache_json) {
+  if (cache_json.empty() || cache_json == "{}")
+    return 0;
+  auto j = nlohmann::json::parse(cache_json, nullptr, false);
+  if (!j.is_object() || !j.value("enabled", false))
+    return 0;
+  auto ttl = j.value("ttl_seconds", default_cache_ttl_s);
+  return ttl > 0 ? ttl : default_cache_ttl_s;
 }
 
 /// The endpoints whose streams carry OpenAI-style chunks.
@@ -146,6 +161,27 @@ authorization authorize(const org_view& st, const proxy_request& req,
   auto plan = plan_of(st);
   if (req.stream && !policy::has_feature(plan, policy::feature::streaming))
     return deny(errc::plan_required, "streaming requires another plan");
+  // The response cache, asked by the request (X-Gatehouse-Cache) or by the
+  // key's app; nothing to decide when neither asks.
+  bool cache_asked = false;
+  int cache_ttl = 0;
+  if (req.cache != 0 || (app_st && app_st->cache_ttl_s > 0)) {
+    bool allowed = policy::has_feature(plan, policy::feature::caching);
+    if (req.cache == 1 && !allowed)
+      return deny(errc::plan_required,
+                  "the response cache (X-Gatehouse-Cache: on) requires the "
+                  "caching feature");
+    cache_asked = req.cache != 0 || allowed;
+    if (req.cache == 1 || (req.cache == 0 && allowed)) {
+      int app_ttl = app_st ? app_st->cache_ttl_s : 0;
+      cache_ttl = req.cache_ttl_s > 0 ? req.cache_ttl_s
+                  : app_ttl > 0       ? app_ttl
+                                      : default_cache_ttl_s;
+    }
+    // Only whole answers are cached.
+    if (req.stream)
+      cache_ttl = 0;
+  }
   policy::selection_input in;
   in.header_provider = req.provider_header;
   in.model = req.model;
@@ -195,7 +231,8 @@ authorization authorize(const org_view& st, const proxy_request& req,
                        ? "Anthropic"
                        : "OpenAI")
                   + " format; translating requires another plan");
-  if (v.rate_limit_rpm && !rate_taken
+  // A request authorized again after a cache miss was counted already.
+  if (v.rate_limit_rpm && !rate_taken && !req.cache_missed
       && policy::has_feature(plan, policy::feature::per_key_rate_limits)) {
     auto r = st.rates.find(v.key_id);
     std::int64_t retry_ms = 0;
@@ -213,7 +250,10 @@ authorization authorize(const org_view& st, const proxy_request& req,
   }
   std::int64_t reserve = 0;
   std::shared_ptr<team_ledger> ledger;
-  if (v.team_id
+  // A request that may be answered from the cache reserves nothing yet:
+  // a hit costs nothing, a miss is authorized again (cache_missed).
+  bool budget_later = cache_ttl > 0 && !req.cache_missed;
+  if (v.team_id && !budget_later
       && policy::has_feature(plan, policy::feature::budget_controls)) {
     auto t = st.teams.find(*v.team_id);
     if (t != st.teams.end()
@@ -259,6 +299,8 @@ authorization authorize(const org_view& st, const proxy_request& req,
   g.rewrite_model = sel.model_rewritten || alias != nullptr;
   if (alias)
     g.requested_model = req.model;
+  g.cache_asked = cache_asked;
+  g.cache_ttl_s = cache_ttl;
   g.inject_usage =
     req.stream && !req.client_wants_usage && openai_stream_path(req.path);
   g.log_bodies = log_bodies(st);
@@ -475,6 +517,7 @@ void index_aliases(org_state& st) {
     auto s = st.apps.find(id);
     if (s == st.apps.end())
       continue;
+    s->second.cache_ttl_s = app_cache_ttl(a.cache_json);
     auto table = policy::read_aliases(a.aliases_json);
     if (table.empty()) {
       s->second.aliases.reset();

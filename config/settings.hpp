@@ -85,6 +85,8 @@ struct settings {
   int org_idle_timeout_s = 300;
   /// SQLite page cache of the request-log writer's connection, MiB.
   int log_cache_mib = 16;
+  /// Memory of the response cache (cached answers and their keys), MiB.
+  int cache_mib = 64;
 
   // -- cluster
 

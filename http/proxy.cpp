@@ -13,6 +13,7 @@
 #include "http/api_error.hpp"
 #include "http/runtime_impl.hpp"
 #include "http/proxy_impl.hpp"
+#include "http/proxy_cache.hpp"
 #include "policy/api_key.hpp"
 #include "policy/guardrails.hpp"
 #include "policy/ids.hpp"
@@ -142,6 +143,26 @@ bool stale_connection_error(const beast::error_code& ec) {
 
 namespace {
 
+/// What authorization needs to know of a request.
+actors::proxy_request
+authorization_request(const http_request& req,
+                      const policy::proxy_body_info& info,
+                      std::string key_hash, long long now_ms) {
+  actors::proxy_request pr;
+  pr.key_hash = std::move(key_hash);
+  pr.path = req.path;
+  if (auto h = req.header("x-gatehouse-provider"))
+    pr.provider_header = std::string{*h};
+  pr.model = info.model;
+  pr.stream = info.stream;
+  pr.client_wants_usage = info.client_wants_usage;
+  pr.prompt_chars = static_cast<long long>(info.prompt_chars);
+  pr.max_tokens = info.max_tokens;
+  pr.now_ms = now_ms;
+  pr.now_s = pr.now_ms / 1000;
+  return pr;
+}
+
 /// One proxied request, from authorization to settlement. After the
 /// upstream connection is acquired, every step runs on its loop (one thread).
 class exchange : public std::enable_shared_from_this<exchange> {
@@ -163,16 +184,96 @@ public:
   void on_authorized(actors::authorization a) {
     if (!a.ok)
       return client_->respond(error_response(a.denial));
+    if (reauthorizing_) {
+      // After a cache miss: the budget is reserved now, the request's
+      // guardrails were applied before.
+      reauthorizing_ = false;
+      grant_ = std::move(a.permit);
+      grant_.cache_asked = true;
+      return send_on();
+    }
     grant_ = std::move(a.permit);
     if (grant_.guardrails && !guard_request())
       return;
+    if (grant_.cache_ttl_s > 0)
+      return look_up_cache();
+    send_on();
+  }
+
+private:
+  void send_on() {
     client_format_ = policy::client_format_of(req_.path);
     if (!prepare_body())
       return;
     attempt(false);
   }
 
-private:
+  // -- response cache ------------------------------------------------------
+
+  /// Answers from the cache, or (a miss, or a request the cache does not
+  /// keep) authorizes again to reserve the budget, which a request that may
+  /// be a hit has not done.
+  void look_up_cache() {
+    cache_ttl_s_ = grant_.cache_ttl_s;
+    if (auto ttl = cache_ttl_header(req_); !ttl)
+      return client_->respond(error_response(ttl.error()));
+    else if (ttl.value() > 0)
+      cache_ttl_s_ = ttl.value();
+    std::optional<std::string> canonical;
+    if (info_.is_json_object && req_.method == "POST")
+      canonical = canonical_body(
+        req_.body,
+        grant_.rewrite_model ? std::optional{grant_.model} : std::nullopt,
+        px_.svc.cfg.max_json_depth);
+    if (canonical) {
+      cache_key_ = response_cache::make_key(grant_.org_id, target().provider,
+                                            grant_.model, req_.method,
+                                            req_.target, *canonical);
+      auto hit = px_.svc.cache->find(cache_key_, px_.svc.now_ms());
+      px_.svc.gw.metrics().record_cache(grant_.org_id, hit != nullptr);
+      if (hit)
+        return serve_hit(*hit);
+      cache_state_ = "miss";
+    }
+    reauthorizing_ = true;
+    auto pr = authorization_request(
+      req_, info_, policy::key_hash(req_.header("x-gatehouse-key").value_or("")),
+      px_.svc.now_ms());
+    pr.cache = cache_header(req_).ok() ? cache_header(req_).value() : 0;
+    pr.cache_missed = true;
+    px_.svc.gw.authorize(std::move(pr),
+                         [self = shared_from_this()](actors::authorization a) {
+                           self->on_authorized(std::move(a));
+                         });
+  }
+
+  /// Replays a cached answer: no provider is called and it costs nothing;
+  /// the key's response guardrails still apply.
+  void serve_hit(const cached_answer& a) {
+    cache_state_ = "hit";
+    auto res = replay(a);
+    res.headers.emplace_back("X-Gatehouse-Provider", target().provider);
+    if (grant_.requested_model)
+      res.headers.emplace_back("X-Gatehouse-Model", grant_.model);
+    res.headers.emplace_back("X-Gatehouse-Cache", "hit");
+    policy::token_usage usage;
+    usage.present = true; // no tokens were used
+    if (grant_.guardrails && !guard_answer(res, usage))
+      return;
+    auto logged = clip(res.body, grant_.log_bodies);
+    auto status = res.status;
+    client_->respond(std::move(res));
+    settle(status, "", usage, false, logged ? *logged : "");
+  }
+
+  /// Keeps a successful whole JSON answer for the requests that follow.
+  void keep_answer(const http_response& res) {
+    if (res.status != 200 || !json_content(std::string_view{res.content_type}))
+      return;
+    px_.svc.cache->put(cache_key_, grant_.org_id, answer_to_keep(res),
+                       px_.svc.now_ms() + cache_ttl_s_ * 1000LL);
+  }
+
   const actors::upstream_target& target() const {
     return grant_.targets[target_index_];
   }
@@ -539,6 +640,9 @@ private:
     res.headers.emplace_back("X-Gatehouse-Provider", target().provider);
     if (grant_.requested_model)
       res.headers.emplace_back("X-Gatehouse-Model", grant_.model);
+    if (grant_.cache_asked)
+      res.headers.emplace_back("X-Gatehouse-Cache",
+                               cache_state_ ? cache_state_ : "off");
     return res;
   }
 
@@ -612,6 +716,8 @@ private:
                                       px_.svc.cfg.max_usage_parse_bytes)
                    ? policy::usage_from_body(res.body)
                    : policy::token_usage{};
+    if (!cache_key_.empty())
+      keep_answer(res);
     if (grant_.guardrails && !guard_answer(res, usage)) {
       recycle(msg.keep_alive());
       return;
@@ -891,6 +997,8 @@ private:
     log.provider = target().provider;
     log.model = grant_.model;
     log.requested_model = grant_.requested_model;
+    if (!cache_key_.empty())
+      log.cache = std::string{cache_state_};
     log.method = req_.method;
     log.path = req_.path;
     log.env = grant_.env;
@@ -935,6 +1043,13 @@ private:
   actors::grant grant_;
   /// Guardrail rules that matched the request and the answer.
   std::vector<policy::guardrail_hit> hits_;
+  /// The response cache: the request's key (empty when not looked up),
+  /// "hit" or "miss" (null: off), the seconds an answer is kept, and
+  /// whether the authorization under way follows a miss.
+  std::string cache_key_;
+  const char* cache_state_ = nullptr;
+  int cache_ttl_s_ = 0;
+  bool reauthorizing_ = false;
   std::string body_;
   upstream_pool::conn_ptr conn_;
   std::shared_ptr<bhttp::request<bhttp::string_body>> request_;
@@ -1047,18 +1162,16 @@ void proxy::handle_request(http_request req,
     // budget for free.
     info.prompt_chars = req.body.size();
   }
-  actors::proxy_request pr;
-  pr.key_hash = std::move(key_hash);
-  pr.path = req.path;
-  if (auto h = req.header("x-gatehouse-provider"))
-    pr.provider_header = std::string{*h};
-  pr.model = info.model;
-  pr.stream = info.stream;
-  pr.client_wants_usage = info.client_wants_usage;
-  pr.prompt_chars = static_cast<long long>(info.prompt_chars);
-  pr.max_tokens = info.max_tokens;
-  pr.now_ms = impl_->svc.now_ms();
-  pr.now_s = pr.now_ms / 1000;
+  auto pr = authorization_request(req, info, std::move(key_hash),
+                                  impl_->svc.now_ms());
+  if (auto c = cache_header(req); !c)
+    return refuse(c.error());
+  else if ((pr.cache = c.value()) != 0) {
+    auto ttl = cache_ttl_header(req);
+    if (!ttl)
+      return refuse(ttl.error());
+    pr.cache_ttl_s = ttl.value();
+  }
   auto ex = std::make_shared<exchange>(*impl_, std::move(req),
                                        std::move(client), std::move(info),
                                        std::move(metadata));

@@ -3,6 +3,7 @@
 // The proxy's shared state, for the .cpp files of the data plane.
 
 #include "http/proxy.hpp"
+#include "http/response_cache.hpp"
 #include "http/runtime_impl.hpp"
 #include "http/upstream.hpp"
 
@@ -22,6 +23,9 @@ struct proxy::impl {
                         std::chrono::seconds{s.cfg.upstream_timeout_s}};
     for (auto& loop : rt.get().loops)
       pools.push_back(std::make_unique<upstream_pool>(*loop, allowed, t));
+    if (!s.cache)
+      s.cache = std::make_shared<response_cache>(
+        static_cast<std::size_t>(s.cfg.cache_mib) << 20);
   }
 
   /// The pool of the calling I/O thread's loop.
