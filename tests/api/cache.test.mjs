@@ -208,8 +208,6 @@ describe('caching', () => {
     expectOk(await chat(a.apiKey, { cache: 'on', body: { model: 'openai/gpt-4o', messages: [] } }));
     expectOk(await chat(b.apiKey, { cache: 'on' }));
     assert.equal((await chat(a.apiKey, { cache: 'on' })).headers['x-gatehouse-cache'], 'hit');
-    const member = expectOk(await as(gh, a).get('/api/v1/aliases')); // any read works for admins
-    assert.ok(member);
     assert.deepEqual(expectOk(await as(gh, a).del('/api/v1/cache')), { deleted: 2 });
     assert.deepEqual(expectOk(await as(gh, a).del('/api/v1/cache')), { deleted: 0 });
     assert.equal((await chat(a.apiKey, { cache: 'on' })).headers['x-gatehouse-cache'], 'miss');
