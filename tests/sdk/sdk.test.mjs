@@ -254,3 +254,17 @@ describe('anthropic 1.x (Bearer credentials)', () => {
     bearerRequest();
   });
 });
+
+describe('model aliases', () => {
+  test('openai: an alias as the model reaches the provider as its target', async () => {
+    const res = await gh.api('PUT', '/api/v1/aliases', {
+      token: s.token, body: { aliases: { 'sdk-fast': 'openai/gpt-4o-mini' } },
+    });
+    assert.equal(res.status, 200, res.text);
+    const { data, response } = await openai.chat.completions.create({ model: 'sdk-fast', messages }).withResponse();
+    assert.equal(data.choices[0].message.content, REPLY_TEXT);
+    assert.equal(response.headers.get('x-gatehouse-model'), 'gpt-4o-mini');
+    assert.equal(response.headers.get('x-gatehouse-provider'), 'openai');
+    assert.equal(openaiRequest().json.model, 'gpt-4o-mini');
+  });
+});
