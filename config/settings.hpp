@@ -87,6 +87,9 @@ struct settings {
   int log_cache_mib = 16;
   /// Memory of the response cache (cached answers and their keys), MiB.
   int cache_mib = 64;
+  /// Delay before the first retry of a webhook delivery, ms; each later
+  /// retry waits twice as long, at most an hour.
+  int webhook_retry_base_ms = 5000;
 
   // -- cluster
 
