@@ -18,6 +18,9 @@
 #   cache-hit   the request asks for the response cache
 #               (X-Gatehouse-Cache: on): every request after the first is a
 #               hit served without the upstream
+#   translated  the same request in the Anthropic format (POST /v1/messages)
+#               to the OpenAI-format provider: the request and the answer
+#               are translated
 #
 # A configuration whose API answers 404 (the feature is not in this build)
 # is skipped. Reports req/s, p50/p99 and Gatehouse's CPU per request (until
@@ -67,6 +70,7 @@ BENCH_KEY=$(jq -r .raw_key <<<"$BODY_OUT")
 
 PLAIN='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello to the team and summarize the release notes in two sentences."}]}'
 EMAIL='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello to jane.doe@example.com and summarize the release notes in two sentences."}]}'
+ANTHROPIC='{"model":"gpt-4o-mini","max_tokens":256,"messages":[{"role":"user","content":"Say hello to the team and summarize the release notes in two sentences."}]}'
 ALIAS='{"model":"fast","messages":[{"role":"user","content":"Say hello to the team and summarize the release notes in two sentences."}]}'
 RULES='{"rules":[
   {"name":"emails","detector":"email","action":"redact"},
@@ -101,6 +105,9 @@ api PUT /api/v1/aliases "$AUTH" '{"aliases":{"fast":"gpt-4o-mini"}}'
 [[ "$STATUS" == 200 ]] && CONFIGS+=(alias)
 api DELETE /api/v1/cache "$AUTH"
 [[ "$STATUS" == 200 ]] && CONFIGS+=(cache-hit)
+api GET /api/v1/providers "$AUTH"
+[[ "$(jq -r '.providers[0].format // empty' <<<"$BODY_OUT")" == openai ]] \
+  && CONFIGS+=(translated)
 log "configurations: ${CONFIGS[*]}"
 
 ROWS=()
@@ -108,25 +115,27 @@ for ((round = 1; round <= ROUNDS; round++)); do
   for cfg in "${CONFIGS[@]}"; do
     body=$PLAIN
     header=""
+    path=/v1/chat/completions
     case $cfg in
     guardrails) set_rules on ;;
     redacting) set_rules on; body=$EMAIL ;;
     alias) body=$ALIAS ;;
     cache-hit) header="X-Gatehouse-Cache: on" ;;
+    translated) body=$ANTHROPIC; path=/v1/messages ;;
     esac
     export BENCH_BODY=$body BENCH_HEADER=$header
     # One request first: it must pass (and, for the cache, fill it).
     out=$("${CURL[@]}" -H "X-Gatehouse-Key: $BENCH_KEY" \
       -H 'Content-Type: application/json' ${header:+-H "$header"} \
-      -d "$body" -w '\n%{http_code}' "$GH_URL/v1/chat/completions") || true
+      -d "$body" -w '\n%{http_code}' "$GH_URL$path") || true
     [[ "${out##*$'\n'}" == 200 ]] || die "$cfg: check request: $out"
-    wrk -t2 -c64 -d1s -s bench/wrk/chat.lua "$GH_URL/v1/chat/completions" \
+    wrk -t2 -c64 -d1s -s bench/wrk/chat.lua "$GH_URL$path" \
       >/dev/null 2>&1 || true
     wait_backlog
     res=$TMP/wrk-$round-$cfg.txt
     before=$(proc_cost "$GH_PID")
     wrk -t2 -c64 -d"${DURATION}s" --timeout 5s --latency \
-      -s bench/wrk/chat.lua "$GH_URL/v1/chat/completions" >"$res" 2>&1 \
+      -s bench/wrk/chat.lua "$GH_URL$path" >"$res" 2>&1 \
       || die "wrk failed: $(cat "$res")"
     wait_backlog
     after=$(proc_cost "$GH_PID")
