@@ -99,6 +99,20 @@ void refuse(org_state& st, lease_waiter& w, policy::errc code) {
   w.reply.fn(std::move(a));
 }
 
+/// Counts an ask that found no answer; after max_ask_tries in a row the
+/// waiting requests are refused as `overloaded` (and true is answered).
+bool out_of_tries(org_state& st, int& tries,
+                  std::vector<lease_waiter>& waiting) {
+  if (++tries < max_ask_tries)
+    return false;
+  tries = 0;
+  auto refused = std::move(waiting);
+  waiting.clear();
+  for (auto& w : refused)
+    refuse(st, w, policy::errc::overloaded);
+  return true;
+}
+
 /// Home only: whether calling leases back could lift a refusal.
 bool home_deferrable(const lease_book& book, const team_leases& tl) {
   if (book.rebuilding)
@@ -665,15 +679,8 @@ void rate_deadline(org_self self, std::uint64_t seq) {
     return;
   kw.asking = false;
   st.leases.home = compute_home(st);
-  if (++kw.ask_tries >= max_ask_tries) {
-    kw.ask_tries = 0;
-    auto waiting = std::move(kw.waiting);
-    kw.waiting.clear();
-    for (auto& w : waiting)
-      refuse(st, w, policy::errc::overloaded);
-    return;
-  }
-  rate_ask(self, key_id);
+  if (!out_of_tries(st, kw.ask_tries, kw.waiting))
+    rate_ask(self, key_id);
 }
 
 } // namespace
@@ -919,15 +926,8 @@ void lease_on_timer(org_self self, int32_t kind, std::uint64_t seq) {
     start_rebuild(self);
     return;
   }
-  if (++tl.ask_tries >= max_ask_tries) {
-    tl.ask_tries = 0;
-    auto waiting = std::move(tl.waiting);
-    tl.waiting.clear();
-    for (auto& w : waiting)
-      refuse(st, w, policy::errc::overloaded);
-    return;
-  }
-  ask_for_waiting(self, team_id);
+  if (!out_of_tries(st, tl.ask_tries, tl.waiting))
+    ask_for_waiting(self, team_id);
 }
 
 bool lease_idle(const org_state& st) {

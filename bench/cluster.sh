@@ -171,14 +171,9 @@ for slice in $SLICES; do
     # shellcheck disable=SC2086
     after=$(proc_cost ${PIDS[*]})
     m1=$(lease_messages)
-    reqs=$(awk '/requests in/ {print $1; exit}' "$out")
+    wrk_figures "$out"
+    reqs=$WRK_REQS rps=$WRK_RPS p50=$WRK_P50 p99=$WRK_P99 errs=$WRK_ERRORS
     cost=$(per_request "$before" "$after" "$reqs")
-    rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
-    p50=$(to_us "$(awk '$1 == "50%" {print $2; exit}' "$out")")
-    p99=$(to_us "$(awk '$1 == "99%" {print $2; exit}' "$out")")
-    errs=$(awk '/Non-2xx or 3xx responses:/ {n += $5}
-      /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10}
-      END {print n + 0}' "$out")
     per=$(awk -v m=$((m1 - m0)) -v n="$reqs" 'BEGIN {printf "%.3f", m / n}')
     ROWS+=("$slice|c$c|$rps|$p50|$p99|$errs|$cost|$per")
     log "slice $slice c$c: $rps req/s, p50 $p50 us, lease msgs/req $per"

@@ -139,14 +139,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
       || die "wrk failed: $(cat "$res")"
     wait_backlog
     after=$(proc_cost "$GH_PID")
-    reqs=$(awk '/requests in/ {print $1; exit}' "$res")
+    wrk_figures "$res"
+    reqs=$WRK_REQS rps=$WRK_RPS p50=$WRK_P50 p99=$WRK_P99 errs=$WRK_ERRORS
     cost=$(per_request "$before" "$after" "$reqs")
-    rps=$(awk '/^Requests\/sec:/ {print $2}' "$res")
-    p50=$(to_us "$(awk '$1 == "50%" {print $2; exit}' "$res")")
-    p99=$(to_us "$(awk '$1 == "99%" {print $2; exit}' "$res")")
-    errs=$(awk '/Non-2xx or 3xx responses:/ {n += $5}
-      /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10}
-      END {print n + 0}' "$res")
     ROWS+=("$round|$cfg|$rps|$p50|$p99|$errs|$cost")
     log "round $round $cfg: $rps req/s, CPU $cost"
     [[ $cfg == guardrails || $cfg == redacting ]] && set_rules off

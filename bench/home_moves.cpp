@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/sim_ids.hpp"
 #include "policy/rendezvous.hpp"
 
 namespace {
@@ -47,16 +48,7 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-/// An org id shaped like the gateway's (a UUID's text), distinct per index.
-std::string org_id(long i) {
-  char buf[64];
-  auto x = static_cast<unsigned long long>(i) * 0x9E3779B97F4A7C15ULL;
-  std::snprintf(buf, sizeof buf, "%08llx-%04llx-4%03llx-8%03llx-%012llx",
-                x >> 32, (x >> 16) & 0xffff, (x >> 4) & 0xfff,
-                static_cast<unsigned long long>(i) & 0xfff,
-                static_cast<unsigned long long>(i));
-  return buf;
-}
+using gatehouse::bench::org_id;
 
 std::vector<std::string> members(int n) {
   std::vector<std::string> out;

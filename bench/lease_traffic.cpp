@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "policy/lease.hpp"
+#include "bench/sim_ids.hpp"
 #include "policy/rendezvous.hpp"
 
 namespace {
@@ -87,16 +88,7 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-/// The same org ids as bench/home_moves (UUID-shaped, distinct per index).
-std::string org_id(long i) {
-  char buf[64];
-  auto x = static_cast<unsigned long long>(i) * 0x9E3779B97F4A7C15ULL;
-  std::snprintf(buf, sizeof buf, "%08llx-%04llx-4%03llx-8%03llx-%012llx",
-                x >> 32, (x >> 16) & 0xffff, (x >> 4) & 0xfff,
-                static_cast<unsigned long long>(i) & 0xfff,
-                static_cast<unsigned long long>(i));
-  return buf;
-}
+using gatehouse::bench::org_id;
 
 /// One member's lease of one org's team.
 struct lease {

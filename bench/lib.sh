@@ -193,6 +193,18 @@ to_us() {  # wrk duration (12.5us, 1.2ms, 2.00s) -> microseconds
     printf "%.1f", n * m }'
 }
 
+# wrk_figures FILE: sets WRK_REQS, WRK_RPS, WRK_P50 and WRK_P99 (µs) and
+# WRK_ERRORS (non-2xx answers and socket errors) from wrk's --latency output.
+wrk_figures() {
+  WRK_REQS=$(awk '/requests in/ {print $1; exit}' "$1")
+  WRK_RPS=$(awk '/^Requests\/sec:/ {print $2}' "$1")
+  WRK_P50=$(to_us "$(awk '$1 == "50%" {print $2; exit}' "$1")")
+  WRK_P99=$(to_us "$(awk '$1 == "99%" {print $2; exit}' "$1")")
+  WRK_ERRORS=$(awk '/Non-2xx or 3xx responses:/ {n += $5}
+    /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10}
+    END {print n + 0}' "$1")
+}
+
 # gh_threads PID: how many threads the process has.
 gh_threads() { find "/proc/$1/task" -mindepth 1 -maxdepth 1 | wc -l; }
 

@@ -184,14 +184,9 @@ run_wrk() {  # scenario target-name url script threads connections pids
   # shellcheck disable=SC2086
   after=$(proc_cost $pids)
   local rps p50 p99 errs reqs cost
-  reqs=$(awk '/requests in/ {print $1; exit}' "$out")
+  wrk_figures "$out"
+  reqs=$WRK_REQS rps=$WRK_RPS p50=$WRK_P50 p99=$WRK_P99 errs=$WRK_ERRORS
   cost=$(per_request "$before" "$after" "$reqs")
-  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
-  p50=$(to_us "$(awk '$1 == "50%" {print $2; exit}' "$out")")
-  p99=$(to_us "$(awk '$1 == "99%" {print $2; exit}' "$out")")
-  errs=$(awk '/Non-2xx or 3xx responses:/ {n += $5}
-    /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10}
-    END {print n + 0}' "$out")
   RESULTS+=("$scenario|$name|$rps|$p50|$p99|$errs|$cost")
   [[ "$name" == gatehouse ]] && DRAINS+=("$scenario: ${drain} ms")
   return 0
