@@ -84,6 +84,8 @@ struct gateway::impl {
   std::shared_ptr<cluster_view> cluster;
   std::shared_ptr<cluster_routes> routes;
   caf::actor membership;
+  /// Webhook deliveries; the thread starts with start_webhooks.
+  std::shared_ptr<webhook_worker> webhooks;
 
   impl(int threads, storage::connection_pool& p, const storage::secrets& s,
        std::size_t limiter_entries, int idle_timeout_s, int log_cache_mib,
@@ -107,6 +109,7 @@ struct gateway::impl {
     } else {
       cluster = std::make_shared<cluster_view>(copts.node_id, "", false);
     }
+    webhooks = std::make_shared<webhook_worker>(pool, secrets);
     db = spawn_storage_workers(sys, pool, 2);
     log_worker = spawn_log_worker(sys, pool, log_cache_mib);
     metrics->count_inbox_with([in = inbox] { return in->pushed(); });
@@ -205,11 +208,13 @@ struct gateway::impl {
                         st.list_teams(org_id),
                         st.list_apps(org_id),
                         st.load_month_usage(org_id, month),
-                        month};
+                        month,
+                        st.org_has_webhooks(org_id)};
       metrics->org_actor_started();
       return sys.spawn(org_actor_impl, std::move(snap),
                        org_links{dir, db, writer, secrets, metrics,
-                                 routes ? cluster : nullptr, routes});
+                                 routes ? cluster : nullptr, routes,
+                                 webhooks});
     });
   }
 
@@ -565,9 +570,21 @@ void gateway::leave_cluster() {
     announce_leaving(impl_->membership);
 }
 
+void gateway::start_webhooks(webhook_poster post, webhook_options opts) {
+  if (opts.node_id.empty())
+    opts.node_id = impl_->cluster->self_id();
+  impl_->webhooks->start(std::move(post), std::move(opts));
+}
+
+webhook_worker& gateway::webhooks() {
+  return *impl_->webhooks;
+}
+
 void gateway::shutdown() {
   if (!impl_)
     return;
+  // Events raised until now are queued before the actors stop.
+  impl_->webhooks->stop();
   if (impl_->membership)
     caf::anon_send_exit(impl_->membership, caf::exit_reason::user_shutdown);
   if (impl_->routes)

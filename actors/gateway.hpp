@@ -11,6 +11,7 @@
 #include "actors/cluster.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
+#include "actors/webhook_worker.hpp"
 #include "policy/outcome.hpp"
 #include "policy/sse.hpp"
 #include "storage/records.hpp"
@@ -173,6 +174,15 @@ public:
   policy::outcome<bool> remove_member(const std::string& org_id,
                                       const std::string& user_id,
                                       const audit_ctx& who);
+
+  // -- webhooks -----------------------------------------------------------
+
+  /// Starts delivering webhooks, posting with `post` (the node's id names
+  /// its claims when `opts.node_id` is empty).
+  void start_webhooks(webhook_poster post, webhook_options opts);
+
+  /// The node's webhook deliveries: events are queued through it.
+  webhook_worker& webhooks();
 
   /// Deletes request logs past each org's retention, as of `now_s`;
   /// answers how many rows went.

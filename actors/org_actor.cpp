@@ -1,6 +1,7 @@
 #include "actors/org_actor.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "actors/directory.hpp"
 #include "actors/org_commands.hpp"
@@ -240,20 +241,57 @@ T apply_nothing(const Change&) {
   return T{};
 }
 
+/// The webhook event of a committed change, if it raises `type`.
+template <class Change>
+std::optional<webhook_event> event_of(const org_state&, const Change&,
+                                      const char*) {
+  return std::nullopt;
+}
+
+std::optional<webhook_event> event_of(const org_state& st,
+                                      const change::key_put& c,
+                                      const char* type) {
+  if (type == nullptr || !st.links.webhooks)
+    return std::nullopt;
+  return webhook_event{st.org.id, c.rec.app_id, type, key_event_data(c.rec),
+                       std::nullopt, std::nullopt};
+}
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
 /// Acts on a decision: answers its refusal, or runs its write and then
-/// applies its change (see write_then).
+/// applies its change (see write_then). A change that raises the webhook
+/// event `event` queues it after its write committed, on the same
+/// storage worker.
 template <class T, class Change>
-caf::result<T> run(state_ptr self,
-                   policy::outcome<decision<Change>> decided) {
+caf::result<T> run(state_ptr self, policy::outcome<decision<Change>> decided,
+                   const char* event = nullptr) {
   if (!decided)
     return to_error(decided.error());
   auto d = std::move(decided).value();
   if (!d.write)
     return apply_nothing<T>(d.change);
+  auto ev = event_of(self->state, d.change, event);
+  auto hooks = self->state.links.webhooks;
   return write_then<T>(
     self,
-    db_job{[w = std::move(*d.write), a = std::move(d.audit)](
-             storage::store& s) { perform(s, w, a); }},
+    db_job{[w = std::move(*d.write), a = std::move(d.audit), ev,
+            hooks](storage::store& s) {
+      perform(s, w, a);
+      if (!ev)
+        return;
+      try {
+        enqueue_webhook_event(s, *ev, wall_ms());
+        hooks->nudge();
+      } catch (const std::exception&) {
+        // The change stands; the delivery thread queues the event.
+        hooks->emit(*ev);
+      }
+    }},
     [self, c = std::move(d.change)] { return apply(self->state, c); });
 }
 
@@ -267,7 +305,8 @@ std::optional<org_snapshot> load_config(storage::store& s,
   return org_snapshot{std::move(*rec),       s.load_org_keys(org_id),
                       s.list_providers(org_id), s.list_price_overrides(org_id),
                       s.list_teams(org_id),    s.list_apps(org_id),
-                      {},                      {}};
+                      {},                      {},
+                      s.org_has_webhooks(org_id)};
 }
 
 /// Replaces the org's settings, keys, providers, prices, teams and apps by
@@ -275,6 +314,8 @@ std::optional<org_snapshot> load_config(storage::store& s,
 /// lives only in memory stays: the team ledgers (a team's limit is updated
 /// in place) and the rate states of the keys that remain.
 void reload(org_state& st, org_snapshot snap) {
+  if (st.webhooks)
+    st.webhooks->active.store(snap.has_webhooks, std::memory_order_relaxed);
   st.org.plan = snap.org.plan;
   st.org.name = snap.org.name;
   st.org.settings_json = snap.org.settings_json;
@@ -357,6 +398,10 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
   for (auto& [id, k] : st.keys)
     if (k.rec.rate_limit_rpm)
       st.rates[id] = std::make_shared<key_rate>();
+  if (st.links.webhooks) {
+    st.webhooks = st.links.webhooks->org(st.org.id);
+    st.webhooks->active.store(snap.has_webhooks, std::memory_order_relaxed);
+  }
   rebuild_guardrails(st);
   index_aliases(st);
   publish(st);
@@ -370,20 +415,22 @@ org_actor::behavior_type org_actor_impl(state_ptr self, org_snapshot snap,
     [=](create_key_atom, storage::api_key_record rec, const audit_ctx& who)
       -> caf::result<storage::api_key_record> {
       return run<storage::api_key_record>(
-        self, decide(self->state, cmd::create_key{std::move(rec)}, who));
+        self, decide(self->state, cmd::create_key{std::move(rec)}, who),
+        "key.created");
     },
     [=](revoke_key_atom, const std::string& id, const audit_ctx& who)
       -> caf::result<storage::api_key_record> {
       return run<storage::api_key_record>(
-        self, decide(self->state, cmd::revoke_key{id}, who));
+        self, decide(self->state, cmd::revoke_key{id}, who), "key.revoked");
     },
     [=](rotate_key_atom, const std::string& id, const std::string& new_hash,
         const std::string& new_prefix, int32_t overlap_hours,
         const audit_ctx& who) -> caf::result<storage::api_key_record> {
       return run<storage::api_key_record>(
-        self, decide(self->state,
-                     cmd::rotate_key{id, new_hash, new_prefix, overlap_hours},
-                     who));
+        self,
+        decide(self->state,
+               cmd::rotate_key{id, new_hash, new_prefix, overlap_hours}, who),
+        "key.rotated");
     },
     [=](set_plan_atom, const std::string& plan, const audit_ctx& who)
       -> caf::result<storage::org_record> {

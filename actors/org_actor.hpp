@@ -12,6 +12,7 @@
 #include "actors/ledger.hpp"
 #include "actors/metrics.hpp"
 #include "actors/org_lease.hpp"
+#include "actors/webhook_worker.hpp"
 #include "policy/outcome.hpp"
 #include "policy/pricing.hpp"
 #include "storage/secrets.hpp"
@@ -31,6 +32,8 @@ struct org_snapshot {
   /// Counters of the month `month` (team spend survives restarts).
   std::vector<storage::usage_delta> month_usage;
   std::string month; ///< "YYYY-MM"
+  /// The org has a webhook.
+  bool has_webhooks = false;
 };
 
 /// A team as the org actor keeps it: its record and this month's ledger.
@@ -55,6 +58,8 @@ struct org_links {
   /// The cluster (both null on a single node without cluster settings).
   std::shared_ptr<cluster_view> cluster;
   std::shared_ptr<cluster_routes> routes;
+  /// The node's webhook deliveries (null: no events are raised).
+  std::shared_ptr<webhook_worker> webhooks;
 };
 
 /// One key in the org actor's table.
@@ -88,6 +93,9 @@ struct org_view {
   /// Whether the org or any app has an alias: authorization looks for
   /// none otherwise.
   bool any_aliases = false;
+  /// The events settled requests raise for the org's webhooks; null or
+  /// inactive when it has none, so that settlement then looks for nothing.
+  std::shared_ptr<org_webhooks> webhooks;
 };
 
 /// Compiled guardrail rules kept between rebuilds, so that a change

@@ -1,6 +1,7 @@
 // What an org actor decides, as plain functions of its state.
 
 #include <algorithm>
+#include <chrono>
 
 #include <nlohmann/json.hpp>
 
@@ -408,11 +409,36 @@ make_target(const storage::provider_record& rec,
   return t;
 }
 
+namespace {
+
+/// Hands a settled request to the org's webhook events, with its team's
+/// spend (this node's ledger) and cap.
+void announce_settled(const org_view& st,
+                      const storage::request_log_record& log) {
+  std::int64_t spent = 0;
+  std::int64_t cap = 0;
+  if (log.team_id) {
+    auto t = st.teams.find(*log.team_id);
+    if (t != st.teams.end() && t->second.rec.monthly_spend_limit_micros) {
+      cap = *t->second.rec.monthly_spend_limit_micros;
+      spent = t->second.ledger->spent.load(std::memory_order_relaxed);
+    }
+  }
+  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  st.webhooks->settled(log, spent, cap, now_ms);
+}
+
+} // namespace
+
 log_entry settle_exchange(const org_view& st, settlement done,
                           metrics_registry* metrics) {
   auto entry = price_and_count(st, std::move(done.log));
   if (done.ledger)
     done.ledger->settle(done.reserved_micros, entry.log.cost_micros);
+  if (st.webhooks && st.webhooks->active.load(std::memory_order_relaxed))
+    announce_settled(st, entry.log);
   if (metrics)
     metrics->record_exchange(entry.log);
   return entry;

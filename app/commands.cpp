@@ -20,6 +20,7 @@
 #include "http/runtime.hpp"
 #include "http/server.hpp"
 #include "http/services.hpp"
+#include "http/webhook_client.hpp"
 #include "http/worker_pool.hpp"
 #include "policy/cluster_auth.hpp"
 #include "policy/ids.hpp"
@@ -200,6 +201,12 @@ int run_serve(const config::settings& cfg) {
     policy::parse_cidr_list(cfg.trusted_proxies).value_or(
       std::vector<policy::cidr>{}),
     now_ms};
+  gw.start_webhooks(
+    http::make_webhook_poster(
+      policy::parse_private_allowance(cfg.allow_private_upstreams)
+        .value_or(policy::private_allowance{}),
+      std::chrono::seconds{10}),
+    actors::webhook_options{cfg.webhook_retry_base_ms, cfg.node_id});
   http::runtime rt{cfg.threads};
   http::proxy data_plane{svc, rt};
   http::dispatcher dispatcher{svc, pool, workers, data_plane};

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/webhook_worker.hpp"
 #include "http/context.hpp"
 
 namespace gatehouse::http {
@@ -83,6 +84,17 @@ http_response handle_cache_delete(request_context& ctx);
 // Guardrail rules of the org (guardrail_handlers.cpp).
 http_response handle_guardrails_get(request_context& ctx);
 http_response handle_guardrails_put(request_context& ctx);
+
+// Webhooks of the org (webhook_handlers.cpp).
+http_response handle_webhooks_create(request_context& ctx);
+http_response handle_webhooks_list(request_context& ctx);
+http_response handle_webhooks_delete(request_context& ctx);
+http_response handle_webhooks_deliveries(request_context& ctx);
+http_response handle_webhooks_test(request_context& ctx);
+
+/// Queues a webhook event (when the org has a webhook) and wakes the
+/// delivery thread; a failure to queue it hands it to that thread.
+void raise_webhook_event(request_context& ctx, actors::webhook_event ev);
 
 // Audit and metrics (audit_handlers.cpp, metrics_handlers.cpp).
 http_response handle_audit(request_context& ctx);

@@ -100,6 +100,27 @@ storage::audit_record member_audit(const request_context& ctx,
   return a;
 }
 
+/// The `data` of a member event.
+std::string member_event_data(const storage::user_record& u,
+                              const storage::membership_record& m) {
+  return json{{"user_id", u.id},
+              {"email", u.email},
+              {"role", m.role},
+              {"status", m.status},
+              {"team_id", opt(m.team_id)}}
+    .dump();
+}
+
+void raise_member_event(request_context& ctx, const std::string& org_id,
+                        const char* type, const storage::user_record& u,
+                        const storage::membership_record& m) {
+  actors::webhook_event ev;
+  ev.org_id = org_id;
+  ev.type = type;
+  ev.data_json = member_event_data(u, m);
+  raise_webhook_event(ctx, std::move(ev));
+}
+
 std::string new_invite_token() {
   return "inv-" + policy::to_hex(policy::random_bytes(32));
 }
@@ -226,6 +247,7 @@ http_response handle_users_invite(request_context& ctx) {
     throw api_error(errc::conflict,
                     "field 'email': already a member of this organization");
   }
+  raise_member_event(ctx, ctx.org->id, "member.invited", user, m);
   auto out = invite_answer(token);
   out["user"] = member_view(row);
   return json_response(201, out);
@@ -276,6 +298,8 @@ http_response handle_invite_accept(request_context& ctx) {
   // Two accepts of one token: the second finds nothing pending.
   if (!ctx.db().accept_invite(m.org_id, user.id, hash, name, now, a))
     throw api_error(errc::not_found, "no pending invitation for this token");
+  m.status = "active";
+  raise_member_event(ctx, m.org_id, "member.joined", user, m);
   auto org = ctx.db().find_org(m.org_id);
   if (!org)
     throw api_error(errc::not_found, "the organization no longer exists");
@@ -322,6 +346,8 @@ http_response set_status(request_context& ctx, const std::string& status,
   m.status = status;
   save_membership(ctx, m,
                   member_audit(ctx, action, before, member_view(target)));
+  if (status == "suspended")
+    raise_member_event(ctx, ctx.org->id, "member.suspended", target.user, m);
   return json_response(200, member_view(target));
 }
 

@@ -327,6 +327,58 @@ const std::vector<migration>& migrations() {
      // 'openai->anthropic', NULL when the request was not translated.
      {"ALTER TABLE providers ADD COLUMN format TEXT",
       "ALTER TABLE request_logs ADD COLUMN translated TEXT"}},
+    {10,
+     "webhooks, their delivery queue and log, and once-only event marks",
+     // A delivery is one event for one webhook; times are Unix ms. A node
+     // claims due rows by moving claimed_until past now in one UPDATE, so
+     // two nodes never send the same row at once; a claim that its node
+     // did not finish (it stopped) lapses after a minute. A mark records
+     // an event that is sent once (a budget threshold of a team in a
+     // month, a key's coming expiry).
+     {"CREATE TABLE webhooks ("
+      "id TEXT NOT NULL, "
+      "org_id TEXT NOT NULL, "
+      "app_id TEXT, "
+      "url TEXT NOT NULL, "
+      "events TEXT NOT NULL, "
+      "description TEXT, "
+      "secret_encrypted TEXT NOT NULL, "
+      "created_at TEXT NOT NULL, "
+      "CONSTRAINT webhooks__id PRIMARY KEY (id))",
+      "CREATE INDEX webhooks_by_org ON webhooks (org_id, created_at)",
+      "CREATE TABLE webhook_deliveries ("
+      "webhook_id TEXT NOT NULL, "
+      "event_id TEXT NOT NULL, "
+      "org_id TEXT NOT NULL, "
+      "type TEXT NOT NULL, "
+      "payload TEXT NOT NULL, "
+      "attempt INTEGER NOT NULL DEFAULT 0, "
+      "state TEXT NOT NULL DEFAULT 'pending', "
+      "next_attempt_at BIGINT NOT NULL, "
+      "claimed_until BIGINT NOT NULL DEFAULT 0, "
+      "claimed_by TEXT, "
+      "created_at BIGINT NOT NULL, "
+      "CONSTRAINT webhook_deliveries__webhook_id__event_id "
+      "PRIMARY KEY (webhook_id, event_id))",
+      "CREATE INDEX webhook_deliveries_due ON webhook_deliveries "
+      "(state, next_attempt_at)",
+      "CREATE TABLE webhook_attempts ("
+      "id TEXT NOT NULL, "
+      "webhook_id TEXT NOT NULL, "
+      "event_id TEXT NOT NULL, "
+      "type TEXT NOT NULL, "
+      "attempt INTEGER NOT NULL, "
+      "status_code INTEGER, "
+      "error TEXT, "
+      "at TEXT NOT NULL, "
+      "CONSTRAINT webhook_attempts__id PRIMARY KEY (id))",
+      "CREATE INDEX webhook_attempts_by_webhook ON webhook_attempts "
+      "(webhook_id, at, id)",
+      "CREATE TABLE webhook_marks ("
+      "org_id TEXT NOT NULL, "
+      "mark TEXT NOT NULL, "
+      "created_at TEXT NOT NULL, "
+      "CONSTRAINT webhook_marks__org_id__mark PRIMARY KEY (org_id, mark))"}},
   };
   return all;
 }

@@ -280,4 +280,52 @@ struct app_record {
   std::string cache_json = "{}";
 };
 
+/// A webhook of an organization (or of one of its apps).
+struct webhook_record {
+  std::string id;
+  std::string org_id;
+  /// Only the app's events are sent when set.
+  std::optional<std::string> app_id;
+  std::string url;
+  /// The event types, as a JSON array.
+  std::string events_json = "[]";
+  std::optional<std::string> description;
+  /// The `whsec_` secret sealed with the master key (seal_secret).
+  std::string secret_encrypted;
+  std::string created_at;
+};
+
+/// One event on its way to one webhook: a row of the delivery queue.
+struct webhook_delivery {
+  std::string webhook_id;
+  std::string org_id;
+  std::string event_id;
+  std::string type;
+  /// The body sent, JSON.
+  std::string payload;
+  /// Attempts made so far.
+  int attempt = 0;
+  /// `pending`, `delivered` or `failed` (given up after 24 hours).
+  std::string state = "pending";
+  /// Unix ms of the next attempt, and of the first.
+  std::int64_t next_attempt_ms = 0;
+  std::int64_t created_ms = 0;
+  /// The webhook's URL and sealed secret, read with a claimed row.
+  std::string url;
+  std::string secret_encrypted;
+};
+
+/// One attempt to deliver an event, for the webhook's delivery log.
+struct webhook_attempt {
+  std::string id;
+  std::string webhook_id;
+  std::string event_id;
+  std::string type;
+  int attempt = 1;
+  /// The receiver's HTTP status; nullopt when it did not answer.
+  std::optional<int> status_code;
+  std::optional<std::string> error;
+  std::string at;
+};
+
 } // namespace gatehouse::storage

@@ -513,6 +513,90 @@ public:
   /// The numbers of the app's keys and request logs.
   app_info app_counts(const std::string& org_id, const std::string& app_id);
 
+  // -- webhooks (store_webhooks.cpp) ----------------------------------------
+
+  /// Stores a new webhook and its audit entry (a change of the org).
+  void insert_webhook(const webhook_record& hook, const audit_record& audit);
+
+  /// The organization's webhooks, oldest first.
+  std::vector<webhook_record> list_webhooks(const std::string& org_id);
+
+  /// The organization's webhook `id`.
+  std::optional<webhook_record> find_webhook(const std::string& org_id,
+                                             const std::string& id);
+
+  /// Deletes the webhook with its queued deliveries and delivery log and
+  /// records the audit entry; false when there is no such webhook.
+  bool delete_webhook(const std::string& org_id, const std::string& id,
+                      const audit_record& audit);
+
+  /// True when the organization has a webhook.
+  bool org_has_webhooks(const std::string& org_id);
+
+  /// Queues the event `event_id` (body `payload`) for every webhook of the
+  /// organization that subscribed to `type`: the org's own webhooks, and
+  /// an app's when the event is about that app (`app_id`). With
+  /// `webhook_id`, for that webhook alone whatever it subscribed to (a
+  /// test). Due at `now_ms`; answers how many deliveries were queued.
+  int enqueue_webhook_event(const std::string& org_id,
+                            const std::optional<std::string>& app_id,
+                            const std::string& event_id,
+                            const std::string& type,
+                            const std::string& payload, std::int64_t now_ms,
+                            const std::optional<std::string>& webhook_id
+                            = std::nullopt);
+
+  /// Like enqueue_webhook_event for an event raised once per
+  /// organization and `mark`: records the mark and queues the event in one
+  /// transaction; -1 (and nothing queued) when the mark was recorded
+  /// before.
+  int enqueue_webhook_event_once(const std::string& mark,
+                                 const std::string& now,
+                                 const std::string& org_id,
+                                 const std::optional<std::string>& app_id,
+                                 const std::string& event_id,
+                                 const std::string& type,
+                                 const std::string& payload,
+                                 std::int64_t now_ms);
+
+  /// Claims at most `limit` deliveries due at `now_ms` for `node` until
+  /// `now_ms + lease_ms`, with their webhooks' URLs and secrets, oldest
+  /// due first. A claimed row is claimed by nobody else until the claim
+  /// ends: the UPDATE takes only rows whose claim lapsed (PostgreSQL skips
+  /// rows another node is claiming at that moment).
+  std::vector<webhook_delivery>
+  claim_webhook_deliveries(std::int64_t now_ms, std::int64_t lease_ms,
+                           const std::string& node, int limit);
+
+  /// Records an attempt in the delivery log and the delivery's new
+  /// attempt count, state and next attempt (ending its claim), in one
+  /// transaction.
+  void record_webhook_attempt(const webhook_delivery& delivery,
+                              const webhook_attempt& attempt);
+
+  /// The webhook's delivery log, newest first, at most `limit` entries.
+  std::vector<webhook_attempt> list_webhook_attempts(
+    const std::string& webhook_id, int limit);
+
+  /// When the next pending delivery is due (or its claim lapses), Unix
+  /// ms; nullopt when none is pending.
+  std::optional<std::int64_t> next_webhook_due();
+
+  /// Records that the organization's once-only event `mark` was raised;
+  /// false when it was already.
+  bool insert_webhook_mark(const std::string& org_id, const std::string& mark,
+                           const std::string& now);
+
+  /// Active keys that expire in (from, to] (RFC 3339) of organizations
+  /// with a webhook for `key.expiring`.
+  std::vector<api_key_record> keys_expiring(const std::string& from,
+                                            const std::string& to);
+
+  /// Deletes finished deliveries created before `before_ms` and log
+  /// entries before `before` (RFC 3339); answers how many rows went.
+  std::int64_t prune_webhook_rows(std::int64_t before_ms,
+                                  const std::string& before);
+
   // -- audit ----------------------------------------------------------------
 
   /// Appends an audit entry.
