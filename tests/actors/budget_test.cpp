@@ -66,14 +66,7 @@ struct fixture : test_coordinator_fixture<> {
   }
 
   void spawn_org(storage::store& st) {
-    storage::provider_record p;
-    p.id = policy::uuid_v4();
-    p.org_id = org.id;
-    p.name = "openai";
-    p.base_url = "https://api.openai.com";
-    p.api_key_encrypted =
-      storage::seal_secret(*secrets, "sk-x", provider_key_aad(p.id));
-    p.is_default = true;
+    auto p = testing::openai_provider(*secrets, org.id, january);
     auto month = policy::month_of(january);
     org_snapshot snap{org,
                       st.load_org_keys(org.id),

@@ -77,16 +77,7 @@ struct fixture : test_coordinator_fixture<> {
     auto limited = testing::key_for(limited_raw, org.id, t0);
     limited.rate_limit_rpm = 60;
     st.insert_key(limited, testing::audit_entry(org.id, "key.create", t0));
-    storage::provider_record p;
-    p.id = policy::uuid_v4();
-    p.org_id = org.id;
-    p.name = "openai";
-    p.base_url = "https://api.openai.com";
-    p.api_key_encrypted =
-      storage::seal_secret(*secrets, "sk-x", provider_key_aad(p.id));
-    p.is_default = true;
-    p.created_at = policy::rfc3339(t0);
-    p.updated_at = p.created_at;
+    auto p = testing::openai_provider(*secrets, org.id, t0);
     st.insert_provider(p, testing::audit_entry(org.id, "provider.create", t0));
     st.replace_price_overrides(
       org.id, {storage::price_override{"gpt-4o", 0, 1000 * 1'000'000}},

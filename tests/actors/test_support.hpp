@@ -7,9 +7,11 @@
 #include <stdexcept>
 #include <string>
 
+#include "actors/messages.hpp"
 #include "policy/api_key.hpp"
 #include "policy/ids.hpp"
 #include "policy/time.hpp"
+#include "storage/secrets.hpp"
 #include "storage/store.hpp"
 
 namespace gatehouse::testing {
@@ -69,6 +71,24 @@ inline storage::org_record seed_org(storage::store& st, const std::string& plan,
   st.create_signup(org, user, true, m, key_for(raw, org.id, now_s),
                    audit_entry(org.id, "org.create", now_s));
   return org;
+}
+
+/// The default provider "openai" of `org_id`, its key sealed with
+/// `secrets`, created at `now_s`.
+inline storage::provider_record openai_provider(
+  const storage::secrets& secrets, const std::string& org_id,
+  long long now_s) {
+  storage::provider_record p;
+  p.id = policy::uuid_v4();
+  p.org_id = org_id;
+  p.name = "openai";
+  p.base_url = "https://api.openai.com";
+  p.api_key_encrypted = storage::seal_secret(secrets, "sk-x",
+                                             actors::provider_key_aad(p.id));
+  p.is_default = true;
+  p.created_at = policy::rfc3339(now_s);
+  p.updated_at = p.created_at;
+  return p;
 }
 
 } // namespace gatehouse::testing
