@@ -10,7 +10,7 @@ import {
   PROXY_ARGS, expectError, expectOk, hex, signup, sleep, startGatehouse, streamRequest, waitForLog,
 } from './harness.mjs';
 import {
-  as, enterpriseOrg, promSamples, startTinyUpstream,
+  allAudit, as, enterpriseOrg, promSamples, startTinyUpstream,
 } from './governance_helpers.mjs';
 
 let gh;
@@ -210,6 +210,11 @@ describe('caching', () => {
     assert.equal((await chat(a.apiKey, { cache: 'on' })).headers['x-gatehouse-cache'], 'hit');
     assert.deepEqual(expectOk(await as(gh, a).del('/api/v1/cache')), { deleted: 2 });
     assert.deepEqual(expectOk(await as(gh, a).del('/api/v1/cache')), { deleted: 0 });
+    // Each emptying is audited, with what it removed.
+    const emptied = (await allAudit(gh, a, { action: 'cache.delete' }))
+      .filter((e) => e.action === 'cache.delete');
+    assert.equal(emptied.length, 2);
+    assert.deepEqual(emptied.map((e) => e.after.deleted).sort(), [0, 2]);
     assert.equal((await chat(a.apiKey, { cache: 'on' })).headers['x-gatehouse-cache'], 'miss');
     assert.equal((await chat(b.apiKey, { cache: 'on' })).headers['x-gatehouse-cache'], 'hit');
     const text = (await gh.api('GET', '/api/v1/metrics', { token: a.token })).text;
