@@ -251,7 +251,8 @@ std::optional<webhook_event> event_of(const org_state&, const Change&,
 std::optional<webhook_event> event_of(const org_state& st,
                                       const change::key_put& c,
                                       const char* type) {
-  if (type == nullptr || !st.links.webhooks)
+  if (type == nullptr || !st.links.webhooks || !st.webhooks
+      || !st.webhooks->active.load(std::memory_order_relaxed))
     return std::nullopt;
   return webhook_event{st.org.id, c.rec.app_id, type, key_event_data(c.rec),
                        std::nullopt, std::nullopt};

@@ -2,8 +2,8 @@
 // secret shown once, signed deliveries (Standard Webhooks headers, verified
 // here with the secret), retries after a failed answer with both attempts in
 // the delivery log, a queue that survives a restart of the gateway, the
-// test endpoint, deletion stopping deliveries, member and guardrail events,
-// and budget thresholds announced once each.
+// test endpoint, deletion stopping deliveries, member, guardrail and
+// provider error events, and budget thresholds announced once each.
 
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -275,6 +275,27 @@ describe('deliveries', () => {
     assert.equal(rec.json.type, 'guardrail.blocked');
     assert.equal(rec.json.data.provider, 'openai');
     assert.deepEqual(rec.json.data.guardrails.map((g) => g.rule), ['no-secrets']);
+  });
+
+  test('five provider errors within a minute raise provider.errors once', async () => {
+    const s = await enterpriseOrg(gh);
+    const label = `p-${hex(4)}`;
+    expectOk(await as(gh, s).post('/api/v1/providers', {
+      name: 'openai', base_url: up.base(label), api_key: `sk-up-${hex(12)}`,
+    }), 201);
+    const made = await hook(gh, s, ['provider.errors']);
+    const fail = () => proxyChat(gh, s.apiKey, { headers: { 'x-gatehouse-provider': 'openai', 'x-tiny-status': '500' } });
+    for (let i = 0; i < 4; i++) assert.equal((await fail()).status, 500);
+    await sleep(200);
+    assert.equal(rx.of(made.label).length, 0, 'four are not a burst');
+    assert.equal((await fail()).status, 500);
+    const [rec] = await poll(() => rx.of(made.label).length && rx.of(made.label), { what: 'the event' });
+    assert.equal(rec.json.type, 'provider.errors');
+    assert.equal(rec.json.data.provider, 'openai');
+    assert.equal(rec.json.data.last_status, 500);
+    for (let i = 0; i < 6; i++) await fail();
+    await sleep(300);
+    assert.equal(rx.of(made.label).length, 1, 'quiet after a burst');
   });
 
   test('budget thresholds 50, 80 and 100 % are announced once each', async () => {
