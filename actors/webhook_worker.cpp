@@ -54,8 +54,8 @@ std::string enqueue_webhook_event(storage::store& s, const webhook_event& ev,
                                   std::int64_t at_ms) {
   auto id = "evt_" + policy::uuid_v7(at_ms);
   auto created = policy::rfc3339_ms(at_ms);
-  auto body = policy::webhook_body(id, ev.type, created, ev.org_id,
-                                   ev.data_json);
+  auto body
+    = policy::webhook_body(id, ev.type, created, ev.org_id, ev.data_json);
   if (ev.once) {
     if (s.enqueue_webhook_event_once(*ev.once, created, ev.org_id, ev.app_id,
                                      id, ev.type, body, at_ms)
@@ -74,12 +74,12 @@ void org_webhooks::settled(const storage::request_log_record& log,
                            std::int64_t team_spent, std::int64_t team_limit,
                            std::int64_t now_ms) {
   if (log.error_code && *log.error_code == "guardrail_blocked") {
-    nlohmann::json data{{"request_id", log.request_id},
-                        {"key_id", log.key_id.value_or("")},
-                        {"app_id", log.app_id ? nlohmann::json(*log.app_id)
-                                              : nlohmann::json()},
-                        {"provider", log.provider},
-                        {"model", log.model}};
+    nlohmann::json data{
+      {"request_id", log.request_id},
+      {"key_id", log.key_id.value_or("")},
+      {"app_id", log.app_id ? nlohmann::json(*log.app_id) : nlohmann::json()},
+      {"provider", log.provider},
+      {"model", log.model}};
     if (log.guardrails_json) {
       auto hits = nlohmann::json::parse(*log.guardrails_json, nullptr, false);
       if (!hits.is_discarded())
@@ -98,13 +98,13 @@ void org_webhooks::settled(const storage::request_log_record& log,
     if (burst)
       worker_.emit(webhook_event{
         org_id_, std::nullopt, "provider.errors",
-        nlohmann::json{{"provider", log.provider},
-                       {"errors", policy::error_burst::threshold},
-                       {"window_seconds", policy::error_burst::window_ms / 1000},
-                       {"last_status", log.status},
-                       {"last_error", log.error_code
-                                        ? nlohmann::json(*log.error_code)
-                                        : nlohmann::json()}}
+        nlohmann::json{
+          {"provider", log.provider},
+          {"errors", policy::error_burst::threshold},
+          {"window_seconds", policy::error_burst::window_ms / 1000},
+          {"last_status", log.status},
+          {"last_error",
+           log.error_code ? nlohmann::json(*log.error_code) : nlohmann::json()}}
           .dump(),
         std::nullopt, std::nullopt});
   }
@@ -122,24 +122,23 @@ void org_webhooks::settled(const storage::request_log_record& log,
     seen = std::max(seen, level);
   }
   for (int t : crossed)
-    worker_.emit(webhook_event{
-      org_id_, std::nullopt, "budget.threshold",
-      nlohmann::json{{"team_id", *log.team_id},
-                     {"threshold", t},
-                     {"spend_usd", usd(team_spent)},
-                     {"limit_usd", usd(team_limit)},
-                     {"month", month}}
-        .dump(),
-      "budget/" + *log.team_id + "/" + month + "/" + std::to_string(t),
-      std::nullopt});
+    worker_.emit(webhook_event{org_id_, std::nullopt, "budget.threshold",
+                               nlohmann::json{{"team_id", *log.team_id},
+                                              {"threshold", t},
+                                              {"spend_usd", usd(team_spent)},
+                                              {"limit_usd", usd(team_limit)},
+                                              {"month", month}}
+                                 .dump(),
+                               "budget/" + *log.team_id + "/" + month + "/"
+                                 + std::to_string(t),
+                               std::nullopt});
 }
 
 // -- the delivery thread ----------------------------------------------------
 
 webhook_worker::webhook_worker(storage::connection_pool& pool,
                                std::shared_ptr<const storage::secrets> secrets)
-  : pool_(pool), secrets_(std::move(secrets)) {
-}
+  : pool_(pool), secrets_(std::move(secrets)) {}
 
 webhook_worker::~webhook_worker() {
   stop();
@@ -184,10 +183,14 @@ std::shared_ptr<org_webhooks> webhook_worker::org(const std::string& org_id) {
   auto& slot = orgs_[org_id];
   if (auto live = slot.lock())
     return live;
-  // Drop what orgs that went away left behind.
-  for (auto i = orgs_.begin(); i != orgs_.end();)
-    i = i->second.expired() && i->first != org_id ? orgs_.erase(i)
-                                                  : std::next(i);
+  // Drop what orgs that went away left behind, each time the registry
+  // doubled: a spawn costs no walk over every live org.
+  if (orgs_.size() >= prune_at_) {
+    for (auto i = orgs_.begin(); i != orgs_.end();)
+      i = i->second.expired() && i->first != org_id ? orgs_.erase(i)
+                                                    : std::next(i);
+    prune_at_ = std::max<std::size_t>(64, 2 * orgs_.size());
+  }
   auto made = std::make_shared<org_webhooks>(org_id, *this);
   orgs_[org_id] = made;
   return made;
@@ -210,9 +213,8 @@ void webhook_worker::run() {
     {
       std::unique_lock lock{mtx_};
       auto until = clock::time_point{std::chrono::milliseconds{wake_at}};
-      cv_.wait_until(lock, until, [&] {
-        return stopping_ || woken_ || !emitted_.empty();
-      });
+      cv_.wait_until(lock, until,
+                     [&] { return stopping_ || woken_ || !emitted_.empty(); });
       stopping = stopping_;
       woken_ = false;
       events.swap(emitted_);
@@ -248,8 +250,13 @@ void webhook_worker::run() {
 
 void webhook_worker::pass(storage::store& s) {
   for (;;) {
-    auto batch = s.claim_webhook_deliveries(now_ms(), claim_ms,
-                                            opts_.node_id, claim_batch);
+    {
+      std::lock_guard guard{mtx_};
+      if (stopping_)
+        return;
+    }
+    auto batch = s.claim_webhook_deliveries(now_ms(), claim_ms, opts_.node_id,
+                                            claim_batch);
     if (batch.empty())
       return;
     if (batch.size() == 1) {
@@ -259,16 +266,10 @@ void webhook_worker::pass(storage::store& s) {
     // The POSTs of a batch wait for their receivers side by side.
     std::vector<std::future<void>> sent;
     for (auto& d : batch)
-      sent.push_back(std::async(std::launch::async, [this, &s, &d] {
-        deliver(s, std::move(d));
-      }));
+      sent.push_back(std::async(std::launch::async,
+                                [this, &s, &d] { deliver(s, std::move(d)); }));
     for (auto& f : sent)
       f.get();
-    {
-      std::lock_guard guard{mtx_};
-      if (stopping_)
-        return;
-    }
   }
 }
 

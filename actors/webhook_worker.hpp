@@ -88,17 +88,15 @@ struct webhook_options {
 class org_webhooks {
 public:
   org_webhooks(std::string org_id, webhook_worker& worker)
-    : org_id_(std::move(org_id)), worker_(worker) {
-  }
+    : org_id_(std::move(org_id)), worker_(worker) {}
 
   /// The org has at least one webhook.
   std::atomic<bool> active{false};
 
   /// Looks at a settled request (on the thread that settled it), with its
   /// team's month-to-date spend after it and the team's cap (0: none).
-  void settled(const storage::request_log_record& log,
-               std::int64_t team_spent, std::int64_t team_limit,
-               std::int64_t now_ms);
+  void settled(const storage::request_log_record& log, std::int64_t team_spent,
+               std::int64_t team_limit, std::int64_t now_ms);
 
 private:
   std::string org_id_;
@@ -160,6 +158,7 @@ private:
   std::thread thread_;
   std::mutex orgs_mtx_;
   std::map<std::string, std::weak_ptr<org_webhooks>> orgs_;
+  std::size_t prune_at_ = 64;
   std::int64_t next_sweep_ms_ = 0;
 };
 

@@ -96,21 +96,20 @@ actors::webhook_answer post_once(const actors::webhook_post& p,
       allowed.push_back(e);
   }
   if (allowed.empty())
-    return refused("'" + u.host + "' resolves to an address that is not "
-                   "allowed");
+    return refused("'" + u.host
+                   + "' resolves to an address that is not "
+                     "allowed");
   beast::tcp_stream stream{ioc};
   stream.expires_at(end);
-  stream.async_connect(allowed, [&](beast::error_code e,
-                                    const tcp::endpoint&) { ec = e; });
+  stream.async_connect(
+    allowed, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
   finish(ioc);
   if (ec)
     return refused(ec == beast::error::timeout
                      ? "no connection within the timeout"
                      : "cannot connect: " + ec.message());
-  bhttp::request<bhttp::string_body> req{bhttp::verb::post,
-                                         u.base_path.empty() ? "/"
-                                                             : u.base_path,
-                                         11};
+  bhttp::request<bhttp::string_body> req{
+    bhttp::verb::post, u.base_path.empty() ? "/" : u.base_path, 11};
   bool v6 = u.host.find(':') != std::string::npos;
   auto host = v6 ? "[" + u.host + "]" : u.host;
   bool default_port = (u.scheme == "https" && u.port == 443)
@@ -140,8 +139,9 @@ actors::webhook_answer post_once(const actors::webhook_post& p,
 
 } // namespace
 
-std::optional<std::string> webhook_url_refusal(
-  const std::string& url, const policy::private_allowance& allow) {
+std::optional<std::string>
+webhook_url_refusal(const std::string& url,
+                    const policy::private_allowance& allow) {
   if (url.size() > 2048)
     return "must be at most 2048 bytes";
   for (char c : url)
@@ -176,18 +176,17 @@ std::optional<std::string> webhook_url_refusal(
 
 actors::webhook_poster make_webhook_poster(policy::private_allowance allow,
                                            std::chrono::seconds timeout) {
-  auto tls = std::make_shared<net::ssl::context>(
-    net::ssl::context::tls_client);
+  auto tls = std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
   tls->set_default_verify_paths();
   tls->set_verify_mode(net::ssl::verify_peer);
-  return [tls, allow = std::move(allow),
-          timeout](const actors::webhook_post& p) {
-    try {
-      return post_once(p, *tls, allow, timeout);
-    } catch (const std::exception& e) {
-      return refused(e.what());
-    }
-  };
+  return
+    [tls, allow = std::move(allow), timeout](const actors::webhook_post& p) {
+      try {
+        return post_once(p, *tls, allow, timeout);
+      } catch (const std::exception& e) {
+        return refused(e.what());
+      }
+    };
 }
 
 } // namespace gatehouse::http

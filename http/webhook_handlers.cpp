@@ -41,8 +41,8 @@ storage::webhook_record find_hook(request_context& ctx) {
   auto w = policy::is_uuid(id) ? ctx.db().find_webhook(ctx.org->id, id)
                                : std::nullopt;
   if (!w)
-    throw api_error(errc::not_found, "no webhook with id '"
-                                       + policy::echo(id, 64) + "'");
+    throw api_error(errc::not_found,
+                    "no webhook with id '" + policy::echo(id, 64) + "'");
   return std::move(*w);
 }
 
@@ -81,15 +81,14 @@ void raise_webhook_event(request_context& ctx, actors::webhook_event ev) {
 http_response handle_webhooks_create(request_context& ctx) {
   json_fields f{ctx.body, {"url", "events", "app_id", "description"}};
   auto url = f.required_string("url");
-  auto allow = policy::parse_private_allowance(
-                 ctx.svc.cfg.allow_private_upstreams)
-                 .value_or(policy::private_allowance{});
+  auto allow
+    = policy::parse_private_allowance(ctx.svc.cfg.allow_private_upstreams)
+        .value_or(policy::private_allowance{});
   if (auto why = webhook_url_refusal(url, allow))
     f.fail("url", *why);
   if (!f.has("events"))
     f.fail("events", "is required");
-  auto events = unwrap(policy::parse_webhook_events(f.get("events"),
-                                                    "events"));
+  auto events = unwrap(policy::parse_webhook_events(f.get("events"), "events"));
   auto app_id = f.optional_string("app_id");
   if (app_id
       && !(policy::is_uuid(*app_id)
@@ -111,8 +110,8 @@ http_response handle_webhooks_create(request_context& ctx) {
   w.description = description;
   w.created_at = policy::rfc3339_ms(ctx.now_ms);
   auto secret = policy::new_webhook_secret();
-  w.secret_encrypted = storage::seal_secret(
-    ctx.svc.secrets, secret, actors::webhook_secret_aad(w.id));
+  w.secret_encrypted = storage::seal_secret(ctx.svc.secrets, secret,
+                                            actors::webhook_secret_aad(w.id));
   auto audit = hook_audit(ctx, "webhook.create", w);
   audit.after_json = webhook_view(w).dump();
   ctx.db().insert_webhook(w, audit);
@@ -143,14 +142,14 @@ http_response handle_webhooks_deliveries(request_context& ctx) {
   auto limit = query_int(ctx.req, "limit", 1, 500, 100);
   json out = json::array();
   for (auto& a : ctx.db().list_webhook_attempts(w.id, limit))
-    out.push_back({{"id", a.id},
-                   {"event_id", a.event_id},
-                   {"type", a.type},
-                   {"attempt", a.attempt},
-                   {"status_code", a.status_code ? json(*a.status_code)
-                                                 : json()},
-                   {"error", a.error ? json(*a.error) : json()},
-                   {"at", a.at}});
+    out.push_back(
+      {{"id", a.id},
+       {"event_id", a.event_id},
+       {"type", a.type},
+       {"attempt", a.attempt},
+       {"status_code", a.status_code ? json(*a.status_code) : json()},
+       {"error", a.error ? json(*a.error) : json()},
+       {"at", a.at}});
   return json_response(200, {{"deliveries", out}});
 }
 

@@ -26,10 +26,9 @@ problem events_problem(std::string_view field, const std::string& why) {
 
 const std::vector<std::string>& webhook_event_types() {
   static const std::vector<std::string> all{
-    "budget.threshold", "key.created",      "key.rotated",
-    "key.revoked",      "key.expiring",     "member.invited",
-    "member.joined",    "member.suspended", "provider.errors",
-    "guardrail.blocked"};
+    "budget.threshold", "key.created",      "key.rotated",   "key.revoked",
+    "key.expiring",     "member.invited",   "member.joined", "member.suspended",
+    "provider.errors",  "guardrail.blocked"};
   return all;
 }
 
@@ -44,8 +43,8 @@ parse_webhook_events(const nlohmann::json& value, std::string_view field) {
       return events_problem(field, "must hold event types (strings)");
     auto& name = v.get_ref<const std::string&>();
     if (std::find(known.begin(), known.end(), name) == known.end())
-      return events_problem(field, "unknown event type '" + echo(name, 64)
-                                     + "'");
+      return events_problem(field,
+                            "unknown event type '" + echo(name, 64) + "'");
     if (std::find(out.begin(), out.end(), name) != out.end())
       return events_problem(field, "'" + name + "' is given twice");
     out.push_back(name);
@@ -76,9 +75,8 @@ std::optional<std::string> base64_decode(std::string_view text) {
   if (n < 0)
     return std::nullopt;
   // EVP_DecodeBlock counts the padding as zero bytes.
-  auto pad = static_cast<std::size_t>(
-    std::count(text.end() - std::min<std::size_t>(2, text.size()), text.end(),
-               '='));
+  auto pad = static_cast<std::size_t>(std::count(
+    text.end() - std::min<std::size_t>(2, text.size()), text.end(), '='));
   out.resize(static_cast<std::size_t>(n) - pad);
   return out;
 }
@@ -156,11 +154,10 @@ std::vector<int> budget_thresholds_between(int from, int to) {
 }
 
 bool error_burst::hit(std::int64_t now_ms) {
-  times_.erase(std::remove_if(times_.begin(), times_.end(),
-                              [&](std::int64_t t) {
-                                return t <= now_ms - window_ms;
-                              }),
-               times_.end());
+  times_.erase(
+    std::remove_if(times_.begin(), times_.end(),
+                   [&](std::int64_t t) { return t <= now_ms - window_ms; }),
+    times_.end());
   times_.push_back(now_ms);
   if (static_cast<int>(times_.size()) < threshold || now_ms < quiet_until_)
     return false;

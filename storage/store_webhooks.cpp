@@ -62,8 +62,7 @@ webhook_attempt read_attempt(const row& r) {
 
 } // namespace
 
-void store::insert_webhook(const webhook_record& w,
-                           const audit_record& audit) {
+void store::insert_webhook(const webhook_record& w, const audit_record& audit) {
   write_audited(db_, audit, [&] {
     db_.exec("INSERT INTO webhooks (" + webhook_columns
                + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -91,9 +90,10 @@ std::optional<webhook_record> store::find_webhook(const std::string& org_id,
 bool store::delete_webhook(const std::string& org_id, const std::string& id,
                            const audit_record& audit) {
   transaction tx(db_);
-  if (db_.exec("DELETE FROM webhooks WHERE org_id = $1 AND id = $2 "
-               "RETURNING id",
-               {org_id, id})
+  if (db_
+        .exec("DELETE FROM webhooks WHERE org_id = $1 AND id = $2 "
+              "RETURNING id",
+              {org_id, id})
         .empty())
     return false;
   db_.exec("DELETE FROM webhook_deliveries WHERE webhook_id = $1", {id});
@@ -104,8 +104,7 @@ bool store::delete_webhook(const std::string& org_id, const std::string& id,
 }
 
 bool store::org_has_webhooks(const std::string& org_id) {
-  return !db_.exec("SELECT 1 FROM webhooks WHERE org_id = $1 LIMIT 1",
-                   {org_id})
+  return !db_.exec("SELECT 1 FROM webhooks WHERE org_id = $1 LIMIT 1", {org_id})
             .empty();
 }
 
@@ -123,16 +122,18 @@ int store::enqueue_webhook_event(const std::string& org_id,
       "FROM webhooks WHERE org_id = $1 ";
   if (webhook_id)
     return static_cast<int>(
-      db_.exec(insert + "AND id = $6 RETURNING webhook_id",
-               {org_id, event_id, type, payload, now_ms, *webhook_id})
+      db_
+        .exec(insert + "AND id = $6 RETURNING webhook_id",
+              {org_id, event_id, type, payload, now_ms, *webhook_id})
         .size());
   // Event types hold no LIKE wildcard other than '_'-free dotted names.
   return static_cast<int>(
-    db_.exec(insert
-               + "AND events LIKE $6 AND (app_id IS NULL OR app_id = $7) "
-                 "RETURNING webhook_id",
-             {org_id, event_id, type, payload, now_ms,
-              "%\"" + type + "\"%", app_id})
+    db_
+      .exec(
+        insert
+          + "AND events LIKE $6 AND (app_id IS NULL OR app_id = $7) "
+            "RETURNING webhook_id",
+        {org_id, event_id, type, payload, now_ms, "%\"" + type + "\"%", app_id})
       .size());
 }
 
@@ -143,8 +144,8 @@ int store::enqueue_webhook_event_once(
   transaction tx(db_);
   if (!insert_webhook_mark(org_id, mark, now))
     return -1;
-  auto n = enqueue_webhook_event(org_id, app_id, event_id, type, payload,
-                                 now_ms);
+  auto n
+    = enqueue_webhook_event(org_id, app_id, event_id, type, payload, now_ms);
   tx.commit();
   return n;
 }
@@ -156,16 +157,15 @@ store::claim_webhook_deliveries(std::int64_t now_ms, std::int64_t lease_ms,
   // the row being updated, so that of two nodes racing for a row only one
   // moves its claim (PostgreSQL re-reads a row updated concurrently;
   // SQLite runs one writer at a time).
-  std::string lock = db_.dialect() == "postgresql" ? " FOR UPDATE SKIP LOCKED"
-                                                   : "";
+  std::string lock
+    = db_.dialect() == "postgresql" ? " FOR UPDATE SKIP LOCKED" : "";
   auto rows = db_.exec(
     "UPDATE webhook_deliveries SET claimed_until = $2, claimed_by = $3 "
     "WHERE (webhook_id, event_id) IN (SELECT webhook_id, event_id "
     "FROM webhook_deliveries WHERE state = 'pending' "
     "AND next_attempt_at <= $1 AND claimed_until <= $1 "
     "ORDER BY next_attempt_at LIMIT $4"
-      + lock
-      + ") AND state = 'pending' AND claimed_until <= $1 RETURNING "
+      + lock + ") AND state = 'pending' AND claimed_until <= $1 RETURNING "
       + delivery_columns,
     {now_ms, now_ms + lease_ms, node, limit});
   std::vector<webhook_delivery> out;
@@ -191,17 +191,18 @@ void store::record_webhook_attempt(const webhook_delivery& d,
                                    const webhook_attempt& a) {
   transaction tx(db_);
   // A webhook deleted meanwhile keeps no log.
-  if (!db_.exec("UPDATE webhook_deliveries SET attempt = $3, state = $4, "
-                "next_attempt_at = $5, claimed_until = 0, claimed_by = NULL "
-                "WHERE webhook_id = $1 AND event_id = $2 RETURNING webhook_id",
-                {d.webhook_id, d.event_id, d.attempt, d.state,
-                 d.next_attempt_ms})
+  if (!db_
+         .exec(
+           "UPDATE webhook_deliveries SET attempt = $3, state = $4, "
+           "next_attempt_at = $5, claimed_until = 0, claimed_by = NULL "
+           "WHERE webhook_id = $1 AND event_id = $2 RETURNING webhook_id",
+           {d.webhook_id, d.event_id, d.attempt, d.state, d.next_attempt_ms})
          .empty())
     db_.exec("INSERT INTO webhook_attempts (id, webhook_id, event_id, type, "
              "attempt, status_code, error, at) "
              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-             {a.id, a.webhook_id, a.event_id, a.type, a.attempt,
-              a.status_code, a.error, a.at});
+             {a.id, a.webhook_id, a.event_id, a.type, a.attempt, a.status_code,
+              a.error, a.at});
   tx.commit();
 }
 
@@ -227,10 +228,11 @@ std::optional<std::int64_t> store::next_webhook_due() {
 bool store::insert_webhook_mark(const std::string& org_id,
                                 const std::string& mark,
                                 const std::string& now) {
-  return !db_.exec("INSERT INTO webhook_marks (org_id, mark, created_at) "
-                   "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING "
-                   "RETURNING mark",
-                   {org_id, mark, now})
+  return !db_
+            .exec("INSERT INTO webhook_marks (org_id, mark, created_at) "
+                  "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING "
+                  "RETURNING mark",
+                  {org_id, mark, now})
             .empty();
 }
 

@@ -9,8 +9,8 @@ using namespace gatehouse::policy;
 TEST(webhook, signature_matches_the_standard_vector) {
   auto key = webhook_secret_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
   ASSERT_TRUE(key);
-  EXPECT_EQ(webhook_signature(*key, "msg_p5jXN8AQM9LWM0D4loKWxJek",
-                              1614265330, R"({"test": 2432232314})"),
+  EXPECT_EQ(webhook_signature(*key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+                              R"({"test": 2432232314})"),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
 }
 
@@ -39,8 +39,8 @@ TEST(webhook, events_are_validated) {
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->size(), 2u);
   EXPECT_FALSE(parse_webhook_events(nlohmann::json::array(), "events"));
-  EXPECT_FALSE(parse_webhook_events(nlohmann::json::array({"key.eaten"}),
-                                    "events"));
+  EXPECT_FALSE(
+    parse_webhook_events(nlohmann::json::array({"key.eaten"}), "events"));
   EXPECT_FALSE(parse_webhook_events(
     nlohmann::json::array({"key.created", "key.created"}), "events"));
   auto bad = parse_webhook_events(nlohmann::json::array({1}), "events");
@@ -54,8 +54,8 @@ TEST(webhook, retries_double_from_the_base_up_to_an_hour_for_a_day) {
   EXPECT_EQ(webhook_next_attempt(2, t0, t0 + 5000, 5000), t0 + 15000);
   EXPECT_EQ(webhook_next_attempt(3, t0, t0, 5000), t0 + 20000);
   EXPECT_EQ(webhook_next_attempt(30, t0, t0, 5000), t0 + 3600 * 1000);
-  EXPECT_FALSE(webhook_next_attempt(40, t0, t0 + webhook_retry_window_ms,
-                                    5000));
+  EXPECT_FALSE(
+    webhook_next_attempt(40, t0, t0 + webhook_retry_window_ms, 5000));
 }
 
 TEST(webhook, budget_thresholds) {
@@ -87,9 +87,9 @@ TEST(webhook, provider_error_bursts) {
 }
 
 TEST(webhook, body_has_the_documented_fields) {
-  auto b = nlohmann::json::parse(
-    webhook_body("evt_1", "key.created", "2026-12-05T00:00:00Z", "org1",
-                 R"({"key_id":"k"})"));
+  auto b = nlohmann::json::parse(webhook_body("evt_1", "key.created",
+                                              "2026-12-05T00:00:00Z", "org1",
+                                              R"({"key_id":"k"})"));
   EXPECT_EQ(b["id"], "evt_1");
   EXPECT_EQ(b["type"], "key.created");
   EXPECT_EQ(b["org_id"], "org1");
