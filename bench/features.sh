@@ -21,6 +21,9 @@
 #   translated  the same request in the Anthropic format (POST /v1/messages)
 #               to the OpenAI-format provider: the request and the answer
 #               are translated
+#   webhooks    the org has a webhook for budget thresholds, provider
+#               errors and guardrail blocks (none of them fires: what every
+#               settled request pays to look)
 #
 # A configuration whose API answers 404 (the feature is not in this build)
 # is skipped. Reports req/s, p50/p99 and Gatehouse's CPU per request (until
@@ -105,6 +108,13 @@ api PUT /api/v1/aliases "$AUTH" '{"aliases":{"fast":"gpt-4o-mini"}}'
 [[ "$STATUS" == 200 ]] && CONFIGS+=(alias)
 api DELETE /api/v1/cache "$AUTH"
 [[ "$STATUS" == 200 ]] && CONFIGS+=(cache-hit)
+api POST /api/v1/webhooks "$AUTH" "{\"url\":\"$MOCK_URL/hook\",
+  \"events\":[\"budget.threshold\",\"provider.errors\",\"guardrail.blocked\"]}"
+if [[ "$STATUS" == 201 ]]; then
+  CONFIGS+=(webhooks)
+  WEBHOOK_ID=$(jq -r .webhook.id <<<"$BODY_OUT")
+  api DELETE "/api/v1/webhooks/$WEBHOOK_ID" "$AUTH"
+fi
 api GET /api/v1/providers "$AUTH"
 [[ "$(jq -r '.providers[0].format // empty' <<<"$BODY_OUT")" == openai ]] \
   && CONFIGS+=(translated)
@@ -122,6 +132,12 @@ for ((round = 1; round <= ROUNDS; round++)); do
     alias) body=$ALIAS ;;
     cache-hit) header="X-Gatehouse-Cache: on" ;;
     translated) body=$ANTHROPIC; path=/v1/messages ;;
+    webhooks)
+      api POST /api/v1/webhooks "$AUTH" "{\"url\":\"$MOCK_URL/hook\",
+        \"events\":[\"budget.threshold\",\"provider.errors\",\"guardrail.blocked\"]}"
+      expect_status "POST /api/v1/webhooks" 201
+      WEBHOOK_ID=$(jq -r .webhook.id <<<"$BODY_OUT")
+      ;;
     esac
     export BENCH_BODY=$body BENCH_HEADER=$header
     # One request first: it must pass (and, for the cache, fill it).
@@ -145,6 +161,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
     ROWS+=("$round|$cfg|$rps|$p50|$p99|$errs|$cost")
     log "round $round $cfg: $rps req/s, CPU $cost"
     [[ $cfg == guardrails || $cfg == redacting ]] && set_rules off
+    if [[ $cfg == webhooks ]]; then
+      api DELETE "/api/v1/webhooks/$WEBHOOK_ID" "$AUTH"
+      expect_status "DELETE /api/v1/webhooks/{id}" 200 204
+    fi
   done
 done
 
