@@ -16,7 +16,7 @@ import {
 import {
   ANTHROPIC_TEXT, ANTHROPIC_TOOL_ID, ANTHROPIC_USAGE, OPENAI_TEXT, OPENAI_TOOL_ID, OPENAI_USAGE, STREAM_DELTAS,
   TOOL_INPUT, startFormatUpstream,
-} from './format_upstream.mjs';
+} from '../api/format_upstream.mjs';
 
 async function load(name) {
   try {

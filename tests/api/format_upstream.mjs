@@ -1,10 +1,12 @@
 // Small upstreams that speak one provider format each (OpenAI chat
-// completions or Anthropic messages), for the format translation tests with
-// the official clients. Each records every request it receives.
+// completions or Anthropic messages), for the format translation tests: the
+// black-box ones (tests/api/translation.test.mjs) and those with the
+// official clients (tests/sdk/translation_sdk.test.mjs). Each records every
+// request it receives.
 
 import http from 'node:http';
 
-import { hex } from '../api/harness.mjs';
+import { hex } from './harness.mjs';
 
 /// Usage the Anthropic-format upstream reports.
 export const ANTHROPIC_USAGE = Object.freeze({ input_tokens: 21, output_tokens: 9 });
@@ -14,7 +16,7 @@ export const OPENAI_USAGE = Object.freeze({ prompt_tokens: 13, completion_tokens
 /// Texts the upstreams answer with: whole, and streamed in two deltas.
 export const ANTHROPIC_TEXT = 'Hello from Anthropic.';
 export const OPENAI_TEXT = 'Hello from OpenAI.';
-export const STREAM_DELTAS = Object.freeze(['Hel', 'lo from a stream.']);
+export const STREAM_DELTAS = Object.freeze(['Hel', 'lo']);
 
 /// Arguments of every tool call the upstreams make.
 export const TOOL_INPUT = Object.freeze({ city: 'Paris' });
@@ -24,7 +26,7 @@ export const OPENAI_TOOL_ID = 'call_01';
 /// A provider of `format` ('openai' or 'anthropic') on 127.0.0.1. It
 /// answers in its format: a tool call when the request offers tools and
 /// carries no tool result yet, else text. Header `x-stop` sets the stop
-/// reason.
+/// reason, `x-status` answers that status with the format's error body.
 export async function startFormatUpstream(format) {
   const requests = [];
   const server = http.createServer((req, res) => {
@@ -34,6 +36,14 @@ export async function startFormatUpstream(format) {
       let json = null;
       try { json = JSON.parse(body); } catch { json = null; }
       requests.push({ method: req.method, path: req.url, headers: req.headers, rawHeaders: req.rawHeaders, json });
+      const status = Number(req.headers['x-status'] || 0);
+      if (status) {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(format === 'anthropic'
+          ? { type: 'error', error: { type: 'rate_limit_error', message: 'slow down (anthropic)' } }
+          : { error: { message: 'slow down (openai)', type: 'rate_limit_error', param: null, code: null } }));
+        return;
+      }
       const want = format === 'anthropic' ? '/v1/messages' : '/v1/chat/completions';
       if (req.method !== 'POST' || !req.url.endsWith(want) || !json) {
         res.writeHead(404, { 'content-type': 'application/json' });
