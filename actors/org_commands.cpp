@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/audit.hpp"
 #include "actors/views.hpp"
 #include "policy/ids.hpp"
 #include "policy/key_validity.hpp"
@@ -23,23 +24,8 @@ storage::audit_record audit(const org_view& st, const audit_ctx& who,
                             std::string action, std::string target_type,
                             std::string target_id, nlohmann::json before,
                             nlohmann::json after) {
-  storage::audit_record a;
-  a.id = policy::uuid_v4();
-  a.org_id = st.org.id;
-  a.actor_type = who.actor_type;
-  a.actor_id = who.actor_id;
-  a.action = std::move(action);
-  a.target_type = std::move(target_type);
-  a.target_id = std::move(target_id);
-  if (!before.is_null())
-    a.before_json = before.dump();
-  if (!after.is_null())
-    a.after_json = after.dump();
-  a.ip = who.ip;
-  // Milliseconds keep entries of one second in the order they happened.
-  a.created_at = who.now_ms ? policy::rfc3339_ms(who.now_ms)
-                            : policy::rfc3339(who.now_s);
-  return a;
+  return audit_entry(st.org.id, who, std::move(action), std::move(target_type),
+                     std::move(target_id), before, after);
 }
 
 policy::problem refuse(errc code, std::string message) {

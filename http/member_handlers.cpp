@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/audit.hpp"
 #include "actors/gateway.hpp"
 #include "actors/views.hpp"
 #include "http/api_error.hpp"
@@ -83,21 +84,9 @@ storage::audit_record member_audit(const request_context& ctx,
                                    const std::string& action,
                                    const storage::member_row& before,
                                    const std::optional<json>& after) {
-  auto who = ctx.who();
-  storage::audit_record a;
-  a.id = policy::uuid_v4();
-  a.org_id = ctx.org->id;
-  a.actor_type = who.actor_type;
-  a.actor_id = who.actor_id;
-  a.action = action;
-  a.target_type = "user";
-  a.target_id = before.user.id;
-  a.before_json = member_view(before).dump();
-  if (after)
-    a.after_json = after->dump();
-  a.ip = who.ip;
-  a.created_at = policy::rfc3339_ms(ctx.now_ms);
-  return a;
+  return actors::audit_entry(ctx.org->id, ctx.who(), action, "user",
+                             before.user.id, member_view(before),
+                             after ? *after : json());
 }
 
 /// The `data` of a member event.

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/audit.hpp"
 #include "actors/gateway.hpp"
 #include "http/api_error.hpp"
 #include "http/handlers.hpp"
@@ -49,18 +50,8 @@ storage::webhook_record find_hook(request_context& ctx) {
 storage::audit_record hook_audit(const request_context& ctx,
                                  const std::string& action,
                                  const storage::webhook_record& w) {
-  auto who = ctx.who();
-  storage::audit_record a;
-  a.id = policy::uuid_v4();
-  a.org_id = ctx.org->id;
-  a.actor_type = who.actor_type;
-  a.actor_id = who.actor_id;
-  a.action = action;
-  a.target_type = "webhook";
-  a.target_id = w.id;
-  a.ip = who.ip;
-  a.created_at = policy::rfc3339_ms(ctx.now_ms);
-  return a;
+  return actors::audit_entry(ctx.org->id, ctx.who(), action, "webhook",
+                             w.id);
 }
 
 } // namespace
