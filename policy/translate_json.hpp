@@ -21,6 +21,17 @@ inline std::string dump(const ojson& j) {
   return j.dump(-1, ' ', false, ojson::error_handler_t::replace);
 }
 
+/// The member `key` of object `j`, or null when `j` is no object or the
+/// member is absent or null.
+inline const ojson* member(const ojson& j, const char* key) {
+  if (!j.is_object())
+    return nullptr;
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null())
+    return nullptr;
+  return &*it;
+}
+
 /// The string member `key` of object `j`, or "" when absent or not a
 /// string.
 inline std::string str_of(const ojson& j, const char* key) {

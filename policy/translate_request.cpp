@@ -11,6 +11,7 @@ namespace {
 
 using translate_detail::bad_field;
 using translate_detail::dump;
+using translate_detail::member;
 using translate_detail::ojson;
 
 /// Thrown inside this file only; caught by translate_request.
@@ -22,13 +23,26 @@ struct refusal {
   throw refusal{bad_field(field, why)};
 }
 
-const ojson* member(const ojson& j, const char* key) {
-  if (!j.is_object())
-    return nullptr;
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null())
-    return nullptr;
-  return &*it;
+/// Copies `temperature` and `top_p`, each a number when present: both APIs
+/// name and mean them alike.
+void copy_sampling(const ojson& in, ojson& out) {
+  for (auto* key : {"temperature", "top_p"})
+    if (auto* v = member(in, key)) {
+      if (!v->is_number())
+        refuse(key, "must be a number");
+      out[key] = *v;
+    }
+}
+
+/// Copies `stream`, a boolean when present; answers it (null: absent).
+const ojson* copy_stream(const ojson& in, ojson& out) {
+  auto* s = member(in, "stream");
+  if (s) {
+    if (!s->is_boolean())
+      refuse("stream", "must be a boolean");
+    out["stream"] = *s;
+  }
+  return s;
 }
 
 std::string need_string(const ojson& j, const char* key,
@@ -259,17 +273,8 @@ ojson openai_to_anthropic(const ojson& in) {
     } else
       refuse("stop", "must be a string or an array of strings");
   }
-  for (auto* key : {"temperature", "top_p"})
-    if (auto* v = member(in, key)) {
-      if (!v->is_number())
-        refuse(key, "must be a number");
-      out[key] = *v;
-    }
-  if (auto* s = member(in, "stream")) {
-    if (!s->is_boolean())
-      refuse("stream", "must be a boolean");
-    out["stream"] = *s;
-  }
+  copy_sampling(in, out);
+  copy_stream(in, out);
   if (auto* tools = member(in, "tools")) {
     if (!tools->is_array())
       refuse("tools", "must be an array");
@@ -497,16 +502,8 @@ ojson anthropic_to_openai(const ojson& in) {
     if (!stop->empty())
       out["stop"] = *stop;
   }
-  for (auto* key : {"temperature", "top_p"})
-    if (auto* v = member(in, key)) {
-      if (!v->is_number())
-        refuse(key, "must be a number");
-      out[key] = *v;
-    }
-  if (auto* s = member(in, "stream")) {
-    if (!s->is_boolean())
-      refuse("stream", "must be a boolean");
-    out["stream"] = *s;
+  copy_sampling(in, out);
+  if (auto* s = copy_stream(in, out)) {
     if (*s == true)
       out["stream_options"] = {{"include_usage", true}};
   }

@@ -11,21 +11,13 @@ namespace {
 
 using translate_detail::count_of;
 using translate_detail::dump;
+using translate_detail::member;
 using translate_detail::ojson;
 using translate_detail::str_of;
 
 problem bad_answer(const std::string& why) {
   return make_problem(errc::upstream_error,
                       "the provider's answer cannot be translated: " + why);
-}
-
-const ojson* member(const ojson& j, const char* key) {
-  if (!j.is_object())
-    return nullptr;
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null())
-    return nullptr;
-  return &*it;
 }
 
 outcome<ojson> openai_to_anthropic(const ojson& in) {

@@ -12,17 +12,9 @@ namespace {
 
 using translate_detail::count_of;
 using translate_detail::dump;
+using translate_detail::member;
 using translate_detail::ojson;
 using translate_detail::str_of;
-
-const ojson* member(const ojson& j, const char* key) {
-  if (!j.is_object())
-    return nullptr;
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null())
-    return nullptr;
-  return &*it;
-}
 
 void emit(std::vector<sse_event>& out, const char* name, std::string data) {
   sse_event ev;
