@@ -47,6 +47,14 @@ error apply_data_dir(settings& cfg, std::string_view v) {
   return std::nullopt;
 }
 
+error apply_console_dir(settings& cfg, std::string_view v) {
+  // Files are looked up as DIR + "/static/…": no trailing slash.
+  while (v.size() > 1 && v.back() == '/')
+    v.remove_suffix(1);
+  cfg.console_dir = std::string{v};
+  return std::nullopt;
+}
+
 error apply_database_url(settings& cfg, std::string_view v) {
   if (!is_database_url(v))
     return "must be sqlite://PATH, postgresql://... or postgres://...";
@@ -216,6 +224,10 @@ const std::vector<option_def>& options() {
     {"jwt_secret", "", "GATEHOUSE_JWT_SECRET", "SECRET",
      "generated into the data dir", "session token signing secret, >= 32 chars",
      toml_kind::none, true, apply_jwt_secret},
+    {"console_dir", "--console-dir", "GATEHOUSE_CONSOLE_DIR", "DIR",
+     "built in", "serve the web console's files from DIR (a copy of "
+     "console/) instead of the binary; for working on the console",
+     toml_kind::string, false, apply_console_dir},
     {"default_plan", "--default-plan", "GATEHOUSE_DEFAULT_PLAN", "P", "free",
      "plan of new organizations: free or enterprise", toml_kind::string, false,
      apply_default_plan},

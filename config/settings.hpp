@@ -39,6 +39,9 @@ struct settings {
   /// Session token signing secret (>= 32 characters); empty = generate/load
   /// one in the data directory.
   std::string jwt_secret;
+  /// Directory to serve the web console from instead of the copy built
+  /// into the binary (for working on the console); empty = built-in.
+  std::string console_dir;
   /// Plan of newly created orgs: "free" or "enterprise".
   std::string default_plan = "free";
   /// "all", or a comma-separated CIDR list of private upstream addresses

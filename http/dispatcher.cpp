@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/api_error.hpp"
+#include "http/console.hpp"
 #include "http/context.hpp"
 #include "http/middleware.hpp"
 #include "http/proxy.hpp"
@@ -72,6 +73,13 @@ void dispatcher::dispatch(http_request req,
     auto res = error_response(policy::make_problem(
       errc::key_in_query,
       "credentials must not be sent in the query string; use a header"));
+    log_access(req, res.status, start);
+    done(std::move(res));
+    return;
+  }
+  if ((req.method == "GET" || req.method == "HEAD")
+      && is_console_path(req.path)) {
+    auto res = serve_console(req, svc_.cfg.console_dir);
     log_access(req, res.status, start);
     done(std::move(res));
     return;

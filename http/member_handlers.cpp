@@ -116,7 +116,7 @@ std::string new_invite_token() {
 
 json invite_answer(const std::string& token) {
   return {{"invite_token", token},
-          {"invite_url", "/invite/accept?token=" + token}};
+          {"invite_url", "/ui/invite#token=" + token}};
 }
 
 std::optional<std::string> team_param(request_context& ctx,
