@@ -202,7 +202,7 @@ function keyTable(keys, names, session, reload, newButton) {
     { key: 'last_used_at', label: 'Last used', render: (k) => ui.time(k.last_used_at) },
     {
       key: 'expires_at', label: 'Expires',
-      render: (k) => (k.expires_at ? ui.time(k.expires_at) : h('span', { class: 'muted' }, 'never')),
+      render: (k) => (k.expires_at ? ui.time(k.expires_at, { dateOnly: true }) : h('span', { class: 'muted' }, 'never')),
     },
     { key: 'request_count', label: 'Requests', align: 'right', render: (k) => fmt.count(k.request_count) },
   ];

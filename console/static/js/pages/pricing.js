@@ -189,7 +189,8 @@ export default {
       : h('p', { class: 'muted' }, 'This plan does not track costs: logs and usage show no dollar amounts, only whether a model is priced.');
     return h('div', null,
       ui.pageHeader('Pricing', 'What each model costs, in USD per million tokens. Prices decide request costs and team budgets.'),
-      editSection,
-      ui.section('Effective prices', costNote, h('div', { class: 'toolbar' }, search), tableBox));
+      canEdit ? editSection : null,
+      ui.section('Effective prices', costNote, h('div', { class: 'toolbar gw-filter' }, search), tableBox),
+      canEdit ? null : editSection);
   },
 };

@@ -8,8 +8,8 @@ import * as fmt from '../format.js';
 
 const NAME_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const AUTH_MODES = [
-  ['api_key', 'API key (Gatehouse sends the stored key)'],
-  ['passthrough', 'Passthrough (the client’s own auth header)'],
+  ['api_key', 'API key (stored here)'],
+  ['passthrough', 'Passthrough (client’s own)'],
 ];
 
 /** "a, b c" → ["a", "b", "c"] */
@@ -54,7 +54,7 @@ function providerFields(current, others, fallbackAllowed) {
   keyField.hidden = mode === 'passthrough';
   const modeField = ui.field({
     name: 'auth_mode', label: 'Authentication', type: 'select', options: AUTH_MODES, value: mode,
-    hint: 'Passthrough forwards the client’s own credential and stores no key.',
+    hint: 'API key: Gatehouse sends the key stored here. Passthrough: the client’s own auth header is forwarded and no key is stored.',
   });
   modeField.control.addEventListener('change', () => {
     keyField.hidden = modeField.control.value === 'passthrough';
@@ -94,7 +94,7 @@ function providerFields(current, others, fallbackAllowed) {
       name: 'fallback', label: 'Fallback chain', autocomplete: 'off',
       value: current ? (current.fallback || []).join(', ') : '',
       disabled: !fallbackAllowed,
-      placeholder: others.length ? others.slice(0, 2).join(', ') : '',
+      placeholder: fallbackAllowed && others.length ? others.slice(0, 2).join(', ') : '',
       hint: fallbackAllowed
         ? `Other providers to try in order on a connection error, timeout or 5xx, separated by commas. ${others.length ? `Available: ${others.join(', ')}.` : 'There are no other providers yet.'}`
         : 'Fallback chains need the Enterprise plan.',
@@ -102,7 +102,8 @@ function providerFields(current, others, fallbackAllowed) {
   ];
 }
 
-function validateProvider(values, form, editing, others, fallbackAllowed) {
+function validateProvider(values, form, current, others, fallbackAllowed) {
+  const editing = Boolean(current);
   if (!editing && !NAME_RE.test(values.name)) {
     ui.fieldError(form, 'name', 'Use 1–64 lowercase letters, digits, “-” or “_”, starting with a letter or digit.');
     return false;
@@ -115,7 +116,8 @@ function validateProvider(values, form, editing, others, fallbackAllowed) {
     ui.fieldError(form, 'base_url', 'Start with http:// or https:// and a host.');
     return false;
   }
-  if (!editing && values.auth_mode === 'api_key' && !values.api_key) {
+  const keyStored = editing && current.auth_mode === 'api_key' && current.has_api_key;
+  if (values.auth_mode === 'api_key' && !values.api_key && !keyStored) {
     ui.fieldError(form, 'api_key', 'API key mode needs the provider’s key.');
     return false;
   }
@@ -159,7 +161,7 @@ async function editProvider(current, providers, session, reload) {
     submitLabel: current ? 'Save' : 'Create',
     wide: true,
     fields: providerFields(current, others, fallbackAllowed),
-    validate: (values, form) => validateProvider(values, form, Boolean(current), others, fallbackAllowed),
+    validate: (values, form) => validateProvider(values, form, current, others, fallbackAllowed),
     submit: (values) => (current
       ? put(`/api/v1/providers/${encodeURIComponent(current.name)}`, providerBody(values, current, fallbackAllowed))
       : post('/api/v1/providers', providerBody(values, null, fallbackAllowed))),
