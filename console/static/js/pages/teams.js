@@ -122,8 +122,8 @@ export default {
         render: (t) => (t.description ? h('span', { class: 'access-desc', title: t.description }, t.description) : h('span', { class: 'muted' }, '—')),
       },
       { key: 'member_count', label: 'Members', align: 'right', render: (t) => fmt.count(t.member_count) },
-      { key: 'monthly_spend_usd', label: 'Spend this month', align: 'right', render: (t) => fmt.usd(t.monthly_spend_usd) },
-      { key: 'monthly_requests', label: 'Requests this month', align: 'right', render: (t) => fmt.count(t.monthly_requests) },
+      { key: 'monthly_spend_usd', label: 'Spend (month)', align: 'right', render: (t) => fmt.usd(t.monthly_spend_usd) },
+      { key: 'monthly_requests', label: 'Requests (month)', align: 'right', render: (t) => fmt.count(t.monthly_requests) },
       { key: 'budget', label: 'Budget', render: (t) => ui.budgetBar(t.budget, t.monthly_spend_usd, t[LIMIT]) },
     ];
     if (canWrite) columns.push({ key: 'actions', label: 'Actions', render: (t) => rowActions(t) });

@@ -334,11 +334,11 @@ export default {
 
     function rowActions(u) {
       // Admins cannot manage owners; only owners see actions on owner rows.
-      if (u.role === 'owner' && !isOwner) return h('span', { class: 'muted' }, '—');
+      if (u.role === 'owner' && !isOwner) return h('span', { class: 'muted' }, 'Only owners manage owners');
       const act = (text, action, fn, variant) => ui.button(text, () => fn(u), {
         class: ['btn', 'small', variant].filter(Boolean).join(' '), 'aria-label': `${action} ${u.email}`,
       });
-      return h('div', { class: 'row-actions' },
+      return h('div', { class: 'row-actions access-user-actions' },
         act('Edit', 'Edit', editTeam),
         act('Change role', 'Change role', changeRole),
         u.status === 'active' ? act('Suspend', 'Suspend', suspend) : null,
