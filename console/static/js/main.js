@@ -82,6 +82,7 @@ function focusTitle() {
 }
 
 setUnauthorizedHandler((err) => {
+  if (!session.signedIn()) return; // the first refusal already signed out
   resetFrame();
   session.signOut();
   notify(err.code === 'user_suspended' ? 'Your membership is suspended.' : 'Your session ended. Please sign in again.', 'error');

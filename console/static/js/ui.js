@@ -252,7 +252,8 @@ export function showError(form, err, fieldAliases = {}) {
   const name = err instanceof ApiError ? err.field : null;
   const target = name && form.querySelector(`[data-field="${CSS.escape(fieldAliases[name] || name)}"]`);
   if (target) {
-    target.querySelector('.field-error').textContent = err.message;
+    // Next to its field the message needs no "field 'name': " prefix.
+    target.querySelector('.field-error').textContent = err.message.replace(/^field '[^']*':\s*/, '');
     const control = target.control || target.querySelector('input, select, textarea');
     if (control) { control.setAttribute('aria-invalid', 'true'); control.focus(); }
     return;

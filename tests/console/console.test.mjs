@@ -1,0 +1,337 @@
+// The web console in Debian's headless Chromium against the real binary and
+// a mock upstream: the flows an organization goes through, the colour of a
+// team's budget bar after real proxied requests, what a viewer may see, and
+// that text from the API never becomes HTML. Screenshots of every page at
+// 1280 and 390 px go to $GATEHOUSE_SCREENSHOTS (build/screenshots).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { chromium } from 'playwright-core';
+
+import {
+  startGatehouse, setPlan, expectOk, request, PROXY_ARGS, poll, hex,
+} from '../api/harness.mjs';
+import { startMockUpstream } from '../api/mock_upstream.mjs';
+
+const CHROMIUM = process.env.GATEHOUSE_CHROMIUM || '/usr/bin/chromium';
+const SHOTS = process.env.GATEHOUSE_SCREENSHOTS || path.resolve('build/screenshots');
+const XSS = '<img src=x onerror="window.__xss=1">';
+
+let server;
+let upstream;
+let browser;
+let owner; // {context, page, problems}
+const creds = { email: `ada-${hex(4)}@example.com`, password: 'correct-horse-1', slug: `acme-${hex(3)}` };
+const state = {};
+
+/** A browser context whose page records console errors, page errors and CSP violations. */
+async function newPage(width = 1280) {
+  const context = await browser.newContext({ viewport: { width, height: 900 }, colorScheme: 'light' });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('dialog', (d) => { problems.push(`unexpected browser dialog: ${d.message()}`); d.dismiss(); });
+  page.setDefaultTimeout(10_000);
+  return { context, page, problems };
+}
+
+/** Screenshots of the page as it is at 1280 and 390 px wide. */
+async function shots(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.waitForTimeout(50);
+    await page.screenshot({ path: path.join(SHOTS, `${name}-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+/** Chromium logs every 4xx answer: the refusals a test provokes are expected. */
+function notExpected(problem) {
+  return !/Failed to load resource: the server responded with a status of 4\d\d/.test(problem);
+}
+
+/** Clicks a navigation link (through the menu button on a narrow screen). */
+async function clickNav(page, link) {
+  const nav = page.getByRole('navigation', { name: 'Console' });
+  if (!(await nav.isVisible())) await page.getByRole('button', { name: 'Menu' }).click();
+  await nav.getByRole('link', { name: link, exact: true }).click();
+}
+
+/** Goes to a console page by its navigation link and waits for its heading. */
+async function open(page, link, heading = link) {
+  await clickNav(page, link);
+  await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+}
+
+async function noXss(page) {
+  assert.equal(await page.evaluate(() => window.__xss), undefined, 'no script from API text ran');
+  assert.equal(await page.locator('img[src="x"]').count(), 0, 'no element was made from API text');
+}
+
+function dialog(page) { return page.getByRole('dialog'); }
+
+async function proxied(key, inputTokens) {
+  const res = await request(server.url, 'POST', '/v1/chat/completions', {
+    key,
+    headers: { 'x-gatehouse-provider': 'mock', 'x-mock-usage': `${inputTokens},0` },
+    body: { model: 'console-test-model', messages: [{ role: 'user', content: 'hi' }] },
+  });
+  assert.equal(res.status, 200, res.text);
+}
+
+before(async () => {
+  upstream = await startMockUpstream();
+  server = await startGatehouse({ args: [...PROXY_ARGS] });
+  browser = await chromium.launch({ executablePath: CHROMIUM });
+  owner = await newPage();
+});
+
+after(async () => {
+  if (owner) assert.deepEqual(owner.problems.filter(notExpected), [], 'the owner\'s page logged no errors');
+  await browser?.close();
+  await server?.dispose();
+  await upstream?.close?.();
+});
+
+test('the console answers with its security headers', async () => {
+  const res = await request(server.url, 'GET', '/');
+  assert.equal(res.status, 200);
+  assert.match(res.headers['content-security-policy'], /script-src 'self';/);
+  assert.match(res.headers['content-security-policy'], /frame-ancestors 'none'/);
+  assert.equal(res.headers['x-frame-options'], 'DENY');
+});
+
+test('sign up, see the first key once, sign out, sign in', async () => {
+  const { page } = owner;
+  await page.goto(server.url + '/');
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await shots(page, 'login');
+  await page.getByRole('link', { name: 'Create an organization' }).click();
+  await page.getByLabel('Your name').fill(`Ada ${XSS}`);
+  await page.getByLabel('Email').fill(creds.email);
+  await page.getByLabel('Password').fill('short');
+  await page.getByLabel('Organization name').fill('Acme Labs');
+  assert.equal(await page.getByLabel('Organization slug').inputValue(), 'acme-labs', 'slug follows the name');
+  await page.getByLabel('Organization slug').fill(creds.slug);
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  // The API's field error lands next to the password.
+  await page.locator('[data-field="password"] .field-error').filter({ hasText: /at least 8 characters/ }).waitFor();
+  await page.getByLabel('Password').fill(creds.password);
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  const key = await page.getByLabel('Your API key').inputValue();
+  assert.match(key, /^sk-gate-[0-9a-f]{64}$/);
+  await shots(page, 'signup-key');
+  await page.getByRole('button', { name: 'Continue to the console' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+  // The name with markup in it shows as text.
+  await page.getByText(`Ada ${XSS}`).first().waitFor();
+  await noXss(page);
+  // The token is kept for this tab only.
+  const stored = await page.evaluate(() => ({ local: { ...localStorage }, session: Object.keys(sessionStorage) }));
+  assert.deepEqual(stored.local, {});
+  assert.deepEqual(stored.session, ['gatehouse.session']);
+  assert.ok(!page.url().includes('eyJ'), 'no token in the address');
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  assert.deepEqual(await page.evaluate(() => Object.keys(sessionStorage)), []);
+  await page.getByLabel('Email').fill(creds.email);
+  await page.getByLabel('Password').fill('wrong-password-1');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: /email or password/i }).waitFor();
+  await page.getByLabel('Password').fill(creds.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+
+  // Enterprise, for budgets, cost and the audit log.
+  const login = expectOk(await request(server.url, 'POST', '/api/v1/login', { body: { email: creds.email, password: creds.password } }));
+  state.token = login.token;
+  state.orgId = login.org.id;
+  await setPlan(server, state.orgId, 'enterprise');
+  expectOk(await request(server.url, 'PUT', '/api/v1/pricing', {
+    token: state.token,
+    body: { models: { 'console-test-model': { input_per_mtok: 1000, output_per_mtok: 0 } } },
+  }));
+  await page.reload();
+  await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+});
+
+test('create a provider, a team, an app and a key; the key is shown once', async () => {
+  const { page } = owner;
+  await open(page, 'Providers');
+  await page.getByRole('button', { name: 'New provider' }).first().click();
+  let d = dialog(page);
+  await d.getByLabel('Name').fill('mock');
+  await d.getByLabel('Base URL').fill(upstream.url);
+  await d.getByLabel('API key').fill('sk-upstream-secret-7788');
+  await d.getByRole('button', { name: 'Create' }).click();
+  await d.waitFor({ state: 'detached' });
+  await page.getByText('•••• 7788').waitFor();
+  assert.equal(await page.getByText('sk-upstream-secret-7788').count(), 0, 'the provider key is never shown');
+  await shots(page, 'providers');
+
+  await open(page, 'Teams');
+  await page.getByRole('button', { name: 'New team' }).first().click();
+  d = dialog(page);
+  await d.getByLabel('Name').fill(`Research ${XSS}`);
+  await d.getByLabel('Description').fill(`Models and evals ${XSS}`);
+  await d.getByLabel('Monthly spend limit (USD)').fill('-5');
+  await d.getByRole('button', { name: 'Create' }).click();
+  // Refused next to the field, before anything is sent.
+  await d.locator('[data-field="monthly_spend_limit_usd"] .field-error').filter({ hasText: /negative/ }).waitFor();
+  const before = expectOk(await request(server.url, 'GET', '/api/v1/teams', { token: state.token }));
+  assert.equal(before.teams.length, 0);
+  await d.getByLabel('Monthly spend limit (USD)').fill('1');
+  await d.getByRole('button', { name: 'Create' }).click();
+  await d.waitFor({ state: 'detached' });
+  await page.getByText(`Research ${XSS}`).first().waitFor();
+  await page.getByText(`Models and evals ${XSS}`).first().waitFor();
+  await noXss(page);
+
+  await open(page, 'Apps');
+  await page.getByRole('button', { name: 'New app' }).first().click();
+  d = dialog(page);
+  await d.getByLabel('Name').fill(`Support bot ${XSS}`);
+  await d.getByLabel('Description').fill(XSS);
+  await d.getByLabel('Metadata (JSON)').fill('{"owner": ');
+  await d.getByRole('button', { name: 'Create' }).click();
+  await d.locator('[data-field="metadata"] .field-error').filter({ hasText: /JSON/ }).waitFor();
+  await d.getByLabel('Metadata (JSON)').fill('{"owner": "support"}');
+  await d.getByRole('button', { name: 'Create' }).click();
+  await d.waitFor({ state: 'detached' });
+  await page.getByText(`Support bot ${XSS}`).first().waitFor();
+  await noXss(page);
+  await shots(page, 'apps');
+
+  await open(page, 'API keys');
+  await page.getByRole('button', { name: 'New key' }).first().click();
+  d = dialog(page);
+  await d.getByLabel('Name').fill('ci-key');
+  await d.getByLabel('Scopes').fill('provider:mock');
+  await d.getByLabel('App').selectOption({ label: `Support bot ${XSS}` });
+  await d.getByLabel('Team').selectOption({ label: `Research ${XSS}` });
+  await d.getByLabel('Rate limit (requests per minute)').fill('600');
+  await d.getByRole('button', { name: 'Create' }).click();
+  d = dialog(page);
+  state.rawKey = await d.getByLabel('API key').inputValue();
+  assert.match(state.rawKey, /^sk-gate-[0-9a-f]{64}$/);
+  await d.getByRole('button', { name: 'Copy' }).waitFor();
+  await d.getByRole('button', { name: 'Done' }).click();
+  await d.waitFor({ state: 'detached' });
+  // Once: the list shows only the prefix.
+  await page.getByRole('button', { name: 'Revoke ci-key' }).waitFor();
+  assert.equal(await page.getByText(state.rawKey).count(), 0);
+  assert.equal(await page.locator(`input[value="${state.rawKey}"]`).count(), 0);
+  const keys = expectOk(await request(server.url, 'GET', '/api/v1/keys', { token: state.token })).keys;
+  const ci = keys.find((k) => k.name === 'ci-key');
+  assert.deepEqual(ci.scopes, ['provider:mock']);
+  assert.ok(ci.app_id && ci.team_id);
+  await shots(page, 'keys');
+});
+
+test('the team budget bar turns from green to yellow to red as proxied requests spend', async () => {
+  const { page } = owner;
+  const barStatus = async (want) => poll(async () => {
+    await open(page, 'Teams');
+    const bar = page.locator('.budget').first();
+    return (await bar.getAttribute('data-status')) === want;
+  }, { timeoutMs: 8000, intervalMs: 300, what: `the budget bar to be ${want}` });
+  await open(page, 'Teams');
+  await page.locator('.budget[data-status="green"]').waitFor();
+  assert.equal(await page.locator('.budget').count(), 1);
+  // $0.001 per input token against a $1 limit.
+  await proxied(state.rawKey, 500); // 50 %
+  await barStatus('green');
+  await proxied(state.rawKey, 250); // 75 %
+  await barStatus('yellow');
+  await page.getByText('$0.75 of $1.00').first().waitFor();
+  await proxied(state.rawKey, 200); // 95 %
+  await barStatus('red');
+  await page.getByText('$0.95 of $1.00').first().waitFor();
+  await shots(page, 'teams');
+});
+
+test('rotate a key with an overlap, then revoke it', async () => {
+  const { page } = owner;
+  await open(page, 'API keys');
+  await page.getByRole('button', { name: 'Rotate ci-key' }).click();
+  let d = dialog(page);
+  await d.getByLabel('Overlap (hours)').fill('1');
+  await d.getByRole('button', { name: 'Rotate' }).click();
+  d = dialog(page);
+  const rotated = await d.getByLabel('API key').inputValue();
+  assert.match(rotated, /^sk-gate-[0-9a-f]{64}$/);
+  assert.notEqual(rotated, state.rawKey);
+  await d.getByText(/keeps working until/).waitFor();
+  await d.getByRole('button', { name: 'Done' }).click();
+  await d.waitFor({ state: 'detached' });
+  // Both secrets work during the overlap.
+  for (const key of [state.rawKey, rotated]) {
+    const res = await request(server.url, 'GET', '/v1/models', { key });
+    assert.equal(res.status, 200, res.text);
+  }
+  await page.getByRole('button', { name: 'Revoke ci-key' }).first().click();
+  d = dialog(page);
+  await d.getByText(/refused from the next request/).waitFor();
+  await d.getByRole('button', { name: 'Revoke' }).click();
+  await d.waitFor({ state: 'detached' });
+  await poll(async () => (await request(server.url, 'GET', '/v1/models', { key: rotated })).status === 401,
+    { what: 'the revoked key to be refused' });
+  await page.getByText('revoked').first().waitFor();
+});
+
+test('invite a member, who accepts in another browser; suspend and reactivate them', async () => {
+  const { page } = owner;
+  const email = `bob-${hex(3)}@example.com`;
+  await open(page, 'Users');
+  await page.getByRole('button', { name: 'Invite member' }).first().click();
+  let d = dialog(page);
+  await d.getByLabel('Email').fill(email);
+  await d.getByLabel('Role', { exact: true }).selectOption('member');
+  await d.getByLabel('Team').selectOption({ label: `Research ${XSS}` });
+  await d.getByRole('button', { name: 'Invite' }).click();
+  d = dialog(page);
+  const link = await d.getByLabel('Invite link').inputValue();
+  assert.match(link, new RegExp(`^${server.url.replace(/[.]/g, '\\.')}/ui/invite#token=`));
+  await d.getByRole('button', { name: 'Done' }).click();
+  await d.waitFor({ state: 'detached' });
+  await shots(page, 'users');
+
+  const bob = await newPage(390);
+  try {
+    await bob.page.goto(link);
+    await bob.page.getByRole('heading', { name: 'Accept invitation' }).waitFor();
+    assert.ok(!bob.page.url().includes('token'), 'the token leaves the address bar');
+    await bob.page.getByLabel('Your name').fill('Bob');
+    await bob.page.getByLabel('Password').fill('bobs-password-1');
+    await bob.page.getByRole('button', { name: 'Join organization' }).click();
+    await bob.page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    await shots(bob.page, 'member-overview');
+
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Users' }).waitFor();
+    await page.getByRole('button', { name: `Suspend ${email}` }).click();
+    await dialog(page).getByRole('button', { name: 'Suspend' }).click();
+    await page.getByRole('button', { name: `Reactivate ${email}` }).waitFor();
+    // Bob's next request ends his session.
+    await clickNav(bob.page, 'API keys');
+    await bob.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await bob.page.getByText('Your membership is suspended.').waitFor();
+
+    await page.getByRole('button', { name: `Reactivate ${email}` }).click();
+    await dialog(page).getByRole('button', { name: 'Reactivate' }).click();
+    await page.getByRole('button', { name: `Suspend ${email}` }).waitFor();
+    await bob.page.getByLabel('Email').fill(email);
+    await bob.page.getByLabel('Password').fill('bobs-password-1');
+    await bob.page.getByRole('button', { name: 'Sign in' }).click();
+    await bob.page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    assert.deepEqual(bob.problems.filter(notExpected), []);
+  } finally {
+    await bob.context.close();
+  }
+});
