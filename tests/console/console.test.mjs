@@ -42,6 +42,8 @@ async function newPage(width = 1280) {
 /** Screenshots of the page as it is at 1280 and 390 px wide. */
 async function shots(page, name) {
   fs.mkdirSync(SHOTS, { recursive: true });
+  // The page, not the passing notices.
+  await page.evaluate(() => document.getElementById('notices')?.replaceChildren());
   for (const width of [1280, 390]) {
     await page.setViewportSize({ width, height: 900 });
     await page.waitForTimeout(50);
@@ -333,5 +335,109 @@ test('invite a member, who accepts in another browser; suspend and reactivate th
     assert.deepEqual(bob.problems.filter(notExpected), []);
   } finally {
     await bob.context.close();
+  }
+});
+
+/** Waits until no section of the page is still loading. */
+async function settle(page) {
+  await poll(async () => (await page.locator('[aria-busy="true"], .skeleton').count()) === 0,
+    { timeoutMs: 8000, what: 'the page to finish loading' });
+}
+
+test('filter logs, open a request, view usage, the audit log, the overview and the settings', async () => {
+  const { page } = owner;
+  await open(page, 'Logs');
+  await settle(page);
+  const filters = page.getByRole('form', { name: 'Log filters' });
+  await filters.getByLabel('Model').fill('console-test-model');
+  await filters.getByLabel('Status', { exact: true }).fill('200');
+  await filters.getByRole('button', { name: 'Apply filters' }).click();
+  await page.waitForURL(/model=console-test-model/);
+  assert.match(page.url(), /status=200/);
+  await settle(page);
+  await poll(async () => (await page.getByRole('button', { name: /^Details / }).count()) === 3,
+    { what: 'the three proxied requests' });
+  // The filters survive a reload: they live in the address.
+  await page.reload();
+  await settle(page);
+  assert.equal(await page.getByRole('form', { name: 'Log filters' }).getByLabel('Model').inputValue(), 'console-test-model');
+  assert.equal(await page.getByRole('button', { name: /^Details / }).count(), 3);
+  await shots(page, 'logs');
+  await page.getByRole('button', { name: /^Details / }).first().click();
+  const d = dialog(page);
+  await d.getByText('console-test-model').first().waitFor();
+  await shots(page, 'log-detail');
+  await d.getByRole('button', { name: 'Close' }).click();
+  await d.waitFor({ state: 'detached' });
+  await filters.getByLabel('Model').fill('no-such-model');
+  await filters.getByRole('button', { name: 'Apply filters' }).click();
+  await page.getByText('No requests match these filters.').waitFor();
+
+  await open(page, 'Usage');
+  await page.getByLabel('Group by').selectOption('model');
+  await page.getByRole('button', { name: 'Apply', exact: true }).click();
+  await settle(page);
+  const row = page.getByRole('row').filter({ hasText: 'console-test-model' }).first();
+  await row.waitFor();
+  assert.match(await row.innerText(), /\$0\.95/);
+  await shots(page, 'usage');
+
+  await open(page, 'Audit log');
+  await settle(page);
+  await page.getByRole('cell', { name: 'key.revoke' }).first().waitFor();
+  await page.getByRole('cell', { name: 'member.suspend' }).first().waitFor();
+  await shots(page, 'audit');
+
+  await open(page, 'Overview');
+  await settle(page);
+  await page.getByText('$0.95').first().waitFor();
+  await shots(page, 'overview');
+
+  await open(page, 'Pricing');
+  await settle(page);
+  await page.getByText('console-test-model').first().waitFor();
+  await shots(page, 'pricing');
+
+  await open(page, 'Settings and plan');
+  await settle(page);
+  await page.getByText(/enterprise/i).first().waitFor();
+  await shots(page, 'settings');
+  await noXss(page);
+});
+
+test('a viewer sees every page and no action that changes anything', async () => {
+  const email = `vera-${hex(3)}@example.com`;
+  const invited = expectOk(await request(server.url, 'POST', '/api/v1/users/invite', {
+    token: state.token, body: { email, role: 'viewer' },
+  }), 201);
+  expectOk(await request(server.url, 'POST', '/api/v1/invites/accept', {
+    body: { invite_token: invited.invite_token, password: 'viewers-password-1', display_name: 'Vera' },
+  }));
+  const vera = await newPage();
+  try {
+    const { page } = vera;
+    await page.goto(`${server.url}/ui/keys`);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('viewers-password-1');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // Back to the page asked for.
+    await page.getByRole('heading', { level: 1, name: 'API keys' }).waitFor();
+    const nav = page.getByRole('navigation', { name: 'Console' });
+    assert.equal(await nav.getByRole('link', { name: 'Audit log' }).count(), 0, 'viewers have no audit:read');
+    const mutating = /^(New|Invite|Edit|Delete|Revoke|Rotate|Suspend|Reactivate|Resend|Change role|Make default|Create|Add|Save|Remove|Override|Activate|Deactivate)\b/;
+    for (const link of ['Overview', 'Users', 'Teams', 'API keys', 'Apps', 'Providers', 'Pricing', 'Logs', 'Usage', 'Settings and plan']) {
+      await open(page, link);
+      await settle(page);
+      const names = await page.getByRole('button').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') || e.textContent.trim()));
+      assert.deepEqual(names.filter((n) => mutating.test(n)), [], `${link}: no mutating action for a viewer`);
+      assert.equal(await page.locator('[role="switch"]:not([disabled]):not([aria-disabled="true"])').count(), 0, `${link}: no switch`);
+      if (link === 'Teams') await page.getByText(`Research ${XSS}`).first().waitFor();
+    }
+    await shots(page, 'viewer-teams');
+    await noXss(page);
+    assert.deepEqual(vera.problems.filter(notExpected), []);
+  } finally {
+    await vera.context.close();
   }
 });

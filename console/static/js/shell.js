@@ -51,33 +51,47 @@ function orgSwitcher(me) {
   return select;
 }
 
+function topbar(me, sidebar) {
+  const menuButton = h('button', {
+    type: 'button', class: 'btn menu-toggle', 'aria-expanded': 'false', 'aria-controls': 'sidebar',
+  }, 'Menu');
+  menuButton.addEventListener('click', () => {
+    const open = menuButton.getAttribute('aria-expanded') !== 'true';
+    menuButton.setAttribute('aria-expanded', String(open));
+    sidebar.classList.toggle('open', open);
+  });
+  const header = h('header', { class: 'topbar' },
+    menuButton,
+    h('a', { href: '/ui/overview', class: 'brand' }, 'Gatehouse'),
+    h('div', { class: 'topbar-org' }, orgSwitcher(me)),
+    h('div', { class: 'topbar-user' },
+      h('span', { class: 'user-name', title: me.user.email }, me.user.display_name || me.user.email),
+      h('span', { class: 'badge' }, me.role),
+      h('button', {
+        type: 'button', class: 'btn', on: {
+          click: () => { frame = null; session.signOut(); navigate('/ui/login'); },
+        },
+      }, 'Sign out')));
+  return { header, menuButton };
+}
+
+// A renamed organization or a changed profile shows in the header at once.
+session.onChange(() => {
+  const me = session.current();
+  if (!frame || !me) return;
+  const next = topbar(me, frame.sidebar);
+  frame.header.replaceWith(next.header);
+  Object.assign(frame, next);
+});
+
 /** The main element of the signed-in frame, built once per session/org. */
 export function mainRegion(currentPath) {
   const me = session.current();
   if (!frame) {
-    const menuButton = h('button', {
-      type: 'button', class: 'btn menu-toggle', 'aria-expanded': 'false', 'aria-controls': 'sidebar',
-    }, 'Menu');
     const sidebar = h('div', { class: 'sidebar', id: 'sidebar' });
-    menuButton.addEventListener('click', () => {
-      const open = menuButton.getAttribute('aria-expanded') !== 'true';
-      menuButton.setAttribute('aria-expanded', String(open));
-      sidebar.classList.toggle('open', open);
-    });
     const main = h('main', { id: 'main', class: 'main', tabindex: '-1' });
-    const header = h('header', { class: 'topbar' },
-      menuButton,
-      h('a', { href: '/ui/overview', class: 'brand' }, 'Gatehouse'),
-      h('div', { class: 'topbar-org' }, orgSwitcher(me)),
-      h('div', { class: 'topbar-user' },
-        h('span', { class: 'user-name', title: me.user.email }, me.user.display_name || me.user.email),
-        h('span', { class: 'badge' }, me.role),
-        h('button', {
-          type: 'button', class: 'btn', on: {
-            click: () => { frame = null; session.signOut(); navigate('/ui/login'); },
-          },
-        }, 'Sign out')));
-    frame = { root: h('div', { class: 'layout' }, header, sidebar, main), main, sidebar, menuButton };
+    const { header, menuButton } = topbar(me, sidebar);
+    frame = { root: h('div', { class: 'layout' }, header, sidebar, main), main, sidebar, header, menuButton };
   }
   replace(frame.sidebar, navList(currentPath));
   frame.sidebar.classList.remove('open');

@@ -166,9 +166,12 @@ export function openDialog(title, build, { wide = false } = {}) {
     let result;
     const close = (value) => { result = value; dialog.close(); };
     dialog.addEventListener('close', () => { dialog.remove(); resolve(result); });
-    append(dialog, h('h2', { id: titleId }, title), build(close));
+    const heading = h('h2', { id: titleId, tabindex: '-1' }, title);
+    append(dialog, heading, build(close));
     document.body.append(dialog);
     dialog.showModal();
+    // Start at the top: the title, not the last button of a long dialog.
+    heading.focus();
   });
 }
 
