@@ -6,19 +6,14 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-
-import { chromium } from 'playwright-core';
-
 import {
   startGatehouse, setPlan, expectOk, request, PROXY_ARGS, poll, hex,
 } from '../api/harness.mjs';
 import { startMockUpstream } from '../api/mock_upstream.mjs';
+import {
+  XSS, launch, newPage as newBrowserPage, notExpected, shots, clickNav, open, settle, noXss, dialog,
+} from './browser.mjs';
 
-const CHROMIUM = process.env.GATEHOUSE_CHROMIUM || '/usr/bin/chromium';
-const SHOTS = process.env.GATEHOUSE_SCREENSHOTS || path.resolve('build/screenshots');
-const XSS = '<img src=x onerror="window.__xss=1">';
 
 let server;
 let upstream;
@@ -27,55 +22,7 @@ let owner; // {context, page, problems}
 const creds = { email: `ada-${hex(4)}@example.com`, password: 'correct-horse-1', slug: `acme-${hex(3)}` };
 const state = {};
 
-/** A browser context whose page records console errors, page errors and CSP violations. */
-async function newPage(width = 1280) {
-  const context = await browser.newContext({ viewport: { width, height: 900 }, colorScheme: 'light' });
-  const page = await context.newPage();
-  const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('dialog', (d) => { problems.push(`unexpected browser dialog: ${d.message()}`); d.dismiss(); });
-  page.setDefaultTimeout(10_000);
-  return { context, page, problems };
-}
-
-/** Screenshots of the page as it is at 1280 and 390 px wide. */
-async function shots(page, name) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  // The page, not the passing notices.
-  await page.evaluate(() => document.getElementById('notices')?.replaceChildren());
-  for (const width of [1280, 390]) {
-    await page.setViewportSize({ width, height: 900 });
-    await page.waitForTimeout(50);
-    await page.screenshot({ path: path.join(SHOTS, `${name}-${width}.png`), fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
-
-/** Chromium logs every 4xx answer: the refusals a test provokes are expected. */
-function notExpected(problem) {
-  return !/Failed to load resource: the server responded with a status of 4\d\d/.test(problem);
-}
-
-/** Clicks a navigation link (through the menu button on a narrow screen). */
-async function clickNav(page, link) {
-  const nav = page.getByRole('navigation', { name: 'Console' });
-  if (!(await nav.isVisible())) await page.getByRole('button', { name: 'Menu' }).click();
-  await nav.getByRole('link', { name: link, exact: true }).click();
-}
-
-/** Goes to a console page by its navigation link and waits for its heading. */
-async function open(page, link, heading = link) {
-  await clickNav(page, link);
-  await page.getByRole('heading', { level: 1, name: heading }).waitFor();
-}
-
-async function noXss(page) {
-  assert.equal(await page.evaluate(() => window.__xss), undefined, 'no script from API text ran');
-  assert.equal(await page.locator('img[src="x"]').count(), 0, 'no element was made from API text');
-}
-
-function dialog(page) { return page.getByRole('dialog'); }
+const newPage = (width = 1280) => newBrowserPage(browser, { width });
 
 async function proxied(key, inputTokens) {
   const res = await request(server.url, 'POST', '/v1/chat/completions', {
@@ -89,7 +36,7 @@ async function proxied(key, inputTokens) {
 before(async () => {
   upstream = await startMockUpstream();
   server = await startGatehouse({ args: [...PROXY_ARGS] });
-  browser = await chromium.launch({ executablePath: CHROMIUM });
+  browser = await launch();
   owner = await newPage();
 });
 
@@ -337,12 +284,6 @@ test('invite a member, who accepts in another browser; suspend and reactivate th
     await bob.context.close();
   }
 });
-
-/** Waits until no section of the page is still loading. */
-async function settle(page) {
-  await poll(async () => (await page.locator('[aria-busy="true"], .skeleton').count()) === 0,
-    { timeoutMs: 8000, what: 'the page to finish loading' });
-}
 
 test('filter logs, open a request, view usage, the audit log, the overview and the settings', async () => {
   const { page } = owner;

@@ -164,8 +164,14 @@ export function openDialog(title, build, { wide = false } = {}) {
     const titleId = uid('dlg');
     const dialog = h('dialog', { class: ['dialog', wide && 'dialog-wide'], 'aria-labelledby': titleId });
     let result;
+    const opener = document.activeElement;
     const close = (value) => { result = value; dialog.close(); };
-    dialog.addEventListener('close', () => { dialog.remove(); resolve(result); });
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      // Back where the user was (if that control is still on the page).
+      if (opener && opener.isConnected && typeof opener.focus === 'function') opener.focus();
+      resolve(result);
+    });
     const heading = h('h2', { id: titleId, tabindex: '-1' }, title);
     append(dialog, heading, build(close));
     document.body.append(dialog);
