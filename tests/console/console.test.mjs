@@ -382,3 +382,27 @@ test('a viewer sees every page and no action that changes anything', async () =>
     await vera.context.close();
   }
 });
+
+test('switch to another organization of the same account and back', async () => {
+  const { page } = owner;
+  // Signing up again with the same account adds an organization.
+  const second = expectOk(await request(server.url, 'POST', '/api/v1/signup', {
+    body: { email: creds.email, password: creds.password, org_slug: `beta-${hex(3)}`, org_name: 'Beta Works', display_name: 'Ada' },
+  }), 201);
+  await page.reload();
+  await page.getByRole('heading', { level: 1 }).first().waitFor();
+  const switcher = page.getByRole('combobox', { name: 'Switch organization' });
+  await poll(async () => (await switcher.locator('option').count()) === 2, { what: 'both organizations listed' });
+  await switcher.selectOption({ label: 'Beta Works (owner)' });
+  await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+  await page.getByText('Beta Works this month', { exact: false }).first().waitFor();
+  assert.equal(await switcher.inputValue(), second.org.id);
+  // The other organization's teams are not here.
+  await open(page, 'Teams');
+  await settle(page);
+  assert.equal(await page.getByText(`Research ${XSS}`).count(), 0);
+  await switcher.selectOption({ label: 'Acme Labs (owner)' });
+  await page.getByText('Acme Labs this month', { exact: false }).first().waitFor();
+  await open(page, 'Teams');
+  await page.getByText(`Research ${XSS}`).first().waitFor();
+});

@@ -42,7 +42,7 @@ async function switchOrg(orgId) {
 }
 
 function orgSwitcher(me) {
-  const select = h('select', { id: 'org-switch', 'aria-label': 'Organization' },
+  const select = h('select', { id: 'org-switch', 'aria-label': 'Switch organization' },
     h('option', { value: me.org.id, selected: true }, me.org.name));
   get('/api/v1/auth/orgs').then(({ orgs }) => {
     replace(select, orgs.map((o) => h('option', { value: o.id, selected: o.id === me.org.id }, `${o.name} (${o.role})`)));
