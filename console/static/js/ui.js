@@ -87,6 +87,31 @@ export async function fill(el, load, { lines = 4 } = {}) {
   }
 }
 
+/**
+ * Redraws `box` from `load(stale)`, newest call wins: the box is busy
+ * meanwhile, an error lands in it, and `focus()` may name the control to
+ * focus once drawn. `load` checks `stale()` before touching anything else.
+ */
+export function reloader(box) {
+  let generation = 0;
+  return async (load, focus) => {
+    const mine = ++generation;
+    const stale = () => mine !== generation;
+    box.setAttribute('aria-busy', 'true');
+    try {
+      const node = await load(stale);
+      if (stale()) return;
+      replace(box, node);
+      const target = focus && focus();
+      if (target) target.focus();
+    } catch (err) {
+      if (!stale()) replace(box, errorBox(err));
+    } finally {
+      if (!stale()) box.removeAttribute('aria-busy');
+    }
+  };
+}
+
 // -- notices ---------------------------------------------------------------
 
 export function notify(message, tone = 'ok') {

@@ -22,19 +22,6 @@ const TARGETS = [
   ['api_key', 'API key'], ['provider', 'Provider'], ['webhook', 'Webhook'],
 ];
 
-function toLocalInput(iso) {
-  const d = new Date(iso || '');
-  if (!iso || Number.isNaN(d.getTime())) return '';
-  const p = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-}
-
-function fromLocalInput(value) {
-  if (!value) return '';
-  const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? '' : d.toISOString().replace(/\.000Z$/, 'Z');
-}
-
 function actorName(e, users) {
   if (e.actor_type === 'operator') return 'Operator';
   if (e.actor_type === 'user') {
@@ -113,8 +100,8 @@ export default {
       }),
       actorField,
       ui.field({ name: 'target_type', label: 'Target', type: 'select', value: current.target_type || '', options: [['', 'Any'], ...TARGETS] }),
-      ui.field({ name: 'from', label: 'From', type: 'datetime-local', value: toLocalInput(current.from) }),
-      ui.field({ name: 'to', label: 'To', type: 'datetime-local', value: toLocalInput(current.to) }),
+      ui.field({ name: 'from', label: 'From', type: 'datetime-local', value: fmt.localInput(current.from) }),
+      ui.field({ name: 'to', label: 'To', type: 'datetime-local', value: fmt.localInput(current.to) }),
       h('div', { class: 'ins-filter-actions' },
         ui.button('Apply filters', null, { type: 'submit', variant: 'primary' }),
         filtered ? ui.button('Clear filters', () => ctx.navigate('/ui/audit')) : null));
@@ -123,7 +110,7 @@ export default {
       const v = ui.formValues(form);
       const q = new URLSearchParams();
       for (const k of FILTERS) {
-        const value = k === 'from' || k === 'to' ? fromLocalInput(v[k]) : v[k];
+        const value = k === 'from' || k === 'to' ? fmt.utcFromLocalInput(v[k]) : v[k];
         if (value) q.set(k, value);
       }
       const s = q.toString();

@@ -16,13 +16,6 @@ function parseScopes(text) {
   return scopes.length ? scopes : ['*'];
 }
 
-/** A datetime-local value (local time) → RFC 3339 UTC without millis. */
-function toUtc(local) {
-  const d = new Date(local);
-  if (Number.isNaN(d.getTime())) return null;
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 function plural(n, one, many) {
   return `${fmt.count(n)} ${Number(n) === 1 ? one : many}`;
 }
@@ -110,7 +103,7 @@ async function createKey(session, names, reload) {
         return false;
       }
       if (values.expires_at) {
-        const at = toUtc(values.expires_at);
+        const at = fmt.utcFromLocalInput(values.expires_at);
         if (!at) { ui.fieldError(form, 'expires_at', 'Not a date and time.'); return false; }
         if (new Date(at).getTime() <= Date.now()) {
           ui.fieldError(form, 'expires_at', 'Pick a time in the future.');
@@ -124,7 +117,7 @@ async function createKey(session, names, reload) {
       if (values.app_id) body.app_id = values.app_id;
       if (values.team_id) body.team_id = values.team_id;
       if (rateLimits && values.rate_limit_rpm !== null) body.rate_limit_rpm = values.rate_limit_rpm;
-      if (values.expires_at) body.expires_at = toUtc(values.expires_at);
+      if (values.expires_at) body.expires_at = fmt.utcFromLocalInput(values.expires_at);
       return post('/api/v1/keys', body);
     },
   });

@@ -10,21 +10,6 @@ import { lookups } from './usage.js';
 const PAGE = 50;
 const FILTERS = ['provider', 'model', 'status', 'app_id', 'team_id', 'key_id', 'session_id', 'from', 'to'];
 
-/** An RFC 3339 instant as a datetime-local value in the browser's zone. */
-function toLocalInput(iso) {
-  const d = new Date(iso || '');
-  if (!iso || Number.isNaN(d.getTime())) return '';
-  const p = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-}
-
-/** A datetime-local value (browser's zone) as RFC 3339 UTC, or ''. */
-function fromLocalInput(value) {
-  if (!value) return '';
-  const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? '' : d.toISOString().replace(/\.000Z$/, 'Z');
-}
-
 const withSeconds = new Intl.DateTimeFormat(undefined, {
   month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit',
 });
@@ -176,8 +161,8 @@ export default {
       team_id: select('team_id', 'Team'),
       key_id: select('key_id', 'API key'),
       session_id: ui.field({ name: 'session_id', label: 'Session ID', value: current.session_id || '' }),
-      from: ui.field({ name: 'from', label: 'From', type: 'datetime-local', value: toLocalInput(current.from) }),
-      to: ui.field({ name: 'to', label: 'To', type: 'datetime-local', value: toLocalInput(current.to) }),
+      from: ui.field({ name: 'from', label: 'From', type: 'datetime-local', value: fmt.localInput(current.from) }),
+      to: ui.field({ name: 'to', label: 'To', type: 'datetime-local', value: fmt.localInput(current.to) }),
     };
     const setOptions = (f, options) => {
       const control = f.control;
@@ -208,7 +193,7 @@ export default {
       const q = new URLSearchParams();
       for (const k of FILTERS) {
         let value = v[k];
-        if (k === 'from' || k === 'to') value = fromLocalInput(value);
+        if (k === 'from' || k === 'to') value = fmt.utcFromLocalInput(value);
         if (value !== null && value !== undefined && value !== '') q.set(k, String(value).trim());
       }
       if (q.has('status') && !/^[1-5]\d\d$/.test(q.get('status'))) {

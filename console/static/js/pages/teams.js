@@ -85,7 +85,6 @@ export default {
   async render(ctx) {
     let q = (ctx.params.get('q') || '').slice(0, 200);
     const canWrite = session.can('teams:write');
-    let generation = 0;
 
     const alertBox = h('div', { class: 'access-alert', role: 'alert', hidden: true });
     const showProblem = (err) => {
@@ -165,33 +164,25 @@ export default {
         canWrite ? ui.button('New team', createTeam, { variant: 'primary' }) : null);
     }
 
-    async function reload({ focus } = {}) {
-      const mine = ++generation;
-      listBox.setAttribute('aria-busy', 'true');
-      try {
+    const redraw = ui.reloader(listBox);
+    function reload({ focus } = {}) {
+      return redraw(async (stale) => {
         // The cards always describe the whole organization, the table the search.
         const [all, found] = await Promise.all([
           get('/api/v1/teams'),
           q ? get('/api/v1/teams', { q }) : null,
         ]);
-        if (mine !== generation) return;
+        if (stale()) return null;
         drawCards(all.summary || {});
-        replace(listBox, ui.table({
+        return ui.table({
           columns,
           rows: (found || all).teams,
           caption: 'Teams of this organization',
           expand,
           rowLabel: (t) => t.name,
           empty: emptyList(),
-        }));
-        const target = focus && focus();
-        if (target) target.focus();
-      } catch (err) {
-        if (mine !== generation) return;
-        replace(listBox, ui.errorBox(err));
-      } finally {
-        if (mine === generation) listBox.removeAttribute('aria-busy');
-      }
+        });
+      }, focus);
     }
 
     function refreshAfter(label) {

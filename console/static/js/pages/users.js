@@ -73,7 +73,6 @@ export default {
     const isOwner = me && me.role === 'owner';
     let teams = [];
     let teamsLoaded = null;
-    let generation = 0;
 
     const loadTeams = () => {
       if (!teamsLoaded) {
@@ -182,20 +181,19 @@ export default {
       ]));
     }
 
-    /** Loads the list; `focusLabel` names a control to focus afterwards. */
-    async function reload({ focus } = {}) {
-      const mine = ++generation;
-      listBox.setAttribute('aria-busy', 'true');
-      try {
+    /** Loads the list; `focus()` may name a control to focus afterwards. */
+    const redraw = ui.reloader(listBox);
+    function reload({ focus } = {}) {
+      return redraw(async (stale) => {
         const [answer] = await Promise.all([
           get('/api/v1/users', {
             q: state.q, role: state.role, status: state.status, sort: state.sort, order: state.order,
           }),
           loadTeams(),
         ]);
-        if (mine !== generation) return;
+        if (stale()) return null;
         drawCards(answer.summary || {});
-        replace(listBox, ui.table({
+        return ui.table({
           columns,
           rows: answer.users,
           caption: 'Members of this organization',
@@ -209,15 +207,8 @@ export default {
           expand,
           rowLabel: (u) => u.email,
           empty: emptyList(),
-        }));
-        const target = focus && focus();
-        if (target) target.focus();
-      } catch (err) {
-        if (mine !== generation) return;
-        replace(listBox, ui.errorBox(err));
-      } finally {
-        if (mine === generation) listBox.removeAttribute('aria-busy');
-      }
+        });
+      }, focus);
     }
 
     function sortButton(key) {
