@@ -300,9 +300,10 @@ test('filter logs, open a request, view usage, the audit log, the overview and t
     { what: 'the three proxied requests' });
   // The filters survive a reload: they live in the address.
   await page.reload();
-  await settle(page);
+  await page.getByRole('heading', { level: 1, name: 'Logs' }).waitFor();
   assert.equal(await page.getByRole('form', { name: 'Log filters' }).getByLabel('Model').inputValue(), 'console-test-model');
-  assert.equal(await page.getByRole('button', { name: /^Details / }).count(), 3);
+  await poll(async () => (await page.getByRole('button', { name: /^Details / }).count()) === 3,
+    { what: 'the same three requests after a reload' });
   await shots(page, 'logs');
   await page.getByRole('button', { name: /^Details / }).first().click();
   const d = dialog(page);
@@ -405,4 +406,38 @@ test('switch to another organization of the same account and back', async () => 
   await page.getByText('Acme Labs this month', { exact: false }).first().waitFor();
   await open(page, 'Teams');
   await page.getByText(`Research ${XSS}`).first().waitFor();
+});
+
+test('deactivate an app, activate it, then delete it with its cascade spelled out', async () => {
+  const { page } = owner;
+  const appName = `Support bot ${XSS}`;
+  const apps = expectOk(await request(server.url, 'GET', '/api/v1/apps', { token: state.token })).apps;
+  const app = apps.find((a) => a.name === appName);
+  const made = expectOk(await request(server.url, 'POST', '/api/v1/keys', {
+    token: state.token, body: { name: 'bot-key', app_id: app.id },
+  }), 201);
+  const call = async () => (await request(server.url, 'GET', '/v1/models', { key: made.raw_key })).status;
+  assert.equal(await call(), 200);
+
+  await open(page, 'Apps');
+  const toggle = page.getByRole('switch', { name: `Active ${appName}` });
+  assert.equal(await toggle.getAttribute('aria-checked'), 'true');
+  await toggle.click();
+  await dialog(page).getByText(/403 app_inactive/).waitFor();
+  await dialog(page).getByRole('button', { name: 'Deactivate' }).click();
+  await poll(async () => (await toggle.getAttribute('aria-checked')) === 'false', { what: 'the switch to show inactive' });
+  await poll(async () => (await call()) === 403, { what: 'the app\'s key to be refused' });
+  await toggle.click();
+  await dialog(page).getByRole('button', { name: 'Activate' }).click();
+  await poll(async () => (await call()) === 200, { what: 'the app\'s key to be accepted again' });
+
+  await page.getByRole('button', { name: `Delete ${appName}` }).click();
+  const d = dialog(page);
+  // ci-key (revoked) and bot-key; the three proxied requests.
+  await d.getByText('deletes 2 API keys and 3 request logs; the audit log keeps the deletion.', { exact: false }).waitFor();
+  await d.getByRole('button', { name: 'Delete' }).click();
+  await d.waitFor({ state: 'detached' });
+  await poll(async () => (await page.getByRole('button', { name: `Delete ${appName}` }).count()) === 0, { what: 'the app to leave the list' });
+  assert.equal(await call(), 401, 'its keys went with it');
+  await noXss(page);
 });
