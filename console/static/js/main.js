@@ -52,7 +52,7 @@ async function draw(url) {
       session.setProfile(me, ents);
     } catch (err) {
       if (err.status === 401 || err.status === 403) return; // handled below
-      replace(app, h('main', { class: 'main', id: 'main' }, errorBox(err)));
+      replace(app, h('main', { class: 'main', id: 'main', tabindex: '-1' }, errorBox(err)));
       return;
     }
   }
@@ -76,10 +76,27 @@ async function draw(url) {
   focusTitle();
 }
 
+// Focus moves to a page's title once the user has moved through the console;
+// a page just loaded keeps it at the top, where the skip link is the first
+// Tab stop.
+let interacted = false;
+for (const type of ['keydown', 'pointerdown']) {
+  document.addEventListener(type, () => { interacted = true; }, { capture: true, once: true });
+}
+
 function focusTitle() {
   const title = document.getElementById('page-title');
-  if (title) title.focus({ preventScroll: true });
+  if (title && interacted) title.focus({ preventScroll: true });
 }
+
+// The skip link focuses the main region itself: a fragment in the address
+// would redraw the page.
+document.querySelector('.skip-link')?.addEventListener('click', (ev) => {
+  const target = document.getElementById('main');
+  if (!target) return;
+  ev.preventDefault();
+  target.focus();
+});
 
 setUnauthorizedHandler((err) => {
   if (!session.signedIn()) return; // the first refusal already signed out

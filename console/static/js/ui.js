@@ -24,7 +24,8 @@ export function pageHeader(title, description, ...actions) {
 }
 
 export function section(title, ...children) {
-  const id = uid('sec');
+  const id = title ? uid('sec') : undefined;
+  // Only a titled section names itself after its heading.
   return h('section', { class: 'panel', 'aria-labelledby': id },
     title ? h('h2', { id }, title) : null, children);
 }
@@ -165,7 +166,7 @@ export function table({ columns, rows, caption, sort, onSort, expand, empty, row
             if (open) replace(detail.firstChild, expand(row));
           },
         },
-      }, '▸');
+      }, h('span', { 'aria-hidden': 'true' }, '▸'));
       append(tr, h('td', { class: 'col-expand' }, toggle), cells);
       body.append(detail);
     } else {

@@ -22,7 +22,7 @@ export function authPage({ title, intro, fields, submitLabel, submit, links }) {
       btn.disabled = false;
     }
   });
-  return h('main', { class: 'auth-page', id: 'main' },
+  return h('main', { class: 'auth-page', id: 'main', tabindex: '-1' },
     h('div', { class: 'auth-card' },
       h('p', { class: 'auth-brand' }, 'Gatehouse'),
       h('h1', { id: 'page-title', tabindex: '-1' }, title),

@@ -168,29 +168,31 @@ export default {
         replace(editorBox, editor);
       }
     }
-    ui.fill(tableBox, async () => {
-      const answer = await get('/api/v1/pricing');
-      rows = toRows(answer);
-      if (canEdit) {
-        editor = overrideEditor(rows, show);
-        replace(editorBox, editor);
-      }
-      return priceTable(rows, filter, onOverride);
-    }, { lines: 8 });
-
     let editSection = null;
     if (canEdit) {
-      replace(editorBox, ui.skeleton(3));
       editSection = ui.section('Price overrides', editorBox);
     } else if (session.can('pricing:write')) {
       editSection = ui.section('Price overrides', ui.planRequired('cost_tracking', 'Overriding prices'));
     }
     const costNote = session.entitled('cost_tracking') ? null
       : h('p', { class: 'muted' }, 'This plan does not track costs: logs and usage show no dollar amounts, only whether a model is priced.');
+    const prices = ui.section('Effective prices', costNote, h('div', { class: 'toolbar gw-filter' }, search), tableBox);
+
+    // Both sections appear at once: the overrides, however many, push
+    // nothing down while the prices load.
+    const sections = h('div');
+    ui.fill(sections, async () => {
+      const answer = await get('/api/v1/pricing');
+      rows = toRows(answer);
+      if (canEdit) {
+        editor = overrideEditor(rows, show);
+        replace(editorBox, editor);
+      }
+      drawTable();
+      return canEdit ? [editSection, prices] : [prices, editSection];
+    }, { lines: 8 });
     return h('div', null,
       ui.pageHeader('Pricing', 'What each model costs, in USD per million tokens. Prices decide request costs and team budgets.'),
-      canEdit ? editSection : null,
-      ui.section('Effective prices', costNote, h('div', { class: 'toolbar gw-filter' }, search), tableBox),
-      canEdit ? null : editSection);
+      sections);
   },
 };

@@ -102,7 +102,9 @@ function tableWithTotals(groupBy, answer, names, hasCost) {
   const node = ui.table({
     columns, rows, caption: `Usage by ${label.toLowerCase()}`,
     empty: ui.emptyState('No requests in this range.',
-      'Pick another range, or send requests through the gateway (/v1/chat/completions with an API key).'),
+      'Pick another range, or send requests through the gateway (/v1/chat/completions with an API key).',
+      h('p', { class: 'ins-links' },
+        h('a', { href: '/ui/providers' }, 'Add a provider'), ' · ', h('a', { href: '/ui/keys' }, 'Create an API key'))),
   });
   const table = node.querySelector && node.querySelector('table');
   if (table) {
