@@ -225,8 +225,7 @@ const std::vector<option_def>& options() {
      "generated into the data dir", "session token signing secret, >= 32 chars",
      toml_kind::none, true, apply_jwt_secret},
     {"console_dir", "--console-dir", "GATEHOUSE_CONSOLE_DIR", "DIR",
-     "built in", "serve the web console's files from DIR (a copy of "
-     "console/) instead of the binary; for working on the console",
+     "built in", "serve the web console from DIR instead of the binary",
      toml_kind::string, false, apply_console_dir},
     {"default_plan", "--default-plan", "GATEHOUSE_DEFAULT_PLAN", "P", "free",
      "plan of new organizations: free or enterprise", toml_kind::string, false,

@@ -256,6 +256,7 @@ test('invite a member, who accepts in another browser; suspend and reactivate th
     await bob.page.goto(link);
     await bob.page.getByRole('heading', { name: 'Accept invitation' }).waitFor();
     assert.ok(!bob.page.url().includes('token'), 'the token leaves the address bar');
+    await shots(bob.page, 'invite');
     await bob.page.getByLabel('Your name').fill('Bob');
     await bob.page.getByLabel('Password').fill('bobs-password-1');
     await bob.page.getByRole('button', { name: 'Join organization' }).click();
