@@ -24,10 +24,10 @@ const state = {};
 
 const newPage = (width = 1280) => newBrowserPage(browser, { width });
 
-async function proxied(key, inputTokens) {
+async function proxied(key, inputTokens, outputTokens = 0) {
   const res = await request(server.url, 'POST', '/v1/chat/completions', {
     key,
-    headers: { 'x-gatehouse-provider': 'mock', 'x-mock-usage': `${inputTokens},0` },
+    headers: { 'x-gatehouse-provider': 'mock', 'x-mock-usage': `${inputTokens},${outputTokens}` },
     body: { model: 'console-test-model', messages: [{ role: 'user', content: 'hi' }] },
   });
   assert.equal(res.status, 200, res.text);
@@ -441,4 +441,43 @@ test('deactivate an app, activate it, then delete it with its cascade spelled ou
   await poll(async () => (await page.getByRole('button', { name: `Delete ${appName}` }).count()) === 0, { what: 'the app to leave the list' });
   assert.equal(await call(), 401, 'its keys went with it');
   await noXss(page);
+});
+
+test('an organization at work, for the documentation: three teams at three budget colours', async () => {
+  const s = expectOk(await request(server.url, 'POST', '/api/v1/signup', {
+    body: { email: `lin-${hex(3)}@example.com`, password: 'northwind-pass-1', org_slug: `northwind-${hex(3)}`, org_name: 'Northwind AI', display_name: 'Lin Park' },
+  }), 201);
+  const token = s.token;
+  const call = async (method, p, body, want = 200) => expectOk(await request(server.url, method, p, { token, body }), want);
+  await setPlan(server, s.org.id, 'enterprise');
+  await call('PUT', '/api/v1/pricing', { models: { 'console-test-model': { input_per_mtok: 1000, output_per_mtok: 2000 } } });
+  await call('POST', '/api/v1/providers', { name: 'mock', base_url: upstream.url, api_key: 'sk-upstream-showcase-0001' }, 201);
+  const app = await call('POST', '/api/v1/apps', { name: 'Support assistant', env: 'prod' }, 201);
+  await call('POST', '/api/v1/apps', { name: 'Research notebook', env: 'dev' }, 201);
+  const teams = [['Platform', 'Shared services and tooling', 2, 0.6], ['Support', 'Customer-facing assistant', 1, 0.78], ['Research', 'Model evaluations', 0.5, 0.47]];
+  for (const [name, description, limit, spend] of teams) {
+    const team = await call('POST', '/api/v1/teams', { name, description, monthly_spend_limit_usd: limit }, 201);
+    const key = await call('POST', '/api/v1/keys', { name: `${name.toLowerCase()}-prod`, team_id: team.id, app_id: app.id }, 201);
+    // $0.001 per input token, $0.002 per output token.
+    for (let i = 0; i < 4; i++) await proxied(key.raw_key, Math.round((spend * 1000) / 8), Math.round((spend * 1000) / 16));
+  }
+  const viewer = await newPage();
+  try {
+    await viewer.context.addInitScript((t) => sessionStorage.setItem('gatehouse.session', t), token);
+    await viewer.page.goto(`${server.url}/ui/teams`);
+    await viewer.page.getByRole('heading', { level: 1, name: 'Teams' }).waitFor();
+    await settle(viewer.page);
+    const colours = await viewer.page.locator('.budget').evaluateAll((els) => els.map((e) => e.dataset.status));
+    assert.deepEqual(colours.sort(), ['green', 'red', 'yellow']);
+    await shots(viewer.page, 'showcase-teams');
+    await open(viewer.page, 'Overview');
+    await settle(viewer.page);
+    await shots(viewer.page, 'showcase-overview');
+    await open(viewer.page, 'API keys');
+    await settle(viewer.page);
+    await shots(viewer.page, 'showcase-keys');
+    assert.deepEqual(viewer.problems.filter(notExpected), []);
+  } finally {
+    await viewer.context.close();
+  }
 });

@@ -29,7 +29,7 @@ export function num(value) {
 /** "73 %" */
 export function pct(value) {
   if (value === null || value === undefined) return '—';
-  return `${decimal.format(Number(value))} %`;
+  return `${decimal.format(Number(value))}\u00a0%`;
 }
 
 const local = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
