@@ -21,9 +21,12 @@ import logs from './pages/logs.js';
 import usage from './pages/usage.js';
 import audit from './pages/audit.js';
 import settings from './pages/settings.js';
+import aliases from './pages/aliases.js';
+import guardrails from './pages/guardrails.js';
+import webhooks from './pages/webhooks.js';
 
 const PUBLIC = [login, signup, invite];
-const PRIVATE = [overview, users, teams, keys, apps, providers, pricing, logs, usage, audit, settings];
+const PRIVATE = [overview, users, teams, keys, apps, providers, pricing, aliases, guardrails, webhooks, logs, usage, audit, settings];
 
 let generation = 0;
 

@@ -10,7 +10,8 @@ import { notify } from './ui.js';
 const NAV = [
   ['', [['Overview', '/ui/overview']]],
   ['Access', [['Users', '/ui/users', 'users:read'], ['Teams', '/ui/teams', 'teams:read'], ['API keys', '/ui/keys', 'keys:read']]],
-  ['Gateway', [['Apps', '/ui/apps', 'apps:read'], ['Providers', '/ui/providers', 'providers:read'], ['Pricing', '/ui/pricing', 'pricing:read']]],
+  ['Gateway', [['Apps', '/ui/apps', 'apps:read'], ['Providers', '/ui/providers', 'providers:read'], ['Pricing', '/ui/pricing', 'pricing:read'],
+    ['Model aliases', '/ui/aliases', 'aliases:read'], ['Guardrails', '/ui/guardrails', 'guardrails:read'], ['Webhooks', '/ui/webhooks', 'webhooks:read']]],
   ['Insight', [['Logs', '/ui/logs', 'logs:read'], ['Usage', '/ui/usage', 'usage:read'], ['Audit log', '/ui/audit', 'audit:read']]],
   ['Organization', [['Settings and plan', '/ui/settings']]],
 ];
