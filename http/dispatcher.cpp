@@ -77,15 +77,16 @@ void dispatcher::dispatch(http_request req,
     done(std::move(res));
     return;
   }
+  if (is_proxy_path(req.path)) {
+    proxy_.handle(std::move(req), std::move(client));
+    return;
+  }
+  // The web console: files from memory, answered on the I/O thread.
   if ((req.method == "GET" || req.method == "HEAD")
       && is_console_path(req.path)) {
     auto res = serve_console(req, svc_.cfg.console_dir);
     log_access(req, res.status, start);
     done(std::move(res));
-    return;
-  }
-  if (is_proxy_path(req.path)) {
-    proxy_.handle(std::move(req), std::move(client));
     return;
   }
   auto m = match_route(req.method, req.path);
