@@ -375,14 +375,15 @@ export function copyButton(text, label = 'Copy') {
 }
 
 /** A secret shown once: read-only field, copy button, a warning. */
-export function secretOnce(label, value) {
+export function secretOnce(label, value,
+  warning = 'Copy it now: Gatehouse stores only a hash and will not show it again.') {
   const id = uid('secret');
   const input = h('input', { id, class: 'secret', readonly: true, value, spellcheck: 'false', autocomplete: 'off' });
   input.addEventListener('focus', () => input.select());
   return h('div', { class: 'secret-once' },
     h('label', { for: id }, label),
     h('div', { class: 'secret-row' }, input, copyButton(value)),
-    h('p', { class: 'warning' }, 'Copy it now: Gatehouse stores only a hash and will not show it again.'));
+    h('p', { class: 'warning' }, warning));
 }
 
 /** Cursor pagination: a "Load more" button while next_cursor is set. */

@@ -84,10 +84,9 @@ function verifyNote() {
 }
 
 async function showSecret(webhook, secret) {
-  const once = ui.secretOnce('Signing secret', secret);
   // The secret is stored encrypted, not as a hash: say only what holds.
-  const warning = once.querySelector('.warning');
-  if (warning) warning.textContent = 'Copy it now: Gatehouse will not show it again. To change it, delete the webhook and create another.';
+  const once = ui.secretOnce('Signing secret', secret,
+    'Copy it now: Gatehouse will not show it again. To change it, delete the webhook and create another.');
   await ui.openDialog('Webhook created', (close) => [
     h('div', { class: 'dialog-body' },
       h('p', null, 'Events go to ', h('code', { class: 'gw-url' }, webhook.url), '.'),
