@@ -4,7 +4,7 @@
 import { h, replace } from '../dom.js';
 import * as ui from '../ui.js';
 import * as fmt from '../format.js';
-import { get, put, loadProfile } from '../api.js';
+import { get, put, del, loadProfile } from '../api.js';
 
 /** Readable names of the plan features, in the order shown. */
 const FEATURES = [
@@ -153,6 +153,44 @@ function orgDetails(org) {
   ]);
 }
 
+/** The response cache: how requests use it and, for admins, emptying it. */
+function cacheSection(session) {
+  if (!session.entitled('caching')) {
+    return ui.section('Response cache',
+      h('p', { class: 'muted' }, 'The response cache needs the Enterprise plan: this organization\'s plan does not '
+        + 'include “caching”, so requests that ask for it get 403 plan_required.'));
+  }
+  const prose = h('div', { class: 'ins-prose' },
+    h('p', null, 'A request with the header ', h('code', null, 'X-Gatehouse-Cache: on'), ' is answered from the cache '
+      + 'when the same request (same provider, model and body) was answered before; otherwise its answer is kept for ',
+    h('code', null, 'X-Gatehouse-Cache-TTL'), ' seconds (1 to 604,800; 300 by default). An app can cache all its requests '
+      + 'with its cache setting (enabled and a TTL); ', h('code', null, 'X-Gatehouse-Cache: off'), ' opts one request out.'),
+    h('p', null, 'Answers say ', h('code', null, 'X-Gatehouse-Cache: hit'), ', ', h('code', null, 'miss'), ' or ',
+      h('code', null, 'off'), '. A hit calls no provider and costs nothing. Only whole, non-streamed answers are kept, '
+      + 'in the memory of each node, and never shared with another organization.'));
+  const actions = h('div', { class: 'gw-cache-actions' });
+  if (session.can('cache:write')) {
+    const clear = ui.button('Clear cache', async () => {
+      const ok = await ui.confirm('Clear the response cache?',
+        'Every cached answer of this organization on this node is removed: the next request of each kind '
+          + 'goes to its provider again and is charged as usual.',
+        { confirmLabel: 'Clear cache' });
+      if (!ok) return;
+      clear.disabled = true;
+      try {
+        const { deleted } = await del('/api/v1/cache');
+        ui.notify(`Removed ${fmt.count(deleted)} cached answer${deleted === 1 ? '' : 's'}`);
+      } catch (err) {
+        ui.notify(err.message, 'error');
+      } finally {
+        clear.disabled = false;
+      }
+    });
+    actions.append(clear);
+  }
+  return ui.section('Response cache', prose, actions.childNodes.length ? actions : null);
+}
+
 export default {
   path: '/ui/settings',
   title: 'Settings and plan',
@@ -212,6 +250,7 @@ export default {
     parts.push(
       ui.section('Plan and limits', limits),
       ui.section('Features', features),
+      cacheSection(session),
       ui.section('Changing the plan', change));
     return h('div', null, parts);
   },
