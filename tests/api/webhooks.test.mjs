@@ -7,7 +7,6 @@
 
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -16,6 +15,7 @@ import {
 import {
   accept, as, enterpriseOrg, invite, proxyChat, startTinyUpstream,
 } from './governance_helpers.mjs';
+import { assertSigned, startReceiver } from './webhook_receiver.mjs';
 
 // Retries 100 ms after a failure, then 200, 400, ... (the default is 5 s).
 const FAST = ['--webhook-retry-base-ms', '100'];
@@ -23,47 +23,6 @@ const FAST = ['--webhook-retry-base-ms', '100'];
 let gh;
 let up;
 let rx;
-
-/// A receiver of webhook POSTs on 127.0.0.1: records each request by the
-/// label in its path (/hook/<label>) and answers with the statuses queued
-/// for the label (200 once they run out).
-async function startReceiver(port = 0) {
-  const byLabel = new Map();
-  const statuses = new Map();
-  const sockets = new Set();
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (d) => chunks.push(d));
-    req.on('end', () => {
-      const label = (/^\/hook\/([^/?]+)/.exec(req.url) || [])[1] || '';
-      const body = Buffer.concat(chunks).toString('utf8');
-      let json;
-      try { json = JSON.parse(body); } catch { json = undefined; }
-      if (!byLabel.has(label)) byLabel.set(label, []);
-      byLabel.get(label).push({ headers: req.headers, body, json, at: Date.now() });
-      const queue = statuses.get(label) || [];
-      const status = queue.length ? queue.shift() : 200;
-      res.writeHead(status, { 'content-type': 'text/plain' });
-      res.end(status === 200 ? 'ok' : 'no');
-    });
-  });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const bound = server.address().port;
-  return {
-    port: bound,
-    url: (label) => `http://127.0.0.1:${bound}/hook/${label}`,
-    of: (label) => byLabel.get(label) || [],
-    answer: (label, ...codes) => statuses.set(label, codes),
-    close: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(resolve);
-    }),
-  };
-}
 
 before(async () => {
   up = await startTinyUpstream();
@@ -87,20 +46,6 @@ async function hook(server, s, events, extra = {}) {
     token: s.token, body: { url: rx.url(label), events, ...extra },
   });
   return { ...expectOk(res, 201), label };
-}
-
-/// Checks a delivery's Standard Webhooks headers against `secret`.
-function assertSigned(rec, secret) {
-  const id = rec.headers['webhook-id'];
-  const ts = rec.headers['webhook-timestamp'];
-  const sig = rec.headers['webhook-signature'];
-  assert.ok(id && ts && sig, `headers: ${JSON.stringify(rec.headers)}`);
-  assert.match(ts, /^\d+$/);
-  assert.ok(Math.abs(Number(ts) - Date.now() / 1000) < 300, 'timestamp is now');
-  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
-  const expected = crypto.createHmac('sha256', key).update(`${id}.${ts}.${rec.body}`).digest('base64');
-  assert.equal(sig, `v1,${expected}`);
-  assert.equal(rec.json.id, id);
 }
 
 const deliveries = async (server, s, id) =>

@@ -7,13 +7,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
-import http from 'node:http';
 
 import {
   startGatehouse, setPlan, expectOk, signup, PROXY_ARGS, poll, sleep,
 } from '../api/harness.mjs';
 import { join } from '../api/governance_helpers.mjs';
+import { assertSigned, startReceiver } from '../api/webhook_receiver.mjs';
 import {
   XSS, launch, newPage as newBrowserPage, notExpected, shots, settle, noXss, dialog,
 } from './browser.mjs';
@@ -23,52 +22,6 @@ let rx;
 let browser;
 let org; // the enterprise org's owner session
 const state = {};
-
-/// Records every POST by the label of its path (/hook/<label>) and answers 200.
-async function startReceiver() {
-  const byLabel = new Map();
-  const sockets = new Set();
-  const srv = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (d) => chunks.push(d));
-    req.on('end', () => {
-      const label = (/^\/hook\/([^/?]+)/.exec(req.url) || [])[1] || '';
-      const body = Buffer.concat(chunks).toString('utf8');
-      let json;
-      try { json = JSON.parse(body); } catch { json = undefined; }
-      if (!byLabel.has(label)) byLabel.set(label, []);
-      byLabel.get(label).push({ method: req.method, headers: req.headers, body, json });
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('ok');
-    });
-  });
-  srv.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address();
-  return {
-    url: (label) => `http://127.0.0.1:${port}/hook/${label}`,
-    of: (label) => byLabel.get(label) || [],
-    close: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy();
-      srv.close(resolve);
-    }),
-  };
-}
-
-/// Checks a delivery's Standard Webhooks signature with `secret`.
-function assertSigned(rec, secret) {
-  const id = rec.headers['webhook-id'];
-  const ts = rec.headers['webhook-timestamp'];
-  const sig = rec.headers['webhook-signature'];
-  assert.ok(id && ts && sig, `Standard Webhooks headers: ${JSON.stringify(rec.headers)}`);
-  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
-  const expected = crypto.createHmac('sha256', key).update(`${id}.${ts}.${rec.body}`).digest('base64');
-  assert.equal(sig, `v1,${expected}`, 'the signature verifies with the secret shown once');
-  assert.equal(rec.json.id, id);
-}
 
 /** A page signed in with `token` (kept in sessionStorage as the console does). */
 async function pageAs(token, width = 1280) {
