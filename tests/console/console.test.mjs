@@ -250,6 +250,16 @@ test('invite a member, who accepts in another browser; suspend and reactivate th
   await d.getByRole('button', { name: 'Done' }).click();
   await d.waitFor({ state: 'detached' });
   await shots(page, 'users');
+  // On a phone the header row is hidden: the order is chosen from a select.
+  await page.setViewportSize({ width: 390, height: 900 });
+  await page.getByLabel('Sort by').selectOption({ label: 'Email, A to Z' });
+  await page.waitForURL(/sort=email&order=asc/);
+  await poll(async () => {
+    const emails = await page.locator('td[data-label="Email"]').allInnerTexts();
+    return emails.length === 2 && emails[0].startsWith('ada-') && emails[1].startsWith('bob-');
+  }, { what: 'members sorted by email' });
+  await page.setViewportSize({ width: 1280, height: 900 });
+  assert.equal(await page.getByLabel('Sort by').isVisible(), false, 'the table header sorts on a wide screen');
 
   const bob = await newPage(390);
   try {

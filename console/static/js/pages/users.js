@@ -35,6 +35,13 @@ function stateFrom(params) {
 }
 
 /** Writes the state into the address bar without drawing the page again. */
+const SORT_CHOICES = [
+  ['', 'Default order'], ['name:asc', 'Name, A to Z'], ['name:desc', 'Name, Z to A'],
+  ['email:asc', 'Email, A to Z'], ['role:asc', 'Role'], ['status:asc', 'Status'],
+  ['last_active:desc', 'Recently active first'], ['joined_at:desc', 'Newest members first'],
+  ['joined_at:asc', 'Oldest members first'],
+];
+
 function keepInUrl(state) {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(state)) if (v) params.set(k, v);
@@ -110,10 +117,18 @@ export default {
       name: 'status', label: 'Status', type: 'select', value: state.status,
       options: [['', 'All statuses'], ...STATUSES.map((s) => [s, s[0].toUpperCase() + s.slice(1)])],
     });
+    // On a phone the table's header row is hidden (rows become cards), so
+    // the order is chosen here instead.
+    const sortChoice = ui.field({
+      name: 'sort_choice', label: 'Sort by', type: 'select',
+      value: state.sort ? `${state.sort}:${state.order || 'asc'}` : '',
+      options: SORT_CHOICES,
+    });
+    sortChoice.classList.add('access-narrow-only');
     const filters = h('form', {
       class: 'toolbar access-toolbar', role: 'search', 'aria-label': 'Filter members',
       on: { submit: (ev) => { ev.preventDefault(); applyFilters(); } },
-    }, search, roleFilter, statusFilter);
+    }, search, roleFilter, statusFilter, sortChoice);
 
     // -- loading --------------------------------------------------------------
     let timer = null;
@@ -130,6 +145,13 @@ export default {
       timer = setTimeout(applyFilters, SEARCH_DELAY_MS);
     });
     roleFilter.control.addEventListener('change', applyFilters);
+    sortChoice.control.addEventListener('change', () => {
+      const [key, order] = sortChoice.control.value.split(':');
+      state.sort = key || '';
+      state.order = key ? order : '';
+      keepInUrl(state);
+      reload();
+    });
     statusFilter.control.addEventListener('change', applyFilters);
 
     const columns = [
@@ -201,6 +223,7 @@ export default {
           onSort: (key, order) => {
             state.sort = key;
             state.order = order;
+            sortChoice.control.value = `${key}:${order}`;
             keepInUrl(state);
             reload({ focus: () => sortButton(key) });
           },
