@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/audit.hpp"
 #include "actors/gateway.hpp"
 #include "actors/views.hpp"
 #include "http/api_error.hpp"
@@ -125,17 +126,9 @@ http_response handle_signup(request_context& ctx) {
   key.scopes = {"*"};
   key.status = "active";
   key.created_at = now;
-  storage::audit_record audit;
-  audit.id = policy::uuid_v4();
-  audit.org_id = org.id;
-  audit.actor_type = "user";
-  audit.actor_id = user.id;
-  audit.action = "org.create";
-  audit.target_type = "org";
-  audit.target_id = org.id;
-  audit.after_json = actors::org_full(org).dump();
-  audit.ip = ctx.client_ip;
-  audit.created_at = policy::rfc3339_ms(ctx.now_ms);
+  auto audit = actors::audit_entry(org.id, ctx.who_as(user.id), "org.create",
+                                   "org", org.id, nullptr,
+                                   actors::org_full(org));
   try {
     ctx.db().create_signup(org, user, new_user, member, key, audit);
   } catch (const storage::conflict_error& e) {

@@ -17,4 +17,11 @@ actors::audit_ctx request_context::who() const {
   return out;
 }
 
+actors::audit_ctx request_context::who_as(const std::string& user_id) const {
+  auto out = who();
+  out.actor_type = "user";
+  out.actor_id = user_id;
+  return out;
+}
+
 } // namespace gatehouse::http

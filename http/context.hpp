@@ -44,6 +44,10 @@ struct request_context {
   /// The audit identity of the caller.
   actors::audit_ctx who() const;
 
+  /// The audit identity of user `user_id` acting through this request
+  /// (sign-up and accepting an invitation: no session names them yet).
+  actors::audit_ctx who_as(const std::string& user_id) const;
+
   /// The request's storage connection.
   storage::store& db() const { return *store; }
 

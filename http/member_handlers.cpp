@@ -274,16 +274,8 @@ http_response handle_invite_accept(request_context& ctx) {
                     "or sign in and send its session token");
   }
   auto now = policy::rfc3339_ms(ctx.now_ms);
-  storage::audit_record a;
-  a.id = policy::uuid_v4();
-  a.org_id = m.org_id;
-  a.actor_type = "user";
-  a.actor_id = user.id;
-  a.action = "member.accept";
-  a.target_type = "user";
-  a.target_id = user.id;
-  a.ip = ctx.client_ip;
-  a.created_at = policy::rfc3339_ms(ctx.now_ms);
+  auto a = actors::audit_entry(m.org_id, ctx.who_as(user.id), "member.accept",
+                               "user", user.id);
   // Two accepts of one token: the second finds nothing pending.
   if (!ctx.db().accept_invite(m.org_id, user.id, hash, name, now, a))
     throw api_error(errc::not_found, "no pending invitation for this token");
