@@ -243,19 +243,44 @@ T apply_nothing(const Change&) {
 
 /// The webhook event of a committed change, if it raises `type`.
 template <class Change>
-std::optional<webhook_event> event_of(const org_state&, const Change&,
-                                      const char*) {
-  return std::nullopt;
+std::vector<webhook_event> event_of(const org_state&, const Change&,
+                                    const char*) {
+  return {};
 }
 
-std::optional<webhook_event> event_of(const org_state& st,
-                                      const change::key_put& c,
-                                      const char* type) {
-  if (type == nullptr || !st.links.webhooks || !st.webhooks
-      || !st.webhooks->active.load(std::memory_order_relaxed))
-    return std::nullopt;
-  return webhook_event{st.org.id, c.rec.app_id, type, key_event_data(c.rec),
-                       std::nullopt, std::nullopt};
+/// Whether the org has webhooks to tell about its changes.
+bool hooks_active(const org_state& st) {
+  return st.links.webhooks && st.webhooks
+         && st.webhooks->active.load(std::memory_order_relaxed);
+}
+
+std::vector<webhook_event> event_of(const org_state& st,
+                                    const change::key_put& c,
+                                    const char* type) {
+  if (type == nullptr || !hooks_active(st))
+    return {};
+  return {webhook_event{st.org.id, c.rec.app_id, type, key_event_data(c.rec),
+                        std::nullopt, std::nullopt}};
+}
+
+/// A removed member's keys are revoked with the membership: one
+/// `key.revoked` each, as if revoked one by one.
+std::vector<webhook_event> event_of(const org_state& st,
+                                    const change::member_dropped& c,
+                                    const char*) {
+  std::vector<webhook_event> out;
+  if (!hooks_active(st))
+    return out;
+  for (auto& [kid, k] : st.keys)
+    if (k.rec.user_id == c.user_id && k.rec.status != "revoked") {
+      auto rec = k.rec;
+      rec.status = "revoked";
+      rec.revoked_at = c.now;
+      out.push_back(webhook_event{st.org.id, rec.app_id, "key.revoked",
+                                  key_event_data(rec), std::nullopt,
+                                  std::nullopt});
+    }
+  return out;
 }
 
 std::int64_t wall_ms() {
@@ -265,9 +290,9 @@ std::int64_t wall_ms() {
 }
 
 /// Acts on a decision: answers its refusal, or runs its write and then
-/// applies its change (see write_then). A change that raises the webhook
-/// event `event` queues it after its write committed, on the same
-/// storage worker.
+/// applies its change (see write_then). The webhook events a change raises
+/// (`event` names the one of a key change) are queued after its write
+/// committed, on the same storage worker.
 template <class T, class Change>
 caf::result<T> run(state_ptr self, policy::outcome<decision<Change>> decided,
                    const char* event = nullptr) {
@@ -276,22 +301,25 @@ caf::result<T> run(state_ptr self, policy::outcome<decision<Change>> decided,
   auto d = std::move(decided).value();
   if (!d.write)
     return apply_nothing<T>(d.change);
-  auto ev = event_of(self->state, d.change, event);
+  auto events = event_of(self->state, d.change, event);
   auto hooks = self->state.links.webhooks;
   return write_then<T>(
     self,
-    db_job{[w = std::move(*d.write), a = std::move(d.audit), ev,
-            hooks](storage::store& s) {
+    db_job{[w = std::move(*d.write), a = std::move(d.audit),
+            events = std::move(events), hooks](storage::store& s) {
       perform(s, w, a);
-      if (!ev)
+      if (events.empty())
         return;
-      try {
-        enqueue_webhook_event(s, *ev, wall_ms());
-        hooks->nudge();
-      } catch (const std::exception&) {
-        // The change stands; the delivery thread queues the event.
-        hooks->emit(*ev);
+      auto now = wall_ms();
+      for (auto& ev : events) {
+        try {
+          enqueue_webhook_event(s, ev, now);
+        } catch (const std::exception&) {
+          // The change stands; the delivery thread queues the event.
+          hooks->emit(ev);
+        }
       }
+      hooks->nudge();
     }},
     [self, c = std::move(d.change)] { return apply(self->state, c); });
 }

@@ -193,6 +193,31 @@ describe('deliveries', () => {
     assert.equal(rx.of(made.label).length, seen, 'nothing after the deletion');
   });
 
+  test('removing a member raises key.revoked for each of their keys', async () => {
+    const s = await enterpriseOrg(gh);
+    const made = await hook(gh, s, ['key.revoked']);
+    const inv = await invite(gh, s, { role: 'member' });
+    const joined = await accept(gh, inv.invite_token);
+    const mine = { token: joined.token };
+    const ids = [];
+    for (const name of ['m1', 'm2']) {
+      const { key } = expectOk(await as(gh, mine).post('/api/v1/keys', { name }), 201);
+      ids.push(key.id);
+    }
+    // Someone else's key stays as it is.
+    expectOk(await as(gh, s).post('/api/v1/keys', { name: 'owner-key' }), 201);
+    expectOk(await as(gh, s).del(`/api/v1/users/${inv.user.id}`));
+    const got = await poll(() => rx.of(made.label).length >= 2 && rx.of(made.label), { what: 'two key.revoked' });
+    await sleep(300);
+    assert.equal(rx.of(made.label).length, 2, 'one event per key of the member, none for others');
+    assert.deepEqual(got.map((r) => r.json.data.key_id).sort(), [...ids].sort());
+    for (const r of got) {
+      assert.equal(r.json.type, 'key.revoked');
+      assert.equal(r.json.data.status, 'revoked');
+      assertSigned(r, made.secret);
+    }
+  });
+
   test('member invited, joined and suspended', async () => {
     const s = await enterpriseOrg(gh);
     const made = await hook(gh, s, ['member.invited', 'member.joined', 'member.suspended']);
