@@ -101,13 +101,12 @@ void refuse(org_state& st, lease_waiter& w, policy::errc code) {
 
 /// Counts an ask that found no answer; after max_ask_tries in a row the
 /// waiting requests are refused as `overloaded` (and true is answered).
-bool out_of_tries(org_state& st, int& tries,
-                  std::vector<lease_waiter>& waiting) {
-  if (++tries < max_ask_tries)
+bool out_of_tries(org_state& st, pending_ask& p) {
+  if (++p.tries < max_ask_tries)
     return false;
-  tries = 0;
-  auto refused = std::move(waiting);
-  waiting.clear();
+  p.tries = 0;
+  auto refused = std::move(p.waiting);
+  p.waiting.clear();
   for (auto& w : refused)
     refuse(st, w, policy::errc::overloaded);
   return true;
@@ -153,17 +152,17 @@ std::uint64_t arm(org_self self, int32_t kind, const std::string& team_id,
 void ask_home(org_self self, const std::string& team_id, std::int64_t need) {
   auto& st = self->state;
   auto& tl = st.leases.teams[team_id];
-  if (tl.asking)
+  if (tl.pending.asking)
     return;
   auto hdl = st.links.routes->membership_of(st.leases.home);
-  tl.asking = true;
-  tl.ask_seq = arm(self, timer_ask, team_id, ask_deadline);
+  tl.pending.asking = true;
+  tl.pending.seq = arm(self, timer_ask, team_id, ask_deadline);
   if (!hdl)
     return; // the home is not reachable yet: the deadline asks again
   need = policy::lease_need(need);
   lease_ask ask{st.org.id, team_id, st.month, self_id(st), need,
                 policy::lease_want(need, st.links.routes->lease_slice()),
-                tl.ask_seq};
+                tl.pending.seq};
   // The membership actor is dynamically typed: sent unchecked, with this
   // actor as the sender it checks.
   caf::unsafe_send_as(self, hdl, lease_ask_atom_v, std::move(ask),
@@ -177,8 +176,8 @@ void ask_home(org_self self, const std::string& team_id, std::int64_t need) {
 void retry_waiting(org_self self, const std::string& team_id, bool final) {
   auto& st = self->state;
   auto& tl = st.leases.teams[team_id];
-  auto waiting = std::move(tl.waiting);
-  tl.waiting.clear();
+  auto waiting = std::move(tl.pending.waiting);
+  tl.pending.waiting.clear();
   for (auto& w : waiting) {
     auto a = authorize(st, w.req, true);
     if (a.ok || !a.deferred) {
@@ -187,7 +186,7 @@ void retry_waiting(org_self self, const std::string& team_id, bool final) {
     } else if (final) {
       refuse(st, w, policy::errc::budget_exceeded);
     } else {
-      tl.waiting.push_back(std::move(w));
+      tl.pending.waiting.push_back(std::move(w));
     }
   }
 }
@@ -195,8 +194,8 @@ void retry_waiting(org_self self, const std::string& team_id, bool final) {
 /// Asks the home for the first waiting request's need, if any waits.
 void ask_for_waiting(org_self self, const std::string& team_id) {
   auto& tl = self->state.leases.teams[team_id];
-  if (!tl.waiting.empty())
-    ask_home(self, team_id, tl.waiting.front().need);
+  if (!tl.pending.waiting.empty())
+    ask_home(self, team_id, tl.pending.waiting.front().need);
 }
 
 // -- the home's side -----------------------------------------------------
@@ -299,7 +298,7 @@ std::map<std::string, std::int64_t> hand_in(org_self self) {
     tl.unreported = 0;
     tl.out.clear();
     tl.recalls_pending = 0;
-    tl.asking = false;
+    tl.pending.asking = false;
     if (mine > 0)
       in_flight[id] = mine;
     if (has_cap(t.rec))
@@ -494,7 +493,7 @@ void lease_rehome(org_self self) {
   if (is_home(st)) {
     start_rebuild(self);
     for (auto& [id, kw] : st.leases.keys) {
-      kw.asking = false;
+      kw.pending.asking = false;
       rate_ask(self, id);
     }
     return;
@@ -518,14 +517,12 @@ void lease_rehome(org_self self) {
   }
   for (auto& [id, tl] : st.leases.teams) {
     tl.asks.clear();
-    tl.asking = false;
-    tl.ask_tries = 0;
+    tl.pending.settle();
     ask_for_waiting(self, id);
   }
   publish(st); // keys' rate limits follow the home
   for (auto& [id, kw] : st.leases.keys) {
-    kw.asking = false;
-    kw.ask_tries = 0;
+    kw.pending.settle();
     rate_ask(self, id);
   }
 }
@@ -558,13 +555,13 @@ void rate_decided(org_self self, const std::string& key_id,
                   std::int64_t retry_ms) {
   auto& st = self->state;
   auto& kw = st.leases.keys[key_id];
-  decided = std::min(decided, kw.waiting.size());
+  decided = std::min(decided, kw.pending.waiting.size());
   std::vector<lease_waiter> now(
-    std::make_move_iterator(kw.waiting.begin()),
-    std::make_move_iterator(kw.waiting.begin()
+    std::make_move_iterator(kw.pending.waiting.begin()),
+    std::make_move_iterator(kw.pending.waiting.begin()
                             + static_cast<std::ptrdiff_t>(decided)));
-  kw.waiting.erase(kw.waiting.begin(),
-                   kw.waiting.begin() + static_cast<std::ptrdiff_t>(decided));
+  kw.pending.waiting.erase(kw.pending.waiting.begin(),
+                   kw.pending.waiting.begin() + static_cast<std::ptrdiff_t>(decided));
   auto rpm = rpm_of(st, key_id).value_or(0);
   for (std::size_t i = 0; i < now.size(); ++i) {
     auto& w = now[i];
@@ -588,7 +585,7 @@ void rate_decided(org_self self, const std::string& key_id,
 void rate_here(org_self self, const std::string& key_id) {
   auto& st = self->state;
   auto& kw = st.leases.keys[key_id];
-  auto n = kw.waiting.size();
+  auto n = kw.pending.waiting.size();
   std::int64_t passed = 0;
   std::int64_t retry_ms = 0;
   auto rpm = rpm_of(st, key_id);
@@ -596,7 +593,7 @@ void rate_here(org_self self, const std::string& key_id) {
   if (!rpm || r == st.rates.end()) {
     passed = static_cast<std::int64_t>(n);
   } else {
-    auto now_ms = n > 0 ? kw.waiting.front().req.now_ms : 0;
+    auto now_ms = n > 0 ? kw.pending.waiting.front().req.now_ms : 0;
     while (static_cast<std::size_t>(passed) < n
            && r->second->hit(*rpm, now_ms, retry_ms))
       ++passed;
@@ -607,23 +604,23 @@ void rate_here(org_self self, const std::string& key_id) {
 void rate_ask(org_self self, const std::string& key_id) {
   auto& st = self->state;
   auto& kw = st.leases.keys[key_id];
-  if (kw.asking || kw.waiting.empty())
+  if (kw.pending.asking || kw.pending.waiting.empty())
     return;
   if (is_home(st)) {
     rate_here(self, key_id);
     return;
   }
-  kw.asking = true;
-  kw.asked = kw.waiting.size();
-  kw.ask_seq = st.leases.next_seq++;
-  st.leases.rate_deadlines[kw.ask_seq] = key_id;
+  kw.pending.asking = true;
+  kw.asked = kw.pending.waiting.size();
+  kw.pending.seq = st.leases.next_seq++;
+  st.leases.rate_deadlines[kw.pending.seq] = key_id;
   self->delayed_send(self, ask_deadline, lease_timer_atom_v, timer_rate_ask,
-                     kw.ask_seq);
+                     kw.pending.seq);
   auto hdl = st.links.routes->membership_of(st.leases.home);
   if (!hdl)
     return; // the deadline asks again
   auto n = static_cast<std::int64_t>(kw.asked);
-  lease_ask ask{st.org.id, key_id, st.month, self_id(st), n, n, kw.ask_seq,
+  lease_ask ask{st.org.id, key_id, st.month, self_id(st), n, n, kw.pending.seq,
                 true};
   caf::unsafe_send_as(self, hdl, lease_ask_atom_v, std::move(ask),
                       caf::actor_cast<caf::actor>(self));
@@ -658,11 +655,10 @@ void rate_answer(org_self self, const lease_ask& ask,
 void rate_on_grant(org_self self, const lease_grant& g) {
   auto& st = self->state;
   auto& kw = st.leases.keys[g.team_id];
-  if (!kw.asking || g.seq != kw.ask_seq || g.not_home)
+  if (!kw.pending.in_flight(g.seq) || g.not_home)
     return; // late, or the deadline asks again
-  kw.asking = false;
+  kw.pending.settle();
   st.leases.rate_deadlines.erase(g.seq);
-  kw.ask_tries = 0;
   rate_decided(self, g.team_id, kw.asked, g.amount, g.retry_after_ms);
   rate_ask(self, g.team_id);
 }
@@ -675,11 +671,11 @@ void rate_deadline(org_self self, std::uint64_t seq) {
   auto key_id = d->second;
   st.leases.rate_deadlines.erase(d);
   auto& kw = st.leases.keys[key_id];
-  if (!kw.asking || kw.ask_seq != seq)
+  if (!kw.pending.in_flight(seq))
     return;
-  kw.asking = false;
+  kw.pending.asking = false;
   st.leases.home = compute_home(st);
-  if (!out_of_tries(st, kw.ask_tries, kw.waiting))
+  if (!out_of_tries(st, kw.pending))
     rate_ask(self, key_id);
 }
 
@@ -690,14 +686,14 @@ void lease_wait(org_self self, proxy_request req, auth_reply reply,
   auto& st = self->state;
   if (a.denial.code == policy::errc::rate_limited) {
     auto key_id = a.permit.key_id;
-    st.leases.keys[key_id].waiting.push_back(
+    st.leases.keys[key_id].pending.waiting.push_back(
       lease_waiter{std::move(req), std::move(reply), 0});
     rate_ask(self, key_id);
     return;
   }
   auto team_id = a.permit.team_id.value_or("");
   auto& tl = st.leases.teams[team_id];
-  tl.waiting.push_back(
+  tl.pending.waiting.push_back(
     lease_waiter{std::move(req), std::move(reply), a.permit.reserved_micros});
   if (!is_home(st)) {
     ask_for_waiting(self, team_id);
@@ -769,7 +765,7 @@ void lease_on_grant(org_self self, const lease_grant& g) {
   }
   auto& tl = st.leases.teams[g.team_id];
   auto t = st.teams.find(g.team_id);
-  bool current = tl.asking && g.seq == tl.ask_seq && !is_home(st)
+  bool current = tl.pending.in_flight(g.seq) && !is_home(st)
                  && g.node_id == st.leases.home && g.month == st.month
                  && t != st.teams.end();
   if (!current) {
@@ -786,14 +782,13 @@ void lease_on_grant(org_self self, const lease_grant& g) {
   }
   if (g.not_home)
     return; // the views differ for a moment: the deadline asks again
-  tl.asking = false;
+  tl.pending.settle();
   st.leases.deadlines.erase(g.seq);
-  tl.ask_tries = 0;
   st.leases.home_actor = caf::actor_cast<caf::actor>(self->current_sender());
   auto& l = *t->second.ledger;
   if (g.amount > 0) {
     l.limit += g.amount;
-    auto need = tl.waiting.empty() ? g.amount : tl.waiting.front().need;
+    auto need = tl.pending.waiting.empty() ? g.amount : tl.pending.waiting.front().need;
     l.low_water = policy::lease_low_water(g.amount, need);
   }
   l.refill_asked = false;
@@ -916,9 +911,9 @@ void lease_on_timer(org_self self, int32_t kind, std::uint64_t seq) {
     return;
   }
   // An ask without answer.
-  if (!tl.asking || tl.ask_seq != seq)
+  if (!tl.pending.in_flight(seq))
     return;
-  tl.asking = false;
+  tl.pending.asking = false;
   if (auto t = st.teams.find(team_id); t != st.teams.end())
     t->second.ledger->refill_asked = false;
   st.leases.home = compute_home(st);
@@ -926,7 +921,7 @@ void lease_on_timer(org_self self, int32_t kind, std::uint64_t seq) {
     start_rebuild(self);
     return;
   }
-  if (!out_of_tries(st, tl.ask_tries, tl.waiting))
+  if (!out_of_tries(st, tl.pending))
     ask_for_waiting(self, team_id);
 }
 
@@ -936,11 +931,11 @@ bool lease_idle(const org_state& st) {
   if (st.leases.rebuilding)
     return false;
   for (const auto& [id, tl] : st.leases.teams)
-    if (!tl.waiting.empty() || !tl.asks.empty() || !tl.out.empty()
+    if (!tl.pending.waiting.empty() || !tl.asks.empty() || !tl.out.empty()
         || tl.recalls_pending > 0)
       return false;
   for (const auto& [id, kw] : st.leases.keys)
-    if (!kw.waiting.empty())
+    if (!kw.pending.waiting.empty())
       return false;
   return true;
 }

@@ -42,6 +42,25 @@ struct lease_waiter {
   std::int64_t need = 0; ///< its estimate
 };
 
+/// Requests waiting for the home's answer, and the ask in flight for them
+/// (a team's budget or a key's rate).
+struct pending_ask {
+  std::vector<lease_waiter> waiting;
+  bool asking = false;   ///< an ask is in flight
+  std::uint64_t seq = 0; ///< its number: its answer and deadline carry it
+  int tries = 0;         ///< asks in a row that found no answer
+
+  /// Whether `n` is the number of the ask in flight.
+  bool in_flight(std::uint64_t n) const { return asking && seq == n; }
+
+  /// No ask in flight, and the next one starts counting tries afresh (an
+  /// answer came, or the home changed).
+  void settle() {
+    asking = false;
+    tries = 0;
+  }
+};
+
 /// A lease the home granted to a member, as the home keeps it.
 struct lease_out {
   /// Granted minus given back: what the member's ledger has as its limit.
@@ -59,23 +78,16 @@ struct team_leases {
   /// Asks waiting for a call-back round or for the rebuild.
   std::vector<std::pair<lease_ask, caf::actor>> asks;
   int recalls_pending = 0;
-  // -- everywhere --
-  std::vector<lease_waiter> waiting; ///< requests waiting for budget
-  // -- on a member --
-  bool asking = false;
-  std::uint64_t ask_seq = 0;
-  int ask_tries = 0;
+  // -- everywhere: requests waiting for budget; on a member, the ask --
+  pending_ask pending;
   /// In flight in ledgers this node replaced since a home last collected.
   std::int64_t unreported = 0;
 };
 
 /// Requests of one key waiting for its home's word on its rate limit.
 struct key_waits {
-  std::vector<lease_waiter> waiting;
-  bool asking = false;
+  pending_ask pending;
   std::size_t asked = 0; ///< waiters the ask in flight covers
-  std::uint64_t ask_seq = 0;
-  int ask_tries = 0;
 };
 
 /// An org actor's part in the cluster.
