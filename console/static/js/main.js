@@ -54,7 +54,7 @@ async function draw(url) {
       const { me, ents } = await loadProfile();
       session.setProfile(me, ents);
     } catch (err) {
-      if (err.status === 401 || err.status === 403) return; // handled below
+      if (err.status === 401 || err.status === 403) return; // signed out by the handler below
       replace(app, h('main', { class: 'main', id: 'main', tabindex: '-1' }, errorBox(err)));
       return;
     }
