@@ -123,6 +123,21 @@ export function notify(message, tone = 'ok') {
   setTimeout(() => note.remove(), 6000);
 }
 
+/**
+ * Runs `action` (a call to the API) and says how it went: `done` as a
+ * notice, or the API's error. Resolves true when it succeeded.
+ */
+export async function attempt(action, done) {
+  try {
+    await action();
+    notify(done);
+    return true;
+  } catch (err) {
+    notify(err.message, 'error');
+    return false;
+  }
+}
+
 // -- tables ----------------------------------------------------------------
 
 /**

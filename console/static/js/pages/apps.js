@@ -133,13 +133,10 @@ async function setActive(app, active, reload) {
         + 'until the app is activated again. The keys themselves are kept.',
     { confirmLabel: active ? 'Activate' : 'Deactivate', danger: !active });
   if (!ok) return;
-  try {
-    await put(`/api/v1/apps/${encodeURIComponent(app.id)}`, { is_active: active });
-    ui.notify(`${app.name} is ${active ? 'active' : 'inactive'}`);
-    reload();
-  } catch (err) {
-    ui.notify(err.message, 'error');
-  }
+  const done = await ui.attempt(
+    () => put(`/api/v1/apps/${encodeURIComponent(app.id)}`, { is_active: active }),
+    `${app.name} is ${active ? 'active' : 'inactive'}`);
+  if (done) reload();
 }
 
 async function deleteApp(app, reload) {
@@ -156,13 +153,10 @@ async function deleteApp(app, reload) {
     h('p', null, 'This cannot be undone.'),
   ], { confirmLabel: 'Delete' });
   if (!ok) return;
-  try {
-    await del(`/api/v1/apps/${encodeURIComponent(app.id)}`);
-    ui.notify(`Deleted ${app.name}`);
-    reload();
-  } catch (err) {
-    ui.notify(err.message, 'error');
-  }
+  const done = await ui.attempt(
+    () => del(`/api/v1/apps/${encodeURIComponent(app.id)}`),
+    `Deleted ${app.name}`);
+  if (done) reload();
 }
 
 function activeSwitch(app, canWrite, reload) {

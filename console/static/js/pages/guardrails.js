@@ -200,13 +200,10 @@ async function removeRule(rule, reload) {
     h('p', { class: 'muted' }, 'The other rules are saved unchanged.')],
     { confirmLabel: 'Remove' });
   if (!ok) return;
-  try {
-    await saveWith((stored) => stored.filter((r) => r.name !== rule.name));
-    ui.notify(`Removed ${rule.name}`);
-    reload();
-  } catch (err) {
-    ui.notify(err.message, 'error');
-  }
+  const done = await ui.attempt(
+    () => saveWith((stored) => stored.filter((r) => r.name !== rule.name)),
+    `Removed ${rule.name}`);
+  if (done) reload();
 }
 
 function ruleTable(rules, session, reload, emptyAction) {

@@ -165,13 +165,10 @@ async function revokeKey(key, reload) {
       + 'request on, on every node. Revoking cannot be undone.'),
   ], { confirmLabel: 'Revoke' });
   if (!ok) return;
-  try {
-    await del(`/api/v1/keys/${encodeURIComponent(key.id)}`);
-    ui.notify(`Revoked ${key.name}`);
-    reload();
-  } catch (err) {
-    ui.notify(err.message, 'error');
-  }
+  const done = await ui.attempt(
+    () => del(`/api/v1/keys/${encodeURIComponent(key.id)}`),
+    `Revoked ${key.name}`);
+  if (done) reload();
 }
 
 function keyTable(keys, names, session, reload, newButton) {

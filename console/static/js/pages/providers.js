@@ -172,13 +172,10 @@ async function editProvider(current, providers, session, reload) {
 }
 
 async function makeDefault(p, reload) {
-  try {
-    await put('/api/v1/providers/default', { provider_name: p.name });
-    ui.notify(`${p.name} is now the default provider`);
-    reload();
-  } catch (err) {
-    ui.notify(err.message, 'error');
-  }
+  const done = await ui.attempt(
+    () => put('/api/v1/providers/default', { provider_name: p.name }),
+    `${p.name} is now the default provider`);
+  if (done) reload();
 }
 
 async function deleteProvider(p, providers, reload) {
@@ -196,13 +193,10 @@ async function deleteProvider(p, providers, reload) {
   }
   const ok = await ui.confirm(`Delete ${p.name}?`, message, { confirmLabel: 'Delete' });
   if (!ok) return;
-  try {
-    await del(`/api/v1/providers/${encodeURIComponent(p.name)}`);
-    ui.notify(`Deleted ${p.name}`);
-    reload();
-  } catch (err) {
-    ui.notify(err.message, 'error');
-  }
+  const done = await ui.attempt(
+    () => del(`/api/v1/providers/${encodeURIComponent(p.name)}`),
+    `Deleted ${p.name}`);
+  if (done) reload();
 }
 
 function providerTable(providers, session, reload, emptyAction) {

@@ -212,13 +212,10 @@ async function deleteWebhook(w, reload) {
     h('p', null, 'This cannot be undone; a new webhook gets a new signing secret.'),
   ], { confirmLabel: 'Delete' });
   if (!ok) return;
-  try {
-    await del(`/api/v1/webhooks/${encodeURIComponent(w.id)}`);
-    ui.notify(`Deleted the webhook to ${w.url}`);
-    reload();
-  } catch (err) {
-    ui.notify(err.message, 'error');
-  }
+  const done = await ui.attempt(
+    () => del(`/api/v1/webhooks/${encodeURIComponent(w.id)}`),
+    `Deleted the webhook to ${w.url}`);
+  if (done) reload();
 }
 
 function webhookTable(webhooks, appName, canWrite, reload, emptyAction) {
