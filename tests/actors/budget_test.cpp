@@ -32,12 +32,7 @@ constexpr int64_t february = january + 60;
 // Output at $1000 per million tokens: 1000 micro-dollars per token.
 constexpr int64_t micros_per_token = 1000;
 
-struct fixture : test_coordinator_fixture<> {
-  std::string dir = testing::temp_dir();
-  storage::connection_pool pool{"sqlite://" + dir + "/t.db", 2};
-  std::shared_ptr<storage::secrets> secrets =
-    std::make_shared<storage::secrets>(
-      storage::secrets{policy::random_bytes(32), "jwt-secret"});
+struct fixture : test_coordinator_fixture<>, testing::scratch_db {
   std::string raw = policy::generate_api_key();
   std::string team_id = policy::uuid_v4();
   storage::org_record org;
@@ -47,7 +42,6 @@ struct fixture : test_coordinator_fixture<> {
 
   fixture() {
     auto lease = pool.acquire();
-    storage::migrate(*lease);
     storage::store st{*lease};
     org = testing::seed_org(st, "enterprise", policy::generate_api_key(),
                             january);
@@ -92,7 +86,6 @@ struct fixture : test_coordinator_fixture<> {
                    caf::actor_cast<caf::actor>(writer), db})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sched.run();
-    std::filesystem::remove_all(dir);
   }
 
   /// Asks to send a request with max_tokens 10 at time `now`.

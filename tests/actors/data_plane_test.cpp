@@ -128,12 +128,7 @@ CAF_TEST_FIXTURE_SCOPE_END()
 
 namespace {
 
-struct org_fixture : test_coordinator_fixture<> {
-  std::string dir = testing::temp_dir();
-  storage::connection_pool pool{"sqlite://" + dir + "/t.db", 2};
-  std::shared_ptr<storage::secrets> secrets =
-    std::make_shared<storage::secrets>(
-      storage::secrets{policy::random_bytes(32), "jwt-secret"});
+struct org_fixture : test_coordinator_fixture<>, testing::scratch_db {
   std::string raw = policy::generate_api_key();
   std::string scoped_raw = policy::generate_api_key();
   storage::org_record org;
@@ -143,7 +138,6 @@ struct org_fixture : test_coordinator_fixture<> {
 
   org_fixture() {
     auto lease = pool.acquire();
-    storage::migrate(*lease);
     storage::store st{*lease};
     org = testing::seed_org(st, "enterprise", raw, t0);
     st.insert_key(key(scoped_raw, {"provider:anthropic"}), audit("key.create"));
@@ -170,7 +164,6 @@ struct org_fixture : test_coordinator_fixture<> {
                    caf::actor_cast<caf::actor>(writer), db})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sched.run();
-    std::filesystem::remove_all(dir);
   }
 
   storage::api_key_record key(const std::string& r,

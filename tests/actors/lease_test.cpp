@@ -69,12 +69,7 @@ struct node {
   caf::actor router;
 };
 
-struct fixture : test_coordinator_fixture<> {
-  std::string dir = testing::temp_dir();
-  storage::connection_pool pool{"sqlite://" + dir + "/t.db", 2};
-  std::shared_ptr<storage::secrets> secrets =
-    std::make_shared<storage::secrets>(
-      storage::secrets{policy::random_bytes(32), "jwt-secret"});
+struct fixture : test_coordinator_fixture<>, testing::scratch_db {
   std::string raw = policy::generate_api_key();
   std::string limited_raw = policy::generate_api_key();
   std::string team_id = policy::uuid_v4();
@@ -86,7 +81,6 @@ struct fixture : test_coordinator_fixture<> {
 
   fixture() {
     auto lease = pool.acquire();
-    storage::migrate(*lease);
     storage::store st{*lease};
     org = testing::seed_org(st, "enterprise", policy::generate_api_key(),
                             january);
@@ -116,7 +110,6 @@ struct fixture : test_coordinator_fixture<> {
     for (auto a : {caf::actor_cast<caf::actor>(writer), db})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sched.run();
-    std::filesystem::remove_all(dir);
   }
 
   /// Adds a team capped at `requests` estimates, a key of it and a key

@@ -1,16 +1,21 @@
 #pragma once
 
-// What the actor tests share: a scratch directory and a seeded organization.
+// What the actor tests share: a scratch directory and database, and a
+// seeded organization.
 
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
 #include "actors/messages.hpp"
 #include "policy/api_key.hpp"
+#include "policy/crypto.hpp"
 #include "policy/ids.hpp"
 #include "policy/time.hpp"
+#include "storage/migrations.hpp"
+#include "storage/pool.hpp"
 #include "storage/secrets.hpp"
 #include "storage/store.hpp"
 
@@ -24,6 +29,26 @@ inline std::string temp_dir() {
     throw std::runtime_error("mkdtemp failed");
   return path;
 }
+
+/// A migrated SQLite database in a scratch directory (removed at the end)
+/// and a node's secrets: what a test of org actors starts from.
+struct scratch_db {
+  std::string dir = temp_dir();
+  storage::connection_pool pool{"sqlite://" + dir + "/t.db", 2};
+  std::shared_ptr<storage::secrets> secrets =
+    std::make_shared<storage::secrets>(
+      storage::secrets{policy::random_bytes(32), "jwt-secret"});
+
+  scratch_db() {
+    auto lease = pool.acquire();
+    storage::migrate(*lease);
+  }
+
+  ~scratch_db() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+};
 
 /// An audit entry for `action` in `org_id` at `now_s`.
 inline storage::audit_record audit_entry(const std::string& org_id,
