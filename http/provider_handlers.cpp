@@ -1,8 +1,5 @@
 // Providers: create, list, read, update, delete, choose the default.
 
-#include <netdb.h>
-#include <sys/socket.h>
-
 #include <nlohmann/json.hpp>
 
 #include "actors/gateway.hpp"
@@ -10,6 +7,7 @@
 #include "http/api_error.hpp"
 #include "http/handlers.hpp"
 #include "http/json_fields.hpp"
+#include "http/url_guard.hpp"
 #include "policy/ids.hpp"
 #include "policy/ssrf.hpp"
 #include "policy/text.hpp"
@@ -27,51 +25,19 @@ using nlohmann::json;
 using policy::errc;
 
 // Values that end up as bytes of an upstream request line or header.
-constexpr std::size_t max_base_url_bytes = 2048;
 constexpr std::size_t max_auth_header_bytes = 128;
 constexpr std::size_t max_auth_scheme_bytes = 64;
 constexpr std::size_t max_api_key_bytes = 4096;
 
-bool has_space(std::string_view s) {
-  return s.find(' ') != std::string_view::npos;
-}
-
-/// Refuses base URLs whose host is, or resolves to, an address the SSRF guard
-/// does not allow. Unresolvable names pass: the guard runs again at connect
-/// time.
+/// Refuses base URLs that break the rules of an upstream URL, or whose
+/// host is, or resolves to, an address the SSRF guard does not allow.
 void check_base_url(const request_context& ctx, const json_fields& f,
                     const std::string& url) {
-  if (url.size() > max_base_url_bytes)
-    f.fail("base_url", "must be at most 2048 bytes");
-  if (policy::has_control_bytes(url) || has_space(url))
-    f.fail("base_url", "must not contain spaces or control characters");
-  auto parsed = policy::parse_base_url(url);
-  if (auto* err = std::get_if<std::string>(&parsed))
-    f.fail("base_url", *err);
-  auto& u = std::get<policy::upstream_url>(parsed);
   auto allowed = policy::parse_private_allowance(
                    ctx.svc.cfg.allow_private_upstreams)
                    .value_or(policy::private_allowance{});
-  if (policy::is_metadata_hostname(u.host) && !allowed.all)
-    f.fail("base_url", "metadata service addresses are not allowed");
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(u.host.c_str(), nullptr, &hints, &res) != 0)
-    return;
-  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard{res, freeaddrinfo};
-  for (auto* p = res; p; p = p->ai_next) {
-    char text[NI_MAXHOST];
-    if (getnameinfo(p->ai_addr, p->ai_addrlen, text, sizeof text, nullptr, 0,
-                    NI_NUMERICHOST)
-        != 0)
-      continue;
-    auto ip = policy::parse_ip(text);
-    if (ip && !policy::address_allowed(*ip, allowed))
-      f.fail("base_url", "'" + u.host
-                           + "' is a loopback, private, link-local or "
-                             "metadata address; the operator must allow it");
-  }
+  if (auto why = upstream_url_refusal(url, allowed))
+    f.fail("base_url", *why);
 }
 
 std::vector<std::string> fallback_list(const json_fields& f) {

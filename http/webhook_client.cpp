@@ -139,41 +139,6 @@ actors::webhook_answer post_once(const actors::webhook_post& p,
 
 } // namespace
 
-std::optional<std::string>
-webhook_url_refusal(const std::string& url,
-                    const policy::private_allowance& allow) {
-  if (url.size() > 2048)
-    return "must be at most 2048 bytes";
-  for (char c : url)
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
-      return "must not contain spaces or control characters";
-  auto parsed = policy::parse_base_url(url);
-  if (auto* err = std::get_if<std::string>(&parsed))
-    return *err;
-  auto& u = std::get<policy::upstream_url>(parsed);
-  if (policy::is_metadata_hostname(u.host) && !allow.all)
-    return "metadata service addresses are not allowed";
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(u.host.c_str(), nullptr, &hints, &res) != 0)
-    return std::nullopt;
-  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard{res, freeaddrinfo};
-  for (auto* a = res; a; a = a->ai_next) {
-    char text[NI_MAXHOST];
-    if (getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof text, nullptr, 0,
-                    NI_NUMERICHOST)
-        != 0)
-      continue;
-    auto ip = policy::parse_ip(text);
-    if (ip && !policy::address_allowed(*ip, allow))
-      return "'" + u.host
-             + "' is a loopback, private, link-local or metadata address; "
-               "the operator must allow it";
-  }
-  return std::nullopt;
-}
-
 actors::webhook_poster make_webhook_poster(policy::private_allowance allow,
                                            std::chrono::seconds timeout) {
   auto tls = std::make_shared<net::ssl::context>(net::ssl::context::tls_client);

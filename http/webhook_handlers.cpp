@@ -7,6 +7,7 @@
 #include "http/api_error.hpp"
 #include "http/handlers.hpp"
 #include "http/json_fields.hpp"
+#include "http/url_guard.hpp"
 #include "http/query_params.hpp"
 #include "http/webhook_client.hpp"
 #include "policy/ids.hpp"
@@ -75,7 +76,7 @@ http_response handle_webhooks_create(request_context& ctx) {
   auto allow
     = policy::parse_private_allowance(ctx.svc.cfg.allow_private_upstreams)
         .value_or(policy::private_allowance{});
-  if (auto why = webhook_url_refusal(url, allow))
+  if (auto why = upstream_url_refusal(url, allow))
     f.fail("url", *why);
   if (!f.has("events"))
     f.fail("events", "is required");
