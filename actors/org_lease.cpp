@@ -99,6 +99,19 @@ void refuse(org_state& st, lease_waiter& w, policy::errc code) {
   w.reply.fn(std::move(a));
 }
 
+/// The team or key a deadline was armed for, taken out of `deadlines`;
+/// nullopt when it was answered (and so erased) before it fired.
+std::optional<std::string>
+take_deadline(std::map<std::uint64_t, std::string>& deadlines,
+              std::uint64_t seq) {
+  auto d = deadlines.find(seq);
+  if (d == deadlines.end())
+    return std::nullopt;
+  auto id = std::move(d->second);
+  deadlines.erase(d);
+  return id;
+}
+
 /// Counts an ask that found no answer; after max_ask_tries in a row the
 /// waiting requests are refused as `overloaded` (and true is answered).
 bool out_of_tries(org_state& st, pending_ask& p) {
@@ -665,11 +678,10 @@ void rate_on_grant(org_self self, const lease_grant& g) {
 
 void rate_deadline(org_self self, std::uint64_t seq) {
   auto& st = self->state;
-  auto d = st.leases.rate_deadlines.find(seq);
-  if (d == st.leases.rate_deadlines.end())
+  auto key = take_deadline(st.leases.rate_deadlines, seq);
+  if (!key)
     return;
-  auto key_id = d->second;
-  st.leases.rate_deadlines.erase(d);
+  auto key_id = std::move(*key);
   auto& kw = st.leases.keys[key_id];
   if (!kw.pending.in_flight(seq))
     return;
@@ -899,11 +911,10 @@ void lease_on_timer(org_self self, int32_t kind, std::uint64_t seq) {
       start_rebuild(self);
     return;
   }
-  auto d = st.leases.deadlines.find(seq);
-  if (d == st.leases.deadlines.end())
+  auto team = take_deadline(st.leases.deadlines, seq);
+  if (!team)
     return;
-  auto team_id = d->second;
-  st.leases.deadlines.erase(d);
+  auto team_id = std::move(*team);
   auto& tl = st.leases.teams[team_id];
   if (kind == timer_recall) {
     if (tl.recalls_pending > 0)
