@@ -75,17 +75,9 @@ export function planRequired(feature, what) {
 }
 
 /** Fills `el` with what `load()` resolves to, a skeleton meanwhile. */
-export async function fill(el, load, { lines = 4 } = {}) {
+export function fill(el, load, { lines = 4 } = {}) {
   replace(el, skeleton(lines));
-  el.setAttribute('aria-busy', 'true');
-  try {
-    const node = await load();
-    replace(el, node);
-  } catch (err) {
-    replace(el, errorBox(err));
-  } finally {
-    el.removeAttribute('aria-busy');
-  }
+  return reloader(el)(() => load());
 }
 
 /**
